@@ -1,0 +1,112 @@
+// People: sign-up, password log-in with brute-force limits, and cookie sessions.
+import type { Deps } from '../deps.js';
+import { isUniqueViolation } from '../deps.js';
+import { ApiError, invalid } from '../lib/errors.js';
+import { dummyPasswordHash, hashPassword, sha256, verifyPassword } from '../lib/hash.js';
+import { newId, newSecret } from '../lib/ids.js';
+import type { Actor } from '../auth/policy.js';
+import type { OrgRole, UsersTable } from '../db/schema.js';
+
+export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+export const PASSWORD_MIN = 10;
+
+export type User = Omit<UsersTable, 'password_hash'>;
+
+// Per account and per client address, so one attacker cannot lock everyone out and cannot
+// spray one password over many accounts either.
+const LOGIN_LIMIT_PER_ACCOUNT = { limit: 10, windowMs: 15 * 60_000 };
+const LOGIN_LIMIT_PER_IP = { limit: 100, windowMs: 15 * 60_000 };
+
+export function normaliseEmail(raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (!EMAIL_RE.test(email) || email.length > 254) throw invalid('email', 'must be an email address');
+  return email;
+}
+
+export function checkPassword(password: string, field = 'password'): void {
+  if (password.length < PASSWORD_MIN) throw invalid(field, `must be at least ${PASSWORD_MIN} characters`);
+  if (password.length > 256) throw invalid(field, 'must be at most 256 characters');
+}
+
+export class AccountsService {
+  constructor(private readonly deps: Deps) {}
+
+  async signup(input: { email: string; name: string; password: string }): Promise<User> {
+    const email = normaliseEmail(input.email);
+    const name = input.name.trim();
+    if (!name) throw invalid('name', 'must not be empty');
+    if (name.length > 100) throw invalid('name', 'must be at most 100 characters');
+    checkPassword(input.password);
+    const user = { id: newId(), email, name, created_at: this.deps.clock.now() };
+    try {
+      await this.deps.db.insertInto('users').values({ ...user, password_hash: await hashPassword(input.password) }).execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ApiError('email_taken', 'email: an account with this email already exists', { field: 'email' });
+      throw err;
+    }
+    return user;
+  }
+
+  /** Checks a password, counting failures against the account and the client address. */
+  async authenticate(emailInput: string, password: string, ip: string): Promise<User> {
+    const email = emailInput.trim().toLowerCase();
+    for (const [key, rule] of [[`login:acct:${email}`, LOGIN_LIMIT_PER_ACCOUNT], [`login:ip:${ip}`, LOGIN_LIMIT_PER_IP]] as const) {
+      const r = await this.deps.limiter.hit(key, rule.limit, rule.windowMs);
+      if (!r.allowed) throw new ApiError('rate_limited', 'Too many log-in attempts; try again later', undefined, r.retryAfter);
+    }
+    const row = await this.deps.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+    const ok = await verifyPassword(password, row?.password_hash ?? (await dummyPasswordHash()));
+    if (!row || !ok) throw new ApiError('invalid_credentials', 'The email or password is not correct');
+    await this.deps.limiter.reset(`login:acct:${email}`);
+    const { password_hash: _omit, ...user } = row;
+    return user;
+  }
+
+  async createSession(userId: string): Promise<string> {
+    const token = newSecret('tss');
+    const now = this.deps.clock.now();
+    await this.deps.db.insertInto('sessions').values({ id_hash: sha256(token), user_id: userId, created_at: now, expires_at: now + SESSION_TTL_MS }).execute();
+    return token;
+  }
+
+  async sessionUser(token: string | undefined): Promise<User | undefined> {
+    if (!token) return undefined;
+    const row = await this.deps.db.selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .select(['users.id', 'users.email', 'users.name', 'users.created_at', 'sessions.expires_at'])
+      .where('sessions.id_hash', '=', sha256(token))
+      .executeTakeFirst();
+    if (!row || row.expires_at <= this.deps.clock.now()) return undefined;
+    const { expires_at: _e, ...user } = row;
+    return user;
+  }
+
+  async endSession(token: string | undefined): Promise<void> {
+    if (token) await this.deps.db.deleteFrom('sessions').where('id_hash', '=', sha256(token)).execute();
+  }
+
+  async getUser(userId: string): Promise<User | undefined> {
+    return this.deps.db.selectFrom('users').select(['id', 'email', 'name', 'created_at']).where('id', '=', userId).executeTakeFirst();
+  }
+
+  async changePassword(userId: string, current: string, next: string): Promise<void> {
+    const row = await this.deps.db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow();
+    if (!(await verifyPassword(current, row.password_hash))) throw new ApiError('invalid_credentials', 'current_password: is not correct', { field: 'current_password' });
+    checkPassword(next, 'new_password');
+    await this.deps.db.updateTable('users').set({ password_hash: await hashPassword(next) }).where('id', '=', userId).execute();
+  }
+
+  /** What the policy needs to know about a person. */
+  async actor(userId: string): Promise<Actor> {
+    const [phones, roles] = await Promise.all([
+      this.deps.db.selectFrom('phone_numbers').select('e164').where('user_id', '=', userId).where('verified_at', 'is not', null).execute(),
+      this.deps.db.selectFrom('org_members').select(['org_id', 'role']).where('user_id', '=', userId).execute(),
+    ]);
+    return {
+      userId,
+      phones: phones.map((p) => p.e164),
+      orgRoles: new Map(roles.map((r) => [r.org_id, r.role as OrgRole])),
+    };
+  }
+}

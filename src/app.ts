@@ -1,0 +1,102 @@
+// buildApp(config) assembles Tessera without listening, so tests drive it with app.inject() or
+// a real socket, and the CLI adds listen(). Plugin boundaries follow trust boundaries: the token
+// service and platform API (bearer tokens, JSON errors), and the portal (cookie sessions, CSRF,
+// HTML errors). Each registers its own error handler.
+import Fastify, { type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import cookie from '@fastify/cookie';
+import { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { openDatabase, ping, type Db } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+import { SigningKeys } from './keys/signing-keys.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './lib/rate-limit.js';
+import { createSmsProvider } from './sms/sms.js';
+import { createServices, type Services } from './services.js';
+import type { Deps } from './deps.js';
+import { loggerOptions } from './http/logging.js';
+import { jsonErrorHandler } from './http/errors.js';
+import { kaizalaRoutes } from './kaizala/routes.js';
+import { portalRoutes } from './portal/routes.js';
+import { instanceSecret } from './keys/instance-secret.js';
+
+export interface BuildOptions {
+  clock?: Clock;
+  /** Pass false to silence request logs (tests); a pino level string otherwise. */
+  logLevel?: string;
+}
+
+export interface Tessera {
+  app: FastifyInstance;
+  services: Services;
+  db: Db;
+}
+
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Tessera> {
+  const clock = opts.clock ?? systemClock;
+  const app = Fastify({
+    logger: loggerOptions(opts.logLevel ?? config.logLevel),
+    trustProxy: true,
+    bodyLimit: 256 * 1024,
+    // Reject unknown fields instead of silently dropping them, and coerce query strings.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  });
+
+  const db = await openDatabase(config);
+  let redis: Redis | undefined;
+  try {
+    await migrateToLatest(db);
+    const keys = new SigningKeys(db.kysely, clock);
+    await keys.init();
+    let limiter: RateLimiter;
+    if (config.redisUrl) {
+      redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+      await redis.connect();
+      limiter = new RedisRateLimiter(redis);
+    } else {
+      limiter = new MemoryRateLimiter(() => clock.now());
+    }
+    const deps: Deps = {
+      config, db: db.kysely, dialect: db.dialect, clock, log: app.log, limiter,
+      sms: createSmsProvider(config, db.kysely, clock, app.log), keys,
+    };
+    const services = createServices(deps);
+    const csrfKey = await instanceSecret(db.kysely, 'csrf_key');
+
+    await app.register(formbody);
+    await app.register(cookie);
+    app.setErrorHandler(jsonErrorHandler);
+    app.setNotFoundHandler((req, reply) => {
+      void reply.code(404).send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
+    });
+
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/readyz', async (_req, reply) => {
+      try {
+        await ping(db);
+        if (redis) await redis.ping();
+        return { status: 'ready' };
+      } catch {
+        return reply.code(503).send({ status: 'unavailable' });
+      }
+    });
+    app.get('/.well-known/jwks.json', async (_req, reply) => {
+      void reply.header('cache-control', 'public, max-age=300');
+      return keys.publicJwks();
+    });
+
+    await app.register(async (scope) => kaizalaRoutes(scope, services));
+    await app.register(async (scope) => portalRoutes(scope, services, csrfKey));
+
+    app.addHook('onClose', async () => {
+      await db.close();
+      if (redis) redis.disconnect();
+    });
+    return { app, services, db };
+  } catch (err) {
+    await db.close();
+    if (redis) redis.disconnect();
+    throw err;
+  }
+}

@@ -1,0 +1,118 @@
+// Connectors (apps): registered by an organisation's owners and admins, each with an ID, a secret
+// shown once and stored as a hash, and the permissions it may use.
+import type { Deps } from '../deps.js';
+import { can, type Actor } from '../auth/policy.js';
+import { ApiError, invalid, notFound } from '../lib/errors.js';
+import { safeEqual, sha256 } from '../lib/hash.js';
+import { newId, newSecret, uuidv7 } from '../lib/ids.js';
+import type { ConnectorsTable } from '../db/schema.js';
+import { isPermission, type Permission } from './permissions.js';
+
+export type Connector = Omit<ConnectorsTable, 'secret_hash' | 'permissions'> & { permissions: Permission[]; org_name?: string };
+
+export const SECRET_PREFIX = 'tcs';
+
+function toConnector(row: ConnectorsTable & { org_name?: string }): Connector {
+  const { secret_hash: _s, permissions, ...rest } = row;
+  return { ...rest, permissions: JSON.parse(permissions) as Permission[] };
+}
+
+export function parsePermissions(values: string[]): Permission[] {
+  const out = new Set<Permission>();
+  for (const v of values) {
+    if (!isPermission(v)) throw invalid('permissions', `"${v}" is not a known permission`);
+    out.add(v);
+  }
+  if (out.size === 0) throw invalid('permissions', 'choose at least one permission');
+  return [...out];
+}
+
+export interface ConnectorInput { name: string; description?: string; permissions: string[] }
+
+export class ConnectorsService {
+  constructor(private readonly deps: Deps) {}
+
+  async create(actor: Actor, orgId: string, input: ConnectorInput): Promise<{ connector: Connector; secret: string }> {
+    if (!actor.orgRoles.has(orgId)) throw notFound('Organisation');
+    if (!can(actor, 'org.manage_connectors', { orgId })) throw new ApiError('forbidden', 'Only owners and admins of the organisation may register connectors');
+    // The seed's developer registers with a verified phone number first.
+    if (actor.phones.length === 0) throw new ApiError('phone_not_verified', 'Verify a phone number before registering a connector');
+    const name = input.name.trim();
+    if (!name) throw invalid('name', 'must not be empty');
+    if (name.length > 100) throw invalid('name', 'must be at most 100 characters');
+    const description = (input.description ?? '').trim();
+    if (description.length > 1000) throw invalid('description', 'must be at most 1000 characters');
+    const permissions = parsePermissions(input.permissions);
+    const secret = newSecret(SECRET_PREFIX);
+    const now = this.deps.clock.now();
+    const row: ConnectorsTable = {
+      id: newId(), org_id: orgId, created_by: actor.userId, name, description, permissions: JSON.stringify(permissions),
+      secret_hash: sha256(secret), secret_generation: 1, created_at: now, updated_at: now,
+    };
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.insertInto('connectors').values(row).execute();
+      await trx.insertInto('audit_events').values(this.audit(actor, orgId, 'connector.created', row.id)).execute();
+    });
+    return { connector: toConnector(row), secret };
+  }
+
+  /** Connectors of every organisation the person manages. */
+  async listForActor(actor: Actor): Promise<Connector[]> {
+    const orgIds = [...actor.orgRoles.keys()];
+    if (!orgIds.length) return [];
+    const rows = await this.deps.db.selectFrom('connectors').innerJoin('organizations', 'organizations.id', 'connectors.org_id')
+      .selectAll('connectors').select('organizations.name as org_name')
+      .where('connectors.org_id', 'in', orgIds).orderBy('connectors.created_at').execute();
+    return rows.map(toConnector);
+  }
+
+  listForOrg(orgId: string): Promise<Connector[]> {
+    return this.deps.db.selectFrom('connectors').selectAll().where('org_id', '=', orgId).orderBy('name').execute()
+      .then((rows) => rows.map(toConnector));
+  }
+
+  /** Any connector by its ID: a group admin may grant a third party's connector. */
+  async findById(id: string): Promise<Connector | undefined> {
+    const row = await this.deps.db.selectFrom('connectors').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toConnector(row);
+  }
+
+  async getManaged(actor: Actor, id: string): Promise<Connector> {
+    const row = await this.deps.db.selectFrom('connectors').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row || !actor.orgRoles.has(row.org_id)) throw notFound('Connector');
+    if (!can(actor, 'org.manage_connectors', { orgId: row.org_id })) throw new ApiError('forbidden', 'Only owners and admins of the organisation may manage its connectors');
+    return toConnector(row);
+  }
+
+  /** A new secret; the old one and every access token issued under it stop working at once. */
+  async rotateSecret(actor: Actor, id: string): Promise<string> {
+    const connector = await this.getManaged(actor, id);
+    const secret = newSecret(SECRET_PREFIX);
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.updateTable('connectors').set((eb) => ({ secret_hash: sha256(secret), secret_generation: eb('secret_generation', '+', 1), updated_at: this.deps.clock.now() }))
+        .where('id', '=', id).execute();
+      await trx.insertInto('audit_events').values(this.audit(actor, connector.org_id, 'connector.secret_rotated', id)).execute();
+    });
+    return secret;
+  }
+
+  async delete(actor: Actor, id: string): Promise<void> {
+    const connector = await this.getManaged(actor, id);
+    await this.deps.db.transaction().execute(async (trx) => {
+      // Grants go with it (ON DELETE CASCADE), and with them every refresh and access token.
+      await trx.deleteFrom('connectors').where('id', '=', id).execute();
+      await trx.insertInto('audit_events').values(this.audit(actor, connector.org_id, 'connector.deleted', id)).execute();
+    });
+  }
+
+  /** Checks a connector's ID and secret in constant time; undefined when either is wrong. */
+  async authenticate(id: string, secret: string): Promise<(Connector & { secret_generation: number }) | undefined> {
+    const row = await this.deps.db.selectFrom('connectors').selectAll().where('id', '=', id).executeTakeFirst();
+    const ok = safeEqual(sha256(secret), row?.secret_hash ?? sha256('no such connector'));
+    return row && ok ? toConnector(row) : undefined;
+  }
+
+  private audit(actor: Actor, orgId: string, action: string, targetId: string) {
+    return { id: uuidv7(this.deps.clock.now()), org_id: orgId, actor_type: 'user' as const, actor_id: actor.userId, action, target_type: 'connector', target_id: targetId, created_at: this.deps.clock.now() };
+  }
+}

@@ -1,0 +1,8 @@
+// Every migration, in order. Names sort lexically: 0001-0099 foundation, 0100-0199 OAuth,
+// 0200-0299 domains (Kandy). Add new files here.
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_foundation.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_foundation': m0001,
+};

@@ -1,0 +1,172 @@
+// Table types for Kysely. Timestamps are epoch milliseconds (BIGINT on PostgreSQL, INTEGER on
+// SQLite, parsed to number on both); identifiers are text (UUIDs, v7 where order matters).
+// Boolean-ish flags are integers 0/1 so that one set of migrations serves both databases.
+import type { Generated } from 'kysely';
+
+export interface SettingsTable { key: string; value: string }
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: number;
+  /** Set when a newer key takes over: the key keeps being published until this time. */
+  retired_at: number | null;
+  publish_until: number | null;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  created_at: number;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the cookie value: a database leak does not hand out live sessions. */
+  id_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface PhoneNumbersTable {
+  id: string;
+  user_id: string;
+  e164: string;
+  verified_at: number | null;
+  pin_hash: string | null;
+  pin_expires_at: number | null;
+  pin_attempts: number;
+  pin_sent_at: number | null;
+  /** Sends counted inside the current rate-limit window, which started at pin_window_start. */
+  pin_sends: number;
+  pin_window_start: number | null;
+  created_at: number;
+}
+
+export interface SmsMessagesTable {
+  id: string;
+  recipient: string;
+  /** The account whose action caused the message; the outbox page shows a person only theirs. */
+  user_id: string | null;
+  phone_number_id: string | null;
+  body: string;
+  provider: string;
+  created_at: number;
+}
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  created_by: string;
+  created_at: number;
+}
+
+export type OrgRole = 'owner' | 'admin' | 'member';
+
+export interface OrgMembersTable {
+  org_id: string;
+  user_id: string;
+  role: OrgRole;
+  created_at: number;
+}
+
+export interface GroupsTable {
+  id: string;
+  org_id: string;
+  parent_id: string | null;
+  name: string;
+  welcome_message: string;
+  group_type: string;
+  created_at: number;
+}
+
+export type GroupRole = 'admin' | 'member';
+
+export interface GroupMembersTable {
+  id: string;
+  group_id: string;
+  phone: string;
+  role: GroupRole;
+  created_at: number;
+}
+
+export interface MessagesTable {
+  /** UUIDv7: time-ordered, so it doubles as the pagination cursor. */
+  id: string;
+  group_id: string;
+  sender_type: 'user' | 'connector';
+  sender_id: string;
+  sender_name: string;
+  text: string;
+  created_at: number;
+}
+
+export interface ConnectorsTable {
+  id: string;
+  org_id: string;
+  created_by: string;
+  name: string;
+  description: string;
+  /** JSON array of permission names. */
+  permissions: string;
+  secret_hash: string;
+  /** Bumped when the secret is rotated: access tokens carry it and stop working when it moves. */
+  secret_generation: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GrantsTable {
+  id: string;
+  connector_id: string;
+  group_id: string;
+  granted_by: string;
+  refresh_token_hash: string | null;
+  refresh_token_issued_at: number | null;
+  refresh_token_expires_at: number | null;
+  /**
+   * After a rotation by the token service the previous refresh token keeps working until its own
+   * expiry, so a client that lost the rotated answer (or raced another exchange) is not locked out.
+   */
+  previous_refresh_token_hash: string | null;
+  previous_refresh_token_expires_at: number | null;
+  /** Bumped on every new refresh token and on revocation; access tokens carry it. */
+  generation: number;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  org_id: string | null;
+  actor_type: 'user' | 'connector' | 'system';
+  actor_id: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  created_at: number;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  signing_keys: SigningKeysTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  phone_numbers: PhoneNumbersTable;
+  sms_messages: SmsMessagesTable;
+  organizations: OrganizationsTable;
+  org_members: OrgMembersTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  messages: MessagesTable;
+  connectors: ConnectorsTable;
+  grants: GrantsTable;
+  audit_events: AuditEventsTable;
+}
+
+// Generated is re-exported for modules that add tables with defaults.
+export type { Generated };

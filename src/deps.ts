@@ -1,0 +1,27 @@
+// The dependencies every service receives explicitly (no module-level singletons).
+import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Config } from './config.js';
+import type { DialectName } from './db/database.js';
+import type { Database } from './db/schema.js';
+import type { SigningKeys } from './keys/signing-keys.js';
+import type { Clock } from './lib/clock.js';
+import type { RateLimiter } from './lib/rate-limit.js';
+import type { SmsProvider } from './sms/sms.js';
+
+export interface Deps {
+  config: Config;
+  db: Kysely<Database>;
+  dialect: DialectName;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  limiter: RateLimiter;
+  sms: SmsProvider;
+  keys: SigningKeys;
+}
+
+/** Unique-constraint violations look different on each driver; this is the one place that knows. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string } | undefined;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,121 @@
+// What a connector may do with an access token: the granted group and its subgroups only, and
+// only what its permissions allow. Another group answers 404, so existence does not leak; a
+// missing permission answers 403 naming it.
+import type { Deps } from '../deps.js';
+import { ApiError, notFound } from '../lib/errors.js';
+import type { Permission } from '../connectors/permissions.js';
+import { addMembers, listMembers, listMessages, postMessage, type GroupMember, type Message, type OrgsService } from '../orgs/orgs.service.js';
+import type { GroupsTable } from '../db/schema.js';
+import type { PlatformContext } from './access-tokens.js';
+
+const MAX_DEPTH = 16;
+
+export interface GroupSummary {
+  groupId: string;
+  groupName: string;
+  groupImageUrl: string;
+  hasSubGroups: boolean;
+  hasParentGroups: boolean;
+  groupType: string;
+  userCount: number;
+  callerRole: string;
+}
+
+export class PlatformService {
+  constructor(private readonly deps: Deps, private readonly orgs: OrgsService) {}
+
+  require(ctx: PlatformContext, permission: Permission): void {
+    if (!ctx.permissions.has(permission)) {
+      throw new ApiError('insufficient_permission', `This connector lacks the ${permission} permission`, { permission });
+    }
+  }
+
+  /** The group, if it is the granted group or one of its subgroups. */
+  async groupInScope(ctx: PlatformContext, groupId: string): Promise<GroupsTable> {
+    const db = this.deps.db;
+    const group = await db.selectFrom('groups').selectAll().where('id', '=', groupId).executeTakeFirst();
+    if (!group || group.org_id !== ctx.orgId) throw notFound('Group');
+    let cursor: GroupsTable | undefined = group;
+    for (let depth = 0; cursor && depth < MAX_DEPTH; depth++) {
+      if (cursor.id === ctx.groupId) return group;
+      if (!cursor.parent_id) break;
+      cursor = await db.selectFrom('groups').selectAll().where('id', '=', cursor.parent_id).executeTakeFirst();
+    }
+    throw notFound('Group');
+  }
+
+  async summary(group: GroupsTable): Promise<GroupSummary> {
+    const db = this.deps.db;
+    const [count, child] = await Promise.all([
+      db.selectFrom('group_members').select((eb) => eb.fn.countAll<number>().as('n')).where('group_id', '=', group.id).executeTakeFirstOrThrow(),
+      db.selectFrom('groups').select('id').where('parent_id', '=', group.id).limit(1).executeTakeFirst(),
+    ]);
+    return {
+      groupId: group.id,
+      groupName: group.name,
+      groupImageUrl: '',
+      hasSubGroups: !!child,
+      hasParentGroups: group.parent_id !== null,
+      groupType: group.group_type,
+      userCount: Number(count.n),
+      callerRole: 'Connector',
+    };
+  }
+
+  async listGroups(ctx: PlatformContext): Promise<GroupSummary[]> {
+    this.require(ctx, 'groupinfo.read');
+    return [await this.summary(await this.groupInScope(ctx, ctx.groupId))];
+  }
+
+  async getGroup(ctx: PlatformContext, groupId: string): Promise<GroupSummary> {
+    this.require(ctx, 'groupinfo.read');
+    return this.summary(await this.groupInScope(ctx, groupId));
+  }
+
+  async subGroups(ctx: PlatformContext, groupId: string): Promise<GroupSummary[]> {
+    this.require(ctx, 'groupinfo.read');
+    const parent = await this.groupInScope(ctx, groupId);
+    const children = await this.deps.db.selectFrom('groups').selectAll().where('parent_id', '=', parent.id).orderBy('name').execute();
+    return Promise.all(children.map((g) => this.summary(g)));
+  }
+
+  async createSubGroup(ctx: PlatformContext, groupId: string, input: { name: string; welcomeMessage?: string; members?: string[]; groupType?: string }): Promise<{ groupName: string; groupId: string; membersAdded: number }> {
+    this.require(ctx, 'groupinfo.write');
+    if (input.members?.length) this.require(ctx, 'groupmember.write');
+    const parent = await this.groupInScope(ctx, groupId);
+    const group = await this.orgs.insertGroup(parent.org_id, { name: input.name, welcomeMessage: input.welcomeMessage, parentId: parent.id, groupType: input.groupType });
+    const added = input.members?.length ? await addMembers(this.deps, group.id, input.members, 'member') : [];
+    return { groupName: group.name, groupId: group.id, membersAdded: added.length };
+  }
+
+  async members(ctx: PlatformContext, groupId: string): Promise<GroupMember[]> {
+    this.require(ctx, 'groupmember.read');
+    await this.groupInScope(ctx, groupId);
+    return listMembers(this.deps.db, groupId);
+  }
+
+  async addMembers(ctx: PlatformContext, groupId: string, phones: string[]): Promise<number> {
+    this.require(ctx, 'groupmember.write');
+    await this.groupInScope(ctx, groupId);
+    return (await addMembers(this.deps, groupId, phones, 'member')).length;
+  }
+
+  async removeMember(ctx: PlatformContext, groupId: string, memberId: string): Promise<void> {
+    this.require(ctx, 'groupmember.remove');
+    await this.groupInScope(ctx, groupId);
+    const res = await this.deps.db.deleteFrom('group_members').where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw notFound('Member');
+  }
+
+  async postMessage(ctx: PlatformContext, groupId: string, text: string): Promise<Message> {
+    this.require(ctx, 'textmessage.write');
+    await this.groupInScope(ctx, groupId);
+    return postMessage(this.deps, groupId, { type: 'connector', id: ctx.connectorId, name: ctx.connectorName }, text);
+  }
+
+  async messages(ctx: PlatformContext, groupId: string, limit: number, cursor?: string): Promise<{ messages: Message[]; nextCursor: string | null }> {
+    this.require(ctx, 'textmessage.read');
+    await this.groupInScope(ctx, groupId);
+    return listMessages(this.deps.db, groupId, limit, cursor);
+  }
+}

@@ -1,0 +1,123 @@
+// Asymmetric signing keys for every JWT Tessera issues. The first start generates an ES256 key
+// and stores it; `tessera keys rotate` adds a new one. The newest key signs; older keys stay in
+// the JWKS until every token they signed has expired (publish_until), so verifiers never see a
+// token whose key has vanished.
+import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../lib/clock.js';
+import { uuidv7 } from '../lib/ids.js';
+import type { Database } from '../db/schema.js';
+
+export const SIGNING_ALG = 'ES256';
+
+/** The longest lifetime of any token Tessera signs: retired keys stay published this long. */
+export const MAX_SIGNED_TOKEN_LIFETIME_MS = 366 * 24 * 3600 * 1000;
+
+export interface SigningKey {
+  kid: string;
+  alg: string;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export class SigningKeys {
+  private current: SigningKey | undefined;
+  private byKid = new Map<string, SigningKey>();
+  private jwks: { keys: JWK[] } = { keys: [] };
+  private loadedAt = 0;
+  private reloading: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    /** How long another instance's rotation may go unnoticed here. */
+    private readonly reloadEveryMs = 60_000,
+  ) {}
+
+  /** Loads the keys, generating the first one on a fresh database. */
+  async init(): Promise<void> {
+    await this.load();
+    if (!this.current) {
+      await this.rotate();
+    }
+  }
+
+  async signingKey(): Promise<SigningKey> {
+    if (this.clock.now() - this.loadedAt > this.reloadEveryMs) await this.reload();
+    if (!this.current) throw new Error('signing keys not initialised');
+    return this.current;
+  }
+
+  /** Finds a verification key; an unknown kid triggers one reload (another instance may have rotated). */
+  async verificationKey(kid: string | undefined): Promise<SigningKey | undefined> {
+    if (!kid) return undefined;
+    const key = this.byKid.get(kid);
+    if (key) return key;
+    if (this.clock.now() - this.loadedAt > 1000) await this.reload();
+    return this.byKid.get(kid);
+  }
+
+  publicJwks(): { keys: JWK[] } {
+    return this.jwks;
+  }
+
+  /** Creates a new signing key; the previous one is retired but stays published. */
+  async rotate(): Promise<string> {
+    const now = this.clock.now();
+    const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
+    const kid = uuidv7(now);
+    const privateJwk = await exportJWK(privateKey);
+    const publicJwk = await exportJWK(publicKey);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('signing_keys')
+        .set({ retired_at: now, publish_until: now + MAX_SIGNED_TOKEN_LIFETIME_MS })
+        .where('retired_at', 'is', null)
+        .execute();
+      await trx.insertInto('signing_keys').values({
+        kid,
+        alg: SIGNING_ALG,
+        private_jwk: JSON.stringify(privateJwk),
+        public_jwk: JSON.stringify({ ...publicJwk, kid, alg: SIGNING_ALG, use: 'sig' }),
+        created_at: now,
+        retired_at: null,
+        publish_until: null,
+      }).execute();
+    });
+    await this.load();
+    return kid;
+  }
+
+  private reload(): Promise<void> {
+    this.reloading ??= this.load().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+
+  private async load(): Promise<void> {
+    const now = this.clock.now();
+    const rows = await this.db.selectFrom('signing_keys').selectAll()
+      .where((eb) => eb.or([eb('publish_until', 'is', null), eb('publish_until', '>', now)]))
+      .orderBy('created_at', 'desc')
+      .execute();
+    const byKid = new Map<string, SigningKey>();
+    let current: SigningKey | undefined;
+    for (const row of rows) {
+      const publicJwk = JSON.parse(row.public_jwk) as JWK;
+      const key: SigningKey = {
+        kid: row.kid,
+        alg: row.alg,
+        privateKey: (await importJWK(JSON.parse(row.private_jwk) as JWK, row.alg)) as CryptoKey,
+        publicKey: (await importJWK(publicJwk, row.alg)) as CryptoKey,
+        publicJwk,
+      };
+      byKid.set(row.kid, key);
+      if (!current && row.retired_at === null) current = key;
+    }
+    this.byKid = byKid;
+    this.current = current;
+    this.jwks = { keys: [...byKid.values()].map((k) => k.publicJwk) };
+    this.loadedAt = now;
+  }
+}

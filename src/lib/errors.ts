@@ -1,0 +1,48 @@
+// Tessera's own error vocabulary: a typed catalogue of stable codes, each with its HTTP status.
+// The JSON APIs serialise an ApiError as {"error": {"code", "message", "details"?}}; the portal
+// renders the message on the page; the OAuth endpoints have their own RFC 6749 errors.
+
+export const ERROR_STATUS = {
+  validation_failed: 400,
+  invalid_phone_number: 400,
+  unauthenticated: 401,
+  invalid_credentials: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  pin_invalid: 400,
+  pin_expired: 400,
+  pin_attempts_exceeded: 429,
+  forbidden: 403,
+  insufficient_permission: 403,
+  phone_not_verified: 403,
+  not_found: 404,
+  conflict: 409,
+  email_taken: 409,
+  phone_taken: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    /** Seconds, for 429 answers. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const notFound = (what: string): ApiError => new ApiError('not_found', `${what} not found`);
+export const invalid = (field: string, message: string): ApiError =>
+  new ApiError('validation_failed', `${field}: ${message}`, { field });

@@ -1,0 +1,217 @@
+// Organisations, their members and roles, conversation groups and group members.
+// Every method takes the acting person and asks the policy before it reads or writes.
+import type { Kysely } from 'kysely';
+import type { Deps } from '../deps.js';
+import { isUniqueViolation } from '../deps.js';
+import { can, type Action, type Actor } from '../auth/policy.js';
+import { ApiError, invalid, notFound } from '../lib/errors.js';
+import { newId, uuidv7 } from '../lib/ids.js';
+import { toE164 } from '../lib/phone.js';
+import type { Database, GroupRole, GroupsTable, OrgRole } from '../db/schema.js';
+import { normaliseEmail } from '../accounts/accounts.service.js';
+
+export const ORG_ROLES: OrgRole[] = ['owner', 'admin', 'member'];
+export const GROUP_ROLES: GroupRole[] = ['admin', 'member'];
+
+export type Group = GroupsTable;
+export interface GroupMember { id: string; phone: string; role: GroupRole; isProvisioned: boolean; name: string | null }
+export interface Message { id: string; sender_type: string; sender_id: string; sender_name: string; text: string; created_at: number }
+
+function requireName(value: string, field: string, max = 100): string {
+  const v = value.trim();
+  if (!v) throw invalid(field, 'must not be empty');
+  if (v.length > max) throw invalid(field, `must be at most ${max} characters`);
+  return v;
+}
+
+/** Loads a group with the phone → role map the policy needs. Shared by the portal and the platform API. */
+export async function loadGroup(db: Kysely<Database>, groupId: string): Promise<{ group: Group; roles: Map<string, GroupRole> } | undefined> {
+  const group = await db.selectFrom('groups').selectAll().where('id', '=', groupId).executeTakeFirst();
+  if (!group) return undefined;
+  const members = await db.selectFrom('group_members').select(['phone', 'role']).where('group_id', '=', groupId).execute();
+  return { group, roles: new Map(members.map((m) => [m.phone, m.role as GroupRole])) };
+}
+
+export class OrgsService {
+  constructor(private readonly deps: Deps) {}
+
+  async create(actor: Actor, nameInput: string): Promise<{ id: string; name: string }> {
+    const name = requireName(nameInput, 'name');
+    const id = newId();
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.insertInto('organizations').values({ id, name, created_by: actor.userId, created_at: now }).execute();
+      await trx.insertInto('org_members').values({ org_id: id, user_id: actor.userId, role: 'owner', created_at: now }).execute();
+    });
+    return { id, name };
+  }
+
+  listForUser(userId: string): Promise<{ id: string; name: string; role: string }[]> {
+    return this.deps.db.selectFrom('org_members').innerJoin('organizations', 'organizations.id', 'org_members.org_id')
+      .select(['organizations.id', 'organizations.name', 'org_members.role'])
+      .where('org_members.user_id', '=', userId).orderBy('organizations.name').execute();
+  }
+
+  async get(actor: Actor, orgId: string): Promise<{ id: string; name: string }> {
+    const org = await this.deps.db.selectFrom('organizations').select(['id', 'name']).where('id', '=', orgId).executeTakeFirst();
+    // Not a member: answer as if it did not exist, so ids cannot be probed.
+    if (!org || !can(actor, 'org.read', { orgId })) throw notFound('Organisation');
+    return org;
+  }
+
+  private async authorizeOrg(actor: Actor, orgId: string, action: Action): Promise<void> {
+    await this.get(actor, orgId);
+    if (!can(actor, action, { orgId })) throw new ApiError('forbidden', 'Only owners and admins of the organisation may do this');
+  }
+
+  async members(actor: Actor, orgId: string): Promise<{ user_id: string; email: string; name: string; role: string }[]> {
+    await this.get(actor, orgId);
+    return this.deps.db.selectFrom('org_members').innerJoin('users', 'users.id', 'org_members.user_id')
+      .select(['org_members.user_id', 'users.email', 'users.name', 'org_members.role'])
+      .where('org_members.org_id', '=', orgId).orderBy('users.email').execute();
+  }
+
+  async addMember(actor: Actor, orgId: string, emailInput: string, role: string): Promise<void> {
+    await this.authorizeOrg(actor, orgId, 'org.manage_members');
+    if (!ORG_ROLES.includes(role as OrgRole)) throw invalid('role', `must be one of ${ORG_ROLES.join(', ')}`);
+    if (role === 'owner' && actor.orgRoles.get(orgId) !== 'owner') throw new ApiError('forbidden', 'Only an owner may add another owner');
+    const email = normaliseEmail(emailInput);
+    const user = await this.deps.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+    if (!user) throw new ApiError('not_found', 'email: no account uses this email; ask the person to sign up first', { field: 'email' });
+    try {
+      await this.deps.db.insertInto('org_members').values({ org_id: orgId, user_id: user.id, role: role as OrgRole, created_at: this.deps.clock.now() }).execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ApiError('conflict', 'email: this person is already a member', { field: 'email' });
+      throw err;
+    }
+  }
+
+  // ---- groups ----
+
+  async createGroup(actor: Actor, orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string }): Promise<Group> {
+    await this.authorizeOrg(actor, orgId, 'org.manage_groups');
+    return this.insertGroup(orgId, input, actor.phones[0]);
+  }
+
+  /** Inserts a group; the creator's phone (when known) becomes its first admin, as in Kaizala. */
+  async insertGroup(orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string }, adminPhone?: string): Promise<Group> {
+    const name = requireName(input.name, 'name');
+    const welcome = (input.welcomeMessage ?? '').trim();
+    if (welcome.length > 500) throw invalid('welcomeMessage', 'must be at most 500 characters');
+    const groupType = input.groupType ?? 'Group';
+    if (!['Group', 'BroadcastGroup', 'FlatGroup', 'HierarchicalGroup'].includes(groupType)) {
+      throw invalid('groupType', 'must be one of Group, BroadcastGroup, FlatGroup, HierarchicalGroup');
+    }
+    if (input.parentId) {
+      const parent = await this.deps.db.selectFrom('groups').select('org_id').where('id', '=', input.parentId).executeTakeFirst();
+      if (!parent || parent.org_id !== orgId) throw invalid('parentId', 'must be a group of the same organisation');
+    }
+    const now = this.deps.clock.now();
+    const group: Group = { id: newId(), org_id: orgId, parent_id: input.parentId ?? null, name, welcome_message: welcome, group_type: groupType, created_at: now };
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.insertInto('groups').values(group).execute();
+      if (adminPhone) await trx.insertInto('group_members').values({ id: newId(), group_id: group.id, phone: adminPhone, role: 'admin', created_at: now }).execute();
+    });
+    return group;
+  }
+
+  /** Groups a person can see: all groups of orgs they belong to, and groups listing their phone. */
+  async groupsForActor(actor: Actor): Promise<(Group & { org_name: string })[]> {
+    const orgIds = [...actor.orgRoles.keys()];
+    const db = this.deps.db;
+    let q = db.selectFrom('groups').innerJoin('organizations', 'organizations.id', 'groups.org_id').selectAll('groups').select('organizations.name as org_name');
+    q = q.where((eb) => {
+      const ors = [];
+      if (orgIds.length) ors.push(eb('groups.org_id', 'in', orgIds));
+      if (actor.phones.length) ors.push(eb('groups.id', 'in', eb.selectFrom('group_members').select('group_id').where('phone', 'in', actor.phones)));
+      return ors.length ? eb.or(ors) : eb.val(false);
+    });
+    return q.orderBy('organizations.name').orderBy('groups.name').execute();
+  }
+
+  async groupsOfOrg(actor: Actor, orgId: string): Promise<Group[]> {
+    await this.get(actor, orgId);
+    return this.deps.db.selectFrom('groups').selectAll().where('org_id', '=', orgId).orderBy('name').execute();
+  }
+
+  /** Loads a group the actor may act on, or answers 404 (existence does not leak) / 403. */
+  async authorizeGroup(actor: Actor, groupId: string, action: 'group.read' | 'group.manage'): Promise<Group> {
+    const loaded = await loadGroup(this.deps.db, groupId);
+    if (!loaded || !can(actor, 'group.read', { orgId: loaded.group.org_id, groupRolesByPhone: loaded.roles })) throw notFound('Group');
+    if (!can(actor, action, { orgId: loaded.group.org_id, groupRolesByPhone: loaded.roles })) {
+      throw new ApiError('forbidden', 'Only group admins and organisation admins may do this');
+    }
+    return loaded.group;
+  }
+
+  async canManageGroup(actor: Actor, groupId: string): Promise<boolean> {
+    const loaded = await loadGroup(this.deps.db, groupId);
+    return !!loaded && can(actor, 'group.manage', { orgId: loaded.group.org_id, groupRolesByPhone: loaded.roles });
+  }
+
+  async addGroupMember(actor: Actor, groupId: string, phoneInput: string, role: string): Promise<void> {
+    await this.authorizeGroup(actor, groupId, 'group.manage');
+    if (!GROUP_ROLES.includes(role as GroupRole)) throw invalid('role', `must be one of ${GROUP_ROLES.join(', ')}`);
+    const added = await addMembers(this.deps, groupId, [phoneInput], role as GroupRole);
+    if (added.length === 0) throw new ApiError('conflict', 'phone: this number is already a member', { field: 'phone' });
+  }
+
+  async removeGroupMember(actor: Actor, groupId: string, memberId: string): Promise<void> {
+    await this.authorizeGroup(actor, groupId, 'group.manage');
+    const res = await this.deps.db.deleteFrom('group_members').where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw notFound('Member');
+  }
+}
+
+// ---- group data shared by the portal and the platform API (callers have authorised) ----
+
+export async function listMembers(db: Kysely<Database>, groupId: string): Promise<GroupMember[]> {
+  const rows = await db.selectFrom('group_members')
+    .leftJoin('phone_numbers', (j) => j.onRef('phone_numbers.e164', '=', 'group_members.phone').on('phone_numbers.verified_at', 'is not', null))
+    .leftJoin('users', 'users.id', 'phone_numbers.user_id')
+    .select(['group_members.id', 'group_members.phone', 'group_members.role', 'users.name', 'users.id as user_id'])
+    .where('group_members.group_id', '=', groupId)
+    .orderBy('group_members.created_at').orderBy('group_members.id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, phone: r.phone, role: r.role as GroupRole, isProvisioned: r.user_id !== null, name: r.name }));
+}
+
+/** Adds numbers that are not yet members; answers the numbers actually added. Duplicates are skipped. */
+export async function addMembers(deps: Pick<Deps, 'db' | 'clock'>, groupId: string, phones: string[], role: GroupRole): Promise<string[]> {
+  const normalised = [...new Set(phones.map((p, i) => toE164(p, phones.length > 1 ? `members[${i}]` : 'phone')))];
+  const now = deps.clock.now();
+  return deps.db.transaction().execute(async (trx) => {
+    const existing = new Set((await trx.selectFrom('group_members').select('phone').where('group_id', '=', groupId)
+      .where('phone', 'in', normalised).execute()).map((r) => r.phone));
+    const fresh = normalised.filter((p) => !existing.has(p));
+    if (fresh.length) {
+      await trx.insertInto('group_members').values(fresh.map((phone) => ({ id: newId(), group_id: groupId, phone, role, created_at: now })))
+        .onConflict((oc) => oc.columns(['group_id', 'phone']).doNothing()).execute();
+    }
+    return fresh;
+  });
+}
+
+export const MESSAGE_MAX = 4000;
+
+export async function postMessage(deps: Pick<Deps, 'db' | 'clock'>, groupId: string, sender: { type: 'user' | 'connector'; id: string; name: string }, textInput: string): Promise<Message> {
+  const text = textInput.trim();
+  if (!text) throw invalid('message', 'must not be empty');
+  if (text.length > MESSAGE_MAX) throw invalid('message', `must be at most ${MESSAGE_MAX} characters`);
+  const now = deps.clock.now();
+  const msg = { id: uuidv7(now), group_id: groupId, sender_type: sender.type, sender_id: sender.id, sender_name: sender.name, text, created_at: now };
+  await deps.db.insertInto('messages').values(msg).execute();
+  const { group_id: _g, ...out } = msg;
+  return out;
+}
+
+/** Newest first; `before` is the id of the last message of the previous page. */
+export async function listMessages(db: Kysely<Database>, groupId: string, limit: number, before?: string): Promise<{ messages: Message[]; nextCursor: string | null }> {
+  let q = db.selectFrom('messages').select(['id', 'sender_type', 'sender_id', 'sender_name', 'text', 'created_at'])
+    .where('group_id', '=', groupId);
+  if (before) q = q.where('id', '<', before);
+  const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+  const more = rows.length > limit;
+  const messages = more ? rows.slice(0, limit) : rows;
+  return { messages, nextCursor: more ? messages[messages.length - 1]!.id : null };
+}

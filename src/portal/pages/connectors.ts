@@ -1,0 +1,84 @@
+// "Connectors" → "Add Connector" → name, description, permissions → "Create Connector" → the
+// Connector ID and secret (the secret shown once). Rotate the secret; delete the connector.
+import type { FastifyInstance } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { html, type SafeHtml } from '../../lib/html.js';
+import { csrfField, errorBox } from '../views/layout.js';
+import type { Portal } from '../session.js';
+import { attempt } from '../routes.js';
+import { PERMISSIONS, PERMISSION_NAMES } from '../../connectors/permissions.js';
+import type { Connector } from '../../connectors/connectors.service.js';
+
+const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+export async function connectorPages(app: FastifyInstance, portal: Portal): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const s = portal.services;
+
+  const secretBox = (c: Connector, secret: string, fresh: boolean): SafeHtml => html`<div class="notice" role="status">
+<b>${fresh ? 'Connector created.' : 'New secret generated.'}</b> Copy the secret now: it is shown only once and stored only as a hash.${fresh ? '' : ' The previous secret and every access token issued under it no longer work.'}
+<label>Connector ID</label><span class="secret" id="connector-id">${c.id}</span>
+<label>Connector secret</label><span class="secret" id="connector-secret">${secret}</span></div>`;
+
+  const detail = (c: Connector, csrf: string, extra?: SafeHtml) => html`<h1>${c.name}</h1>${extra ?? ''}
+<div class="card"><p><b>Connector ID</b> <code id="connector-id-value">${c.id}</code></p><p class="muted">${c.description || 'No description.'}</p>
+<p>${c.permissions.map((p) => html`<span class="tag">${p}</span>`)}</p>
+<form class="inline" method="post" action="/connectors/${c.id}/rotate">${csrfField(csrf)}<button class="secondary" type="submit">Rotate secret</button></form>
+<form class="inline" method="post" action="/connectors/${c.id}/delete">${csrfField(csrf)}<button class="danger" type="submit">Delete connector</button></form></div>
+<p class="muted">Token service: <code>GET ${s.deps.config.publicUrl}/v1/accessToken</code> with headers <code>applicationId</code>, <code>applicationSecret</code>, <code>refreshToken</code>.</p>`;
+
+  const newForm = async (userId: string, csrf: string, v: { orgId?: string; name?: string; description?: string; permissions?: string[] }, error?: string) => {
+    const orgs = (await s.orgs.listForUser(userId)).filter((o) => o.role !== 'member');
+    return html`<h1>Add Connector</h1>${errorBox(error)}
+${orgs.length ? html`<form method="post" action="/connectors" class="card">${csrfField(csrf)}
+<label for="org">Organisation</label><select id="org" name="orgId">${orgs.map((o) => html`<option value="${o.id}" ${o.id === v.orgId ? 'selected' : ''}>${o.name}</option>`)}</select>
+<label for="name">Name</label><input id="name" type="text" name="name" value="${v.name ?? ''}" required maxlength="100">
+<label for="description">Description</label><textarea id="description" name="description" maxlength="1000">${v.description ?? ''}</textarea>
+<label>Permissions</label>${PERMISSION_NAMES.map((p) => html`<label class="check"><input type="checkbox" name="permissions" value="${p}" ${v.permissions?.includes(p) ? 'checked' : ''}> <span>${PERMISSIONS[p]}</span> <code>${p}</code></label>`)}
+<button type="submit">Create Connector</button></form>` : html`<div class="card">You need to be an owner or admin of an <a href="/orgs">organisation</a> to register connectors.</div>`}`;
+  };
+
+  r.get('/connectors', async (req, reply) => {
+    const list = await s.connectors.listForActor(await portal.actor(req));
+    return portal.render(reply, portal.ctx(req, 'Connectors', 'connectors'), html`<h1>Connectors</h1><p><a class="button" href="/connectors/new">Add Connector</a></p>
+<table><tr><th>Name</th><th>Organisation</th><th>Connector ID</th><th>Permissions</th></tr>
+${list.map((c) => html`<tr><td><a href="/connectors/${c.id}">${c.name}</a></td><td>${c.org_name}</td><td><code>${c.id}</code></td><td>${c.permissions.map((p) => html`<span class="tag">${p}</span>`)}</td></tr>`)}
+${list.length ? '' : html`<tr><td colspan="4" class="muted">No connectors yet.</td></tr>`}</table>`);
+  });
+
+  r.get('/connectors/new', async (req, reply) =>
+    portal.render(reply, portal.ctx(req, 'Add Connector', 'connectors'), await newForm(req.user!.id, req.csrfToken!, {})));
+
+  r.post('/connectors', {
+    schema: {
+      body: Type.Object({
+        _csrf: Type.String(), orgId: Type.String({ maxLength: 100 }), name: Type.String({ maxLength: 200 }), description: Type.Optional(Type.String({ maxLength: 2000 })),
+        permissions: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 })])),
+      }),
+    },
+  }, async (req, reply) => {
+    const permissions = asList(req.body.permissions);
+    return attempt(reply, async () => {
+      const { connector, secret } = await s.connectors.create(await portal.actor(req), req.body.orgId, { ...req.body, permissions });
+      return portal.render(reply, portal.ctx(req, connector.name, 'connectors'), detail(connector, req.csrfToken!, secretBox(connector, secret, true)), 201);
+    }, async (message, status) => portal.render(reply, portal.ctx(req, 'Add Connector', 'connectors'), await newForm(req.user!.id, req.csrfToken!, { ...req.body, permissions }, message), status));
+  });
+
+  r.get('/connectors/:id', { schema: { params: Id } }, async (req, reply) => {
+    const c = await s.connectors.getManaged(await portal.actor(req), req.params.id);
+    return portal.render(reply, portal.ctx(req, c.name, 'connectors'), detail(c, req.csrfToken!));
+  });
+
+  r.post('/connectors/:id/rotate', { schema: { params: Id, body: Type.Object({ _csrf: Type.String() }) } }, async (req, reply) => {
+    const actor = await portal.actor(req);
+    const secret = await s.connectors.rotateSecret(actor, req.params.id);
+    const c = await s.connectors.getManaged(actor, req.params.id);
+    return portal.render(reply, portal.ctx(req, c.name, 'connectors'), detail(c, req.csrfToken!, secretBox(c, secret, false)));
+  });
+
+  r.post('/connectors/:id/delete', { schema: { params: Id, body: Type.Object({ _csrf: Type.String() }) } }, async (req, reply) => {
+    await s.connectors.delete(await portal.actor(req), req.params.id);
+    return reply.redirect('/connectors', 303);
+  });
+}

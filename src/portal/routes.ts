@@ -1,0 +1,60 @@
+// The management portal: server-rendered pages, cookie sessions, CSRF on every form.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../services.js';
+import { ApiError } from '../lib/errors.js';
+import { describeValidation } from '../http/errors.js';
+import { html } from '../lib/html.js';
+import { Portal } from './session.js';
+import { authPages } from './pages/auth.js';
+import { phonePages } from './pages/phones.js';
+import { orgPages } from './pages/orgs.js';
+import { groupPages } from './pages/groups.js';
+import { connectorPages } from './pages/connectors.js';
+
+export async function portalRoutes(app: FastifyInstance, services: Services, csrfKey: Buffer): Promise<void> {
+  const portal = new Portal(services, csrfKey);
+  app.decorate('portal', portal);
+  app.addHook('onRequest', (req, reply) => portal.load(req, reply));
+  app.addHook('preHandler', async (req) => {
+    if (req.method === 'POST') portal.checkCsrf(req);
+  });
+  app.setErrorHandler((err, req, reply) => {
+    let status = 500;
+    let message = 'Something went wrong on our side; it has been logged.';
+    if (err instanceof ApiError) {
+      status = err.status;
+      message = err.message;
+    } else if ((err as { validation?: unknown }).validation) {
+      status = 400;
+      message = describeValidation(err as never).message;
+    } else {
+      req.log.error({ err }, 'portal error');
+    }
+    return portal.render(reply, portal.ctx(req, 'Error'), html`<h1>${status === 404 ? 'Not found' : 'That did not work'}</h1><div class="error" role="alert">${message}</div><p><a href="/dashboard">Back to the dashboard</a></p>`, status);
+  });
+
+  await authPages(app, portal);
+  // Everything else needs a signed-in person.
+  await app.register(async (scope) => {
+    scope.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
+      if (!req.user) return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
+    });
+    await phonePages(scope, portal);
+    await orgPages(scope, portal);
+    await groupPages(scope, portal);
+    await connectorPages(scope, portal);
+  });
+}
+
+/** Runs a form action; an ApiError re-renders the form with the message and the error's status. */
+export async function attempt(reply: FastifyReply, action: () => Promise<unknown>, onError: (message: string, status: number) => unknown): Promise<unknown> {
+  try {
+    return await action();
+  } catch (err) {
+    if (err instanceof ApiError) {
+      if (err.retryAfter) void reply.header('retry-after', String(err.retryAfter));
+      return onError(err.message, err.status);
+    }
+    throw err;
+  }
+}

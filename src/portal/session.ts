@@ -1,0 +1,87 @@
+// Cookie sessions and CSRF for the portal. The session cookie holds a random token whose SHA-256
+// is the database key. CSRF tokens are HMAC(instance key, session or anonymous cookie), checked
+// on every POST, with the Origin header checked as well when a browser sends it.
+import { createHmac, randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../services.js';
+import type { Actor } from '../auth/policy.js';
+import type { User } from '../accounts/accounts.service.js';
+import { safeEqual } from '../lib/hash.js';
+import { ApiError } from '../lib/errors.js';
+import { page, type PageContext } from './views/layout.js';
+import type { SafeHtml } from '../lib/html.js';
+
+export const SESSION_COOKIE = 'tessera_session';
+export const ANON_COOKIE = 'tessera_anon';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user?: User;
+    csrfToken?: string;
+  }
+}
+
+export class Portal {
+  constructor(readonly services: Services, private readonly csrfKey: Buffer) {}
+
+  private cookieOptions(maxAgeSec: number) {
+    return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: this.services.deps.config.secureCookies, maxAge: maxAgeSec };
+  }
+
+  /** onRequest hook: resolve the session and the CSRF token; set interactive-page headers. */
+  async load(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const sessionToken = req.cookies[SESSION_COOKIE];
+    req.user = await this.services.accounts.sessionUser(sessionToken);
+    let binding = req.user ? sessionToken : req.cookies[ANON_COOKIE];
+    if (!binding) {
+      binding = randomBytes(18).toString('base64url');
+      void reply.setCookie(ANON_COOKIE, binding, this.cookieOptions(24 * 3600));
+    }
+    req.csrfToken = createHmac('sha256', this.csrfKey).update(binding).digest('base64url');
+    // Interactive pages must not be framed (clickjacking) nor cached.
+    void reply.header('x-frame-options', 'DENY')
+      .header('content-security-policy', "default-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' http: https:")
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .header('cache-control', 'no-store');
+  }
+
+  /** preHandler for POST: the form must carry the CSRF token of this browser. */
+  checkCsrf(req: FastifyRequest): void {
+    const body = req.body as Record<string, unknown> | undefined;
+    const token = typeof body?._csrf === 'string' ? body._csrf : '';
+    const origin = req.headers.origin;
+    const expectedOrigin = new URL(this.services.deps.config.publicUrl).origin;
+    const sameOrigin = !origin || origin === expectedOrigin || origin === `${req.protocol}://${req.host}`;
+    if (!token || !safeEqual(token, req.csrfToken ?? '') || !sameOrigin) {
+      throw new ApiError('forbidden', 'The form has expired or did not come from this site; reload the page and try again');
+    }
+  }
+
+  async startSession(reply: FastifyReply, userId: string): Promise<void> {
+    const token = await this.services.accounts.createSession(userId);
+    void reply.setCookie(SESSION_COOKIE, token, this.cookieOptions(14 * 24 * 3600));
+  }
+
+  async endSession(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    await this.services.accounts.endSession(req.cookies[SESSION_COOKIE]);
+    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+  }
+
+  actor(req: FastifyRequest): Promise<Actor> {
+    return this.services.accounts.actor(req.user!.id);
+  }
+
+  ctx(req: FastifyRequest, title: string, active?: string): PageContext {
+    return { title, user: req.user, csrf: req.csrfToken ?? '', active, showOutbox: this.services.deps.config.sms.provider === 'outbox' };
+  }
+
+  render(reply: FastifyReply, ctx: PageContext, body: SafeHtml, status = 200): FastifyReply {
+    return reply.code(status).type('text/html; charset=utf-8').send(page(ctx, body));
+  }
+}
+
+/** Only same-site relative paths are followed after log-in (no open redirects). */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/dashboard';
+}

@@ -1,0 +1,61 @@
+// The portal's page frame: left menu, flash of errors, and the CSRF field helper.
+import { html, raw, type SafeHtml } from '../../lib/html.js';
+
+export interface PageContext {
+  title: string;
+  user?: { name: string; email: string } | undefined;
+  csrf: string;
+  active?: string;
+  showOutbox: boolean;
+  /** White-label name shown in the header instead of "Tessera" (OAuth pages of a platform). */
+  brand?: string;
+}
+
+const STYLE = raw(`
+*{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c2433;background:#f4f6fa}
+a{color:#2f5bd3;text-decoration:none}a:hover{text-decoration:underline}
+.shell{display:flex;min-height:100vh}.side{width:220px;background:#16203a;color:#c9d3ea;padding:20px 0;flex-shrink:0}
+.side .brand{font-weight:700;font-size:19px;color:#fff;padding:0 22px 18px;letter-spacing:.3px}.side .brand span{color:#7fa2ff}
+.side a{display:block;color:#c9d3ea;padding:9px 22px;border-left:3px solid transparent}.side a:hover{background:#1e2b4d;text-decoration:none}
+.side a.on{background:#1e2b4d;color:#fff;border-left-color:#7fa2ff}.side .who{padding:18px 22px 0;font-size:13px;color:#8e9bbd;border-top:1px solid #26345a;margin-top:18px}
+main{flex:1;padding:32px 40px;max-width:1100px}h1{font-size:24px;margin:0 0 20px}h2{font-size:17px;margin:28px 0 10px}
+.card{background:#fff;border:1px solid #dde3ee;border-radius:8px;padding:20px 22px;margin-bottom:18px}
+table{width:100%;border-collapse:collapse;background:#fff}th,td{text-align:left;padding:8px 10px;border-bottom:1px solid #e6eaf2;vertical-align:top}th{font-size:12px;text-transform:uppercase;color:#65708a;letter-spacing:.4px}
+label{display:block;font-weight:600;margin:12px 0 4px}input[type=text],input[type=email],input[type=password],input[type=tel],select,textarea{width:100%;max-width:460px;padding:8px 10px;border:1px solid #c5cedf;border-radius:6px;font:inherit;background:#fff}
+textarea{min-height:70px}.check{font-weight:400;display:flex;gap:8px;align-items:center;margin:6px 0}
+button,.button{display:inline-block;background:#2f5bd3;color:#fff;border:0;border-radius:6px;padding:8px 16px;font:inherit;font-weight:600;cursor:pointer;margin-top:14px}
+button.secondary{background:#e8edf8;color:#2f5bd3}button.danger{background:#c93a3a}form.inline{display:inline}form.inline button{margin-top:0;padding:5px 12px;font-size:13px}
+.error{background:#fdecec;border:1px solid #f2b8b8;color:#8c1d1d;padding:10px 14px;border-radius:6px;margin-bottom:16px}
+.notice{background:#eaf6ee;border:1px solid #b6dfc3;color:#1d5c31;padding:10px 14px;border-radius:6px;margin-bottom:16px}
+.secret{font-family:ui-monospace,Menlo,Consolas,monospace;background:#fff8e1;border:1px dashed #e0b84c;padding:10px 12px;border-radius:6px;word-break:break-all;display:block;margin:6px 0 12px}
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background:#eef1f7;padding:1px 5px;border-radius:4px}
+.muted{color:#6b7690;font-size:13px}.tag{display:inline-block;font-size:12px;padding:1px 8px;border-radius:10px;background:#e8edf8;color:#2f4b9a;margin-right:4px}
+.tag.ok{background:#e3f4e8;color:#1d6a36}.tag.warn{background:#fff2d6;color:#8a5a00}
+.msg{border-bottom:1px solid #e6eaf2;padding:8px 0}.msg b{margin-right:8px}
+.auth{max-width:420px;margin:70px auto}.auth h1{text-align:center}.auth .brandbig{text-align:center;font-size:28px;font-weight:800;color:#16203a;margin-bottom:18px}
+.steps li{margin:6px 0}`);
+
+const NAV: [string, string][] = [
+  ['dashboard', '/dashboard'], ['phones', '/phones'], ['organisations', '/orgs'], ['groups', '/groups'], ['connectors', '/connectors'],
+];
+const NAV_LABEL: Record<string, string> = { dashboard: 'Dashboard', phones: 'Phone numbers', organisations: 'Organisations', groups: 'Groups', connectors: 'Connectors', outbox: 'SMS outbox', consents: 'App consents' };
+
+export function csrfField(csrf: string): SafeHtml {
+  return html`<input type="hidden" name="_csrf" value="${csrf}">`;
+}
+
+export function errorBox(error: string | undefined): SafeHtml {
+  return error ? html`<div class="error" role="alert">${error}</div>` : html``;
+}
+
+export function page(ctx: PageContext, body: SafeHtml): string {
+  const nav = [...NAV, ...(ctx.showOutbox ? [['outbox', '/outbox'] as [string, string]] : []), ['consents', '/consents'] as [string, string]];
+  return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${ctx.title} · ${ctx.brand ?? 'Tessera'}</title><style>${STYLE}</style></head><body>
+${ctx.user ? html`<div class="shell"><nav class="side"><div class="brand">Tess<span>era</span></div>
+${nav.map(([key, href]) => html`<a href="${href}" class="${ctx.active === key ? 'on' : ''}">${NAV_LABEL[key]}</a>`)}
+<div class="who">${ctx.user.name}<br>${ctx.user.email}
+<form method="post" action="/logout">${csrfField(ctx.csrf)}<button class="secondary" type="submit">Log out</button></form></div></nav>
+<main>${body}</main></div>` : html`<div class="auth"><div class="brandbig">${ctx.brand ?? 'Tessera'}</div>${body}</div>`}
+</body></html>`.value;
+}

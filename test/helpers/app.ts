@@ -1,0 +1,39 @@
+// Builds a Tessera for one test file: in-memory SQLite by default, or — when DATABASE_URL names
+// PostgreSQL — a fresh schema of that database, dropped afterwards. The same suites run on both.
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config.js';
+import { buildApp, type Tessera } from '../../src/app.js';
+import { dropSchema } from '../../src/db/database.js';
+import { TestClock } from '../../src/lib/clock.js';
+
+export interface TestApp extends Tessera {
+  clock: TestClock;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export const onPostgres = (): boolean => /^postgres(ql)?:/.test(process.env.DATABASE_URL ?? '');
+
+export async function createTestApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestApp> {
+  const pg = onPostgres();
+  const schema = pg ? `t_${randomBytes(6).toString('hex')}` : undefined;
+  const config = loadConfig({
+    PUBLIC_URL: 'http://tessera.test',
+    DATABASE_URL: pg ? process.env.DATABASE_URL! : 'sqlite::memory:',
+    ...(schema ? { DATABASE_SCHEMA: schema } : {}),
+    LOG_LEVEL: 'silent',
+    ...env,
+  }, overrides);
+  const clock = new TestClock();
+  const tessera = await buildApp(config, { clock, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  await tessera.app.ready();
+  return {
+    ...tessera,
+    clock,
+    config,
+    async close() {
+      await tessera.app.close();
+      if (schema) await dropSchema(config.databaseUrl, schema);
+    },
+  };
+}

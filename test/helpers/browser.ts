@@ -1,0 +1,39 @@
+// Real Chromium for portal tests: Debian's /usr/bin/chromium driven by playwright-core.
+// Tessera listens on a real socket (port 0); screenshots go to test-artifacts/ for people to look at.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { TestApp } from './app.js';
+import { createTestApp } from './app.js';
+
+export const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-gpu', '--no-first-run', '--disable-sync'],
+  });
+}
+
+/** A Tessera on a real socket whose PUBLIC_URL is its own address. */
+export async function createListeningApp(env: Record<string, string> = {}): Promise<TestApp & { url: string }> {
+  // Reserve a port first so PUBLIC_URL (used for CSRF origin checks and token issuers) is right.
+  const probe = await import('node:net').then((net) => new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  }));
+  const url = `http://127.0.0.1:${probe}`;
+  const t = await createTestApp({ PUBLIC_URL: url, ...env });
+  await t.app.listen({ port: probe, host: '127.0.0.1' });
+  return { ...t, url };
+}
+
+export async function screenshot(page: Page, suite: string, name: string): Promise<void> {
+  const dir = join(ARTIFACTS, suite);
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
