@@ -53,7 +53,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     if (config.redisUrl) {
       redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
       await redis.connect();
-      limiter = new RedisRateLimiter(redis);
+      // Keys are namespaced per schema so test apps sharing one Redis do not count against each other.
+      limiter = new RedisRateLimiter(redis, `tessera:rl:${config.databaseSchema ?? 'default'}:`);
     } else {
       limiter = new MemoryRateLimiter(() => clock.now());
     }
