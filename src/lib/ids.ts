@@ -4,10 +4,18 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 
 export const newId = (): string => randomUUID();
 
-/** UUIDv7 (RFC 9562): time-ordered, used where the id doubles as a sort key or cursor. */
+let lastMs = 0;
+
+/**
+ * UUIDv7 (RFC 9562): time-ordered, used where the id doubles as a sort key or cursor. Ids made in
+ * the same millisecond would sort randomly, so the timestamp is kept strictly increasing within
+ * the process (RFC 9562 §6.2, method 3: borrowing the next millisecond).
+ */
 export function uuidv7(now = Date.now()): string {
+  const ms = now > lastMs ? now : lastMs + 1;
+  lastMs = ms;
   const b = randomBytes(16);
-  b.writeUIntBE(now, 0, 6);
+  b.writeUIntBE(ms, 0, 6);
   b[6] = (b[6]! & 0x0f) | 0x70;
   b[8] = (b[8]! & 0x3f) | 0x80;
   const h = b.toString('hex');
