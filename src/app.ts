@@ -25,6 +25,8 @@ export interface BuildOptions {
   clock?: Clock;
   /** Pass false to silence request logs (tests); a pino level string otherwise. */
   logLevel?: string;
+  /** Where logs go (tests capture them to prove no credential is ever written). */
+  logStream?: NodeJS.WritableStream;
 }
 
 export interface Tessera {
@@ -36,7 +38,7 @@ export interface Tessera {
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Tessera> {
   const clock = opts.clock ?? systemClock;
   const app = Fastify({
-    logger: loggerOptions(opts.logLevel ?? config.logLevel),
+    logger: { ...loggerOptions(opts.logLevel ?? config.logLevel), ...(opts.logStream ? { stream: opts.logStream } : {}) },
     trustProxy: true,
     bodyLimit: 256 * 1024,
     // Reject unknown fields instead of silently dropping them, and coerce query strings.

@@ -6,19 +6,26 @@ import { ApiError, type ErrorCode } from '../lib/errors.js';
 
 interface AjvIssue { instancePath?: string; keyword?: string; message?: string; params?: Record<string, unknown> }
 
+// HTTP lower-cases header names; errors name them as the API documents them.
+const HEADER_NAMES: Record<string, string> = {
+  applicationid: 'applicationId', applicationsecret: 'applicationSecret', refreshtoken: 'refreshToken', accesstoken: 'accessToken',
+};
+
 /** Turns the first schema-validation issue into a field name and a sentence. */
 export function describeValidation(err: FastifyError): { field: string; message: string } {
   const issue = (err.validation?.[0] ?? {}) as AjvIssue;
   const where = err.validationContext ?? 'body';
   let field = (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
   if (issue.keyword === 'required' && typeof issue.params?.missingProperty === 'string') {
-    field = field ? `${field}.${issue.params.missingProperty}` : issue.params.missingProperty;
+    const missing = where === 'headers' ? HEADER_NAMES[issue.params.missingProperty] ?? issue.params.missingProperty : issue.params.missingProperty;
+    field = field ? `${field}.${missing}` : missing;
     return { field, message: `${field}: is required` };
   }
   if (issue.keyword === 'additionalProperties' && typeof issue.params?.additionalProperty === 'string') {
     const extra = issue.params.additionalProperty;
     return { field: extra, message: `${extra}: is not an accepted field` };
   }
+  if (where === 'headers' && HEADER_NAMES[field]) field = HEADER_NAMES[field]!;
   if (!field) field = where === 'body' ? 'body' : where;
   return { field, message: `${field}: ${issue.message ?? 'is not valid'}` };
 }

@@ -14,7 +14,7 @@ export interface TestApp extends Tessera {
 
 export const onPostgres = (): boolean => /^postgres(ql)?:/.test(process.env.DATABASE_URL ?? '');
 
-export async function createTestApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}, build: { logLevel?: string; logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
   const pg = onPostgres();
   const schema = pg ? `t_${randomBytes(6).toString('hex')}` : undefined;
   const config = loadConfig({
@@ -25,7 +25,7 @@ export async function createTestApp(env: Record<string, string> = {}, overrides:
     ...env,
   }, overrides);
   const clock = new TestClock();
-  const tessera = await buildApp(config, { clock, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const tessera = await buildApp(config, { clock, logLevel: build.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent', ...(build.logStream ? { logStream: build.logStream } : {}) });
   await tessera.app.ready();
   return {
     ...tessera,
