@@ -8,6 +8,7 @@ import { hashPassword, verifyPassword } from '../lib/hash.js';
 import { newId, newPin } from '../lib/ids.js';
 import { toE164 } from '../lib/phone.js';
 import type { PhoneNumbersTable } from '../db/schema.js';
+import { SmsDeliveryError } from '../sms/sms.js';
 
 export const PIN_TTL_MS = 10 * 60_000;
 export const PIN_MAX_ATTEMPTS = 5;
@@ -46,16 +47,27 @@ export class PhonesService {
         : new ApiError('phone_taken', 'phone: this number is verified by another account', { field: 'phone' });
     }
     let row = await db.selectFrom('phone_numbers').select('id').where('user_id', '=', userId).where('e164', '=', e164).executeTakeFirst();
+    let created = false;
     if (!row) {
+      created = true;
       row = { id: newId() };
       try {
         await db.insertInto('phone_numbers').values({ id: row.id, user_id: userId, e164, created_at: this.deps.clock.now(), pin_attempts: 0, pin_sends: 0 }).execute();
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
+        created = false;
         row = await db.selectFrom('phone_numbers').select('id').where('user_id', '=', userId).where('e164', '=', e164).executeTakeFirstOrThrow();
       }
     }
-    await this.sendPin(userId, row.id);
+    try {
+      await this.sendPin(userId, row.id);
+    } catch (err) {
+      // No half-added number is left behind when the very first PIN could not be sent.
+      if (created && err instanceof ApiError && err.code === 'sms_delivery_failed') {
+        await db.deleteFrom('phone_numbers').where('id', '=', row.id).where('verified_at', 'is', null).execute();
+      }
+      throw err;
+    }
     return this.get(userId, row.id);
   }
 
@@ -88,13 +100,25 @@ export class PhonesService {
     }).where('id', '=', id).where((eb) => row.pin_sent_at === null ? eb('pin_sent_at', 'is', null) : eb('pin_sent_at', '=', row.pin_sent_at))
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) throw new ApiError('rate_limited', 'A PIN is being sent already', undefined, 1);
-    await this.redactOutbox(id);
-    await this.deps.sms.send({
-      to: row.e164,
-      body: `Your Tessera verification PIN is ${pin}. It expires in 10 minutes. Do not share it.`,
-      userId,
-      phoneNumberId: id,
-    });
+    try {
+      await this.deps.sms.send({
+        to: row.e164,
+        body: `Your Tessera verification PIN is ${pin}. It expires in 10 minutes. Do not share it.`,
+        userId,
+        phoneNumberId: id,
+      });
+    } catch (err) {
+      // Undo the send so the person can retry at once and no PIN exists that nobody received.
+      await db.updateTable('phone_numbers').set({
+        pin_hash: row.pin_hash, pin_expires_at: row.pin_expires_at, pin_attempts: row.pin_attempts,
+        pin_sent_at: row.pin_sent_at, pin_sends: row.pin_sends, pin_window_start: row.pin_window_start,
+      }).where('id', '=', id).execute();
+      if (err instanceof SmsDeliveryError) throw new ApiError('sms_delivery_failed', `The SMS could not be sent: ${err.message}. Try again in a moment.`);
+      throw err;
+    }
+    // Earlier PINs to this number no longer work; their copies in the outbox are redacted.
+    await this.deps.db.updateTable('sms_messages').set({ body: REDACTED_PIN_TEXT })
+      .where('phone_number_id', '=', id).where('body', 'not like', `%${pin}%`).execute();
   }
 
   async verify(userId: string, id: string, pinInput: string): Promise<PhoneNumber> {

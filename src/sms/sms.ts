@@ -32,6 +32,7 @@ export class OutboxSmsProvider implements SmsProvider {
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly log: FastifyBaseLogger,
+    private readonly printBodies: boolean,
   ) {}
 
   async send(message: SmsMessage): Promise<void> {
@@ -44,8 +45,9 @@ export class OutboxSmsProvider implements SmsProvider {
       provider: this.name,
       created_at: this.clock.now(),
     }).execute();
-    // The outbox is the development stand-in for a handset, so it prints the text on purpose.
-    this.log.info({ sms: { to: message.to, body: message.body } }, 'SMS outbox: message delivered (development provider)');
+    // The outbox is the development stand-in for a handset, so it prints the text on purpose —
+    // except in production, where message bodies (PINs) are never logged.
+    this.log.info({ sms: { to: message.to, ...(this.printBodies ? { body: message.body } : {}) } }, 'SMS outbox: message delivered (development provider)');
   }
 }
 
@@ -79,5 +81,5 @@ export class HttpSmsProvider implements SmsProvider {
 
 export function createSmsProvider(config: Config, db: Kysely<Database>, clock: Clock, log: FastifyBaseLogger): SmsProvider {
   if (config.sms.provider === 'http') return new HttpSmsProvider(config.sms.httpUrl!, config.sms.httpToken);
-  return new OutboxSmsProvider(db, clock, log);
+  return new OutboxSmsProvider(db, clock, log, !config.production);
 }

@@ -8,6 +8,10 @@ export class PortalClient {
 
   constructor(readonly app: FastifyInstance) {}
 
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
   private cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
