@@ -118,13 +118,14 @@ export class OrgsService {
   /** Groups a person can see: all groups of orgs they belong to, and groups listing their phone. */
   async groupsForActor(actor: Actor): Promise<(Group & { org_name: string })[]> {
     const orgIds = [...actor.orgRoles.keys()];
+    if (!orgIds.length && !actor.phones.length) return [];
     const db = this.deps.db;
     let q = db.selectFrom('groups').innerJoin('organizations', 'organizations.id', 'groups.org_id').selectAll('groups').select('organizations.name as org_name');
     q = q.where((eb) => {
-      const ors = [];
+      const ors: ReturnType<typeof eb>[] = [];
       if (orgIds.length) ors.push(eb('groups.org_id', 'in', orgIds));
       if (actor.phones.length) ors.push(eb('groups.id', 'in', eb.selectFrom('group_members').select('group_id').where('phone', 'in', actor.phones)));
-      return ors.length ? eb.or(ors) : eb.val(false);
+      return eb.or(ors);
     });
     return q.orderBy('organizations.name').orderBy('groups.name').execute();
   }

@@ -15,7 +15,8 @@ export async function portalRoutes(app: FastifyInstance, services: Services, csr
   const portal = new Portal(services, csrfKey);
   app.decorate('portal', portal);
   app.addHook('onRequest', (req, reply) => portal.load(req, reply));
-  app.addHook('preHandler', async (req) => {
+  // Before schema validation, so a forged form is refused as forged whatever else it lacks.
+  app.addHook('preValidation', async (req) => {
     if (req.method === 'POST') portal.checkCsrf(req);
   });
   app.setErrorHandler((err, req, reply) => {
