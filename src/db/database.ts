@@ -13,6 +13,8 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface Db {
   readonly kysely: Kysely<Database>;
   readonly dialect: DialectName;
+  /** PostgreSQL schema in use, when one was configured. */
+  readonly schema?: string;
   close(): Promise<void>;
 }
 
@@ -51,7 +53,7 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
+  return { kysely, dialect: 'postgres', ...(schema ? { schema } : {}), close: () => kysely.destroy() };
 }
 
 /** Drops a schema created for a test run (PostgreSQL only). */
