@@ -18,6 +18,7 @@ import type { Deps } from './deps.js';
 import { loggerOptions } from './http/logging.js';
 import { jsonErrorHandler } from './http/errors.js';
 import { kaizalaRoutes } from './kaizala/routes.js';
+import { kandyRoutes } from './kandy/routes.js';
 import { portalRoutes } from './portal/routes.js';
 import { instanceSecret } from './keys/instance-secret.js';
 
@@ -90,6 +91,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     });
 
     await app.register(async (scope) => kaizalaRoutes(scope, services));
+    await app.register(async (scope) => kandyRoutes(scope, services));
     await app.register(async (scope) => portalRoutes(scope, services, csrfKey));
 
     app.addHook('onClose', async () => {

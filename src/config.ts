@@ -23,6 +23,11 @@ export interface Config {
   readonly secureCookies: boolean;
   /** Development conveniences (SMS outbox page, loud warnings) are on unless NODE_ENV=production. */
   readonly production: boolean;
+  /**
+   * Whether webhook callbacks may target loopback and private addresses. Off in production, so a
+   * connector cannot make Tessera call into its own network (SSRF); on in development and tests.
+   */
+  readonly webhookAllowPrivateTargets: boolean;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +92,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     sms: { provider, httpUrl, httpToken: env.SMS_HTTP_TOKEN || undefined },
     secureCookies: publicUrl.startsWith('https:'),
     production: env.NODE_ENV === 'production',
+    webhookAllowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS
+      ? env.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true'
+      : env.NODE_ENV !== 'production',
     ...overrides,
   };
   return Object.freeze(config);

@@ -7,6 +7,7 @@ import { ConnectorsService } from './connectors/connectors.service.js';
 import { GrantsService } from './grants/grants.service.js';
 import { TokenService } from './kaizala/token.service.js';
 import { PlatformService } from './kaizala/platform.service.js';
+import { DomainsService } from './kandy/domains.service.js';
 
 export interface Services {
   deps: Deps;
@@ -17,6 +18,7 @@ export interface Services {
   grants: GrantsService;
   tokens: TokenService;
   platform: PlatformService;
+  domains: DomainsService;
 }
 
 export function createServices(deps: Deps): Services {
@@ -30,5 +32,6 @@ export function createServices(deps: Deps): Services {
     grants: new GrantsService(deps, orgs),
     tokens: new TokenService(deps),
     platform: new PlatformService(deps, orgs),
+    domains: new DomainsService(deps),
   };
 }

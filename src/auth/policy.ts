@@ -14,6 +14,7 @@ export type Action =
   | 'org.manage_members'
   | 'org.manage_groups'
   | 'org.manage_connectors'
+  | 'org.manage_projects'
   | 'group.read'
   | 'group.manage';
 
@@ -32,6 +33,7 @@ export function can(actor: Actor, action: Action, resource: OrgResource | GroupR
     case 'org.manage_members':
     case 'org.manage_groups':
     case 'org.manage_connectors':
+    case 'org.manage_projects':
       return isOrgAdmin(actor, resource.orgId);
     case 'group.read': {
       if (actor.orgRoles.has(resource.orgId)) return true;

@@ -8,6 +8,8 @@ export const PERMISSIONS = {
   'groupmember.remove': 'Remove members',
   'textmessage.read': 'Read text messages',
   'textmessage.write': 'Send text messages',
+  'webhook.read': 'List its webhooks',
+  'webhook.write': 'Register, change and delete webhooks (events of the granted group)',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

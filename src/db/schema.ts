@@ -151,6 +151,36 @@ export interface AuditEventsTable {
   created_at: number;
 }
 
+export interface WebhooksTable {
+  id: string;
+  grant_id: string;
+  connector_id: string;
+  object_id: string;
+  object_type: string;
+  /** JSON array of event type names. */
+  event_types: string;
+  callback_url: string;
+  callback_token_enc: string | null;
+  callback_context: string | null;
+  active: number;
+  expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
 export interface Database {
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
@@ -166,6 +196,8 @@ export interface Database {
   connectors: ConnectorsTable;
   grants: GrantsTable;
   audit_events: AuditEventsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 // Generated is re-exported for modules that add tables with defaults.

@@ -4,9 +4,10 @@
 import type { Deps } from '../deps.js';
 import { ApiError, notFound } from '../lib/errors.js';
 import type { Permission } from '../connectors/permissions.js';
-import { addMembers, listMembers, listMessages, postMessage, type GroupMember, type Message, type OrgsService } from '../orgs/orgs.service.js';
+import { addMembers, listMembers, listMessages, postMessage, removeMember, type GroupMember, type Message, type OrgsService } from '../orgs/orgs.service.js';
 import type { GroupsTable } from '../db/schema.js';
 import type { PlatformContext } from './access-tokens.js';
+import type { EventSource, WebhookEvents } from '../webhooks/events.js';
 
 const MAX_DEPTH = 16;
 
@@ -22,7 +23,11 @@ export interface GroupSummary {
 }
 
 export class PlatformService {
-  constructor(private readonly deps: Deps, private readonly orgs: OrgsService) {}
+  constructor(private readonly deps: Deps, private readonly orgs: OrgsService, private readonly events: WebhookEvents) {}
+
+  private source(ctx: PlatformContext): EventSource {
+    return { userId: ctx.connectorId, name: ctx.connectorName, phone: '' };
+  }
 
   require(ctx: PlatformContext, permission: Permission): void {
     if (!ctx.permissions.has(permission)) {
@@ -97,20 +102,24 @@ export class PlatformService {
   async addMembers(ctx: PlatformContext, groupId: string, phones: string[]): Promise<number> {
     this.require(ctx, 'groupmember.write');
     await this.groupInScope(ctx, groupId);
-    return (await addMembers(this.deps, groupId, phones, 'member')).length;
+    const added = await addMembers(this.deps, groupId, phones, 'member');
+    for (const phone of added) await this.events.emit(groupId, 'MemberAdded', { member: phone, memberName: '', type: 'Member' }, this.source(ctx));
+    return added.length;
   }
 
   async removeMember(ctx: PlatformContext, groupId: string, memberId: string): Promise<void> {
     this.require(ctx, 'groupmember.remove');
     await this.groupInScope(ctx, groupId);
-    const res = await this.deps.db.deleteFrom('group_members').where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
-    if (Number(res.numDeletedRows) === 0) throw notFound('Member');
+    const removed = await removeMember(this.deps.db, groupId, memberId);
+    await this.events.emit(groupId, 'MemberRemoved', { member: removed.phone, memberName: '', type: removed.role === 'admin' ? 'Admin' : 'Member' }, this.source(ctx));
   }
 
   async postMessage(ctx: PlatformContext, groupId: string, text: string): Promise<Message> {
     this.require(ctx, 'textmessage.write');
     await this.groupInScope(ctx, groupId);
-    return postMessage(this.deps, groupId, { type: 'connector', id: ctx.connectorId, name: ctx.connectorName }, text);
+    const msg = await postMessage(this.deps, groupId, { type: 'connector', id: ctx.connectorId, name: ctx.connectorName }, text);
+    await this.events.emit(groupId, 'TextMessageCreated', { text: msg.text, referenceId: msg.id }, this.source(ctx));
+    return msg;
   }
 
   async messages(ctx: PlatformContext, groupId: string, limit: number, cursor?: string): Promise<{ messages: Message[]; nextCursor: string | null }> {

@@ -128,6 +128,53 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
       return { referenceId: msg.id };
     });
 
+    const Webhook = Type.Object({
+      webhookId: Type.String(), objectId: Type.String(), objectType: Type.String(), eventTypes: Type.Array(Type.String()), callBackUrl: Type.String(),
+      callBackContext: Type.String(), active: Type.Boolean(), expiresAt: Type.Union([Type.Integer(), Type.Null()]),
+    });
+    const WebhookFields = {
+      eventTypes: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 20 }),
+      callBackUrl: Type.String({ minLength: 1, maxLength: 2000 }),
+      callBackToken: Type.Optional(Type.String({ maxLength: 500 })),
+      callBackContext: Type.Optional(Type.String({ maxLength: 2000 })),
+      validity: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+    };
+
+    p.post('/v1/webhook', {
+      schema: {
+        body: Type.Object({ objectId: Type.String({ minLength: 1, maxLength: 64 }), objectType: Type.String({ maxLength: 20 }), ...WebhookFields }, { additionalProperties: false }),
+        response: { 201: Type.Object({ webhookId: Type.String(), signingSecret: Type.String() }), ...errors },
+      },
+    }, async (req, reply) => {
+      void reply.code(201);
+      return services.webhooks.register(ctx(req), req.body);
+    });
+
+    p.get('/v1/webhook', {
+      schema: {
+        querystring: Type.Object({ objectId: Type.String({ minLength: 1, maxLength: 64 }), objectType: Type.String({ maxLength: 20 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ webhooks: Type.Array(Webhook) }), ...errors },
+      },
+    }, async (req) => ({ webhooks: await services.webhooks.list(ctx(req), req.query.objectId, req.query.objectType) }));
+
+    p.put('/v1/webhook/:webhookId', {
+      schema: {
+        params: Type.Object({ webhookId: Type.String({ minLength: 1, maxLength: 64 }) }),
+        body: Type.Object({
+          eventTypes: Type.Optional(WebhookFields.eventTypes), callBackUrl: Type.Optional(WebhookFields.callBackUrl), callBackToken: WebhookFields.callBackToken,
+          callBackContext: WebhookFields.callBackContext, validity: WebhookFields.validity, Active: Type.Optional(Type.Boolean()),
+        }, { additionalProperties: false }),
+        response: { 200: Webhook, ...errors },
+      },
+    }, async (req) => services.webhooks.update(ctx(req), req.params.webhookId, req.body));
+
+    p.delete('/v1/webhook/:webhookId', {
+      schema: { params: Type.Object({ webhookId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 200: Type.Object({ result: Type.Boolean() }), ...errors } },
+    }, async (req) => {
+      await services.webhooks.remove(ctx(req), req.params.webhookId);
+      return { result: true };
+    });
+
     p.get('/v1/groups/:groupId/messages', {
       schema: {
         params: GroupParams,

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   insufficient_permission: 403,
   phone_not_verified: 403,
+  quota_exceeded: 403,
   not_found: 404,
   conflict: 409,
   email_taken: 409,

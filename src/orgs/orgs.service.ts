@@ -9,6 +9,7 @@ import { newId, uuidv7 } from '../lib/ids.js';
 import { toE164 } from '../lib/phone.js';
 import type { Database, GroupRole, GroupsTable, OrgRole } from '../db/schema.js';
 import { normaliseEmail } from '../accounts/accounts.service.js';
+import type { EventSource, WebhookEvents } from '../webhooks/events.js';
 
 export const ORG_ROLES: OrgRole[] = ['owner', 'admin', 'member'];
 export const GROUP_ROLES: GroupRole[] = ['admin', 'member'];
@@ -33,7 +34,11 @@ export async function loadGroup(db: Kysely<Database>, groupId: string): Promise<
 }
 
 export class OrgsService {
-  constructor(private readonly deps: Deps) {}
+  constructor(private readonly deps: Deps, private readonly events: WebhookEvents) {}
+
+  private source(actor: Actor, name: string): EventSource {
+    return { userId: actor.userId, name, phone: actor.phones[0] ?? '' };
+  }
 
   async create(actor: Actor, nameInput: string): Promise<{ id: string; name: string }> {
     const name = requireName(nameInput, 'name');
@@ -150,17 +155,26 @@ export class OrgsService {
     return !!loaded && can(actor, 'group.manage', { orgId: loaded.group.org_id, groupRolesByPhone: loaded.roles });
   }
 
-  async addGroupMember(actor: Actor, groupId: string, phoneInput: string, role: string): Promise<void> {
+  async addGroupMember(actor: Actor, actorName: string, groupId: string, phoneInput: string, role: string): Promise<void> {
     await this.authorizeGroup(actor, groupId, 'group.manage');
     if (!GROUP_ROLES.includes(role as GroupRole)) throw invalid('role', `must be one of ${GROUP_ROLES.join(', ')}`);
     const added = await addMembers(this.deps, groupId, [phoneInput], role as GroupRole);
     if (added.length === 0) throw new ApiError('conflict', 'phone: this number is already a member', { field: 'phone' });
+    await this.events.emit(groupId, 'MemberAdded', { member: added[0], memberName: '', type: role === 'admin' ? 'Admin' : 'Member' }, this.source(actor, actorName));
   }
 
-  async removeGroupMember(actor: Actor, groupId: string, memberId: string): Promise<void> {
+  async removeGroupMember(actor: Actor, actorName: string, groupId: string, memberId: string): Promise<void> {
     await this.authorizeGroup(actor, groupId, 'group.manage');
-    const res = await this.deps.db.deleteFrom('group_members').where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
-    if (Number(res.numDeletedRows) === 0) throw notFound('Member');
+    const removed = await removeMember(this.deps.db, groupId, memberId);
+    await this.events.emit(groupId, 'MemberRemoved', { member: removed.phone, memberName: '', type: removed.role === 'admin' ? 'Admin' : 'Member' }, this.source(actor, actorName));
+  }
+
+  /** A person posts into a group they can read. */
+  async postUserMessage(actor: Actor, actorName: string, groupId: string, text: string): Promise<Message> {
+    await this.authorizeGroup(actor, groupId, 'group.read');
+    const msg = await postMessage(this.deps, groupId, { type: 'user', id: actor.userId, name: actorName }, text);
+    await this.events.emit(groupId, 'TextMessageCreated', { text: msg.text, referenceId: msg.id }, this.source(actor, actorName));
+    return msg;
   }
 }
 
@@ -191,6 +205,14 @@ export async function addMembers(deps: Pick<Deps, 'db' | 'clock'>, groupId: stri
     }
     return fresh;
   });
+}
+
+/** Deletes one member of a group and answers who it was; 404 when there is no such member. */
+export async function removeMember(db: Kysely<Database>, groupId: string, memberId: string): Promise<{ phone: string; role: string }> {
+  const member = await db.selectFrom('group_members').select(['phone', 'role']).where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
+  if (!member) throw notFound('Member');
+  await db.deleteFrom('group_members').where('group_id', '=', groupId).where('id', '=', memberId).execute();
+  return member;
 }
 
 export const MESSAGE_MAX = 4000;

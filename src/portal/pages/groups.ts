@@ -7,7 +7,7 @@ import { csrfField, errorBox } from '../views/layout.js';
 import type { Portal } from '../session.js';
 import { attempt } from '../routes.js';
 import type { Actor } from '../../auth/policy.js';
-import { listMembers, listMessages, postMessage } from '../../orgs/orgs.service.js';
+import { listMembers, listMessages } from '../../orgs/orgs.service.js';
 
 const GroupId = Type.Object({ groupId: Type.String({ format: 'uuid' }) });
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
@@ -88,7 +88,7 @@ ${groups.length ? '' : html`<tr><td colspan="2" class="muted">No groups. Create 
     async (req, reply) => {
       const actor = await portal.actor(req);
       return attempt(reply, async () => {
-        await s.orgs.addGroupMember(actor, req.params.groupId, req.body.phone, req.body.role);
+        await s.orgs.addGroupMember(actor, req.user!.name, req.params.groupId, req.body.phone, req.body.role);
         return reply.redirect(`/groups/${req.params.groupId}`, 303);
       }, onError(req, actor, reply, portal.ctx(req, 'Group', 'groups')));
     });
@@ -96,7 +96,7 @@ ${groups.length ? '' : html`<tr><td colspan="2" class="muted">No groups. Create 
   r.post('/groups/:groupId/members/:memberId/delete', {
     schema: { params: Type.Object({ groupId: Type.String({ format: 'uuid' }), memberId: Type.String({ format: 'uuid' }) }), body: Type.Object({ _csrf: Type.String() }) },
   }, async (req, reply) => {
-    await s.orgs.removeGroupMember(await portal.actor(req), req.params.groupId, req.params.memberId);
+    await s.orgs.removeGroupMember(await portal.actor(req), req.user!.name, req.params.groupId, req.params.memberId);
     return reply.redirect(`/groups/${req.params.groupId}`, 303);
   });
 
@@ -104,8 +104,7 @@ ${groups.length ? '' : html`<tr><td colspan="2" class="muted">No groups. Create 
     async (req, reply) => {
       const actor = await portal.actor(req);
       return attempt(reply, async () => {
-        await s.orgs.authorizeGroup(actor, req.params.groupId, 'group.read');
-        await postMessage(s.deps, req.params.groupId, { type: 'user', id: req.user!.id, name: req.user!.name }, req.body.message);
+        await s.orgs.postUserMessage(actor, req.user!.name, req.params.groupId, req.body.message);
         return reply.redirect(`/groups/${req.params.groupId}#messages`, 303);
       }, onError(req, actor, reply, portal.ctx(req, 'Group', 'groups')));
     });

@@ -1,0 +1,350 @@
+// The rules of domains and user provisioning, independent of any wire format: the Kandy routes
+// wrap results in {result, status, message}, the native API and the portal in their own shapes.
+// Errors are ApiErrors from Tessera's catalogue; each surface has a serializer for them.
+import type { Deps } from '../deps.js';
+import { isUniqueViolation } from '../deps.js';
+import { can, type Actor } from '../auth/policy.js';
+import { ApiError, notFound } from '../lib/errors.js';
+import { hashPassword, safeEqual, sha256 } from '../lib/hash.js';
+import { newId } from '../lib/ids.js';
+import type { DomainTokenKind, DomainsTable } from '../db/schema.js';
+import * as q from './queries.js';
+import {
+  checkGivenPassword, generatePassword, missing, newKey, newToken, normaliseCountryCode, normaliseDomainName,
+  normaliseProjectName, normaliseUserEmail, normaliseUserId, optionalName,
+} from './credentials.js';
+
+/** Access tokens of all three kinds live a day, like Kaizala's; revocation stops them sooner. */
+export const ACCESS_TOKEN_TTL_MS = 24 * 3600 * 1000;
+export const DEFAULT_PLAN = 'basic';
+
+export interface AccountContext { accountId: string; orgId: string }
+export interface DomainContext extends AccountContext { domainId: string; domainName: string }
+
+export interface CreateUserInput {
+  user_id?: string | undefined;
+  user_country_code?: string | undefined;
+  user_first_name?: string | undefined;
+  user_last_name?: string | undefined;
+  user_email?: string | undefined;
+  user_password?: string | undefined;
+}
+
+export interface CreatedUser {
+  user_id: string;
+  user_password: string;
+  full_user_id: string;
+  domain_name: string;
+  user_api_key: string;
+  user_api_secret: string;
+}
+
+export interface IssuedToken { token: string; expiresAt: number }
+
+const TOKEN_PREFIX = { account: 'AAT', domain: 'DAT', user: 'UAT' } as const;
+
+const badCredentials = (field: string): ApiError => new ApiError('invalid_credentials', `${field}: the key and secret do not match`, { field });
+
+export class DomainsService {
+  constructor(private readonly deps: Deps) {}
+
+  // ---- the organisation's account (portal) ----
+
+  /** Every organisation has one API account, made on first use with the default plan. */
+  async account(orgId: string): Promise<q.AccountWithPlan> {
+    const existing = await q.findAccountByOrg(this.deps.db, orgId);
+    if (existing) return existing;
+    await q.insertAccountIfAbsent(this.deps.db, {
+      id: newId(), org_id: orgId, plan_id: DEFAULT_PLAN, api_key: newKey('AAK'), api_secret_hash: null, users_used: 0, created_at: this.deps.clock.now(),
+    });
+    const row = await q.findAccountByOrg(this.deps.db, orgId);
+    if (!row) throw new ApiError('internal_error', 'The account could not be created');
+    return row;
+  }
+
+  private requireMember(actor: Actor, orgId: string): void {
+    // Not a member: the organisation does not exist as far as this person can tell.
+    if (!can(actor, 'org.read', { orgId })) throw notFound('Organisation');
+  }
+
+  private requireManager(actor: Actor, orgId: string): void {
+    this.requireMember(actor, orgId);
+    if (!can(actor, 'org.manage_projects', { orgId })) throw new ApiError('forbidden', 'Only owners and admins of the organisation may manage projects');
+  }
+
+  async overview(actor: Actor, orgId: string): Promise<{ account: q.AccountWithPlan; domains: (DomainsTable & { users: number })[] }> {
+    this.requireMember(actor, orgId);
+    const account = await this.account(orgId);
+    return { account, domains: await q.listDomains(this.deps.db, account.id) };
+  }
+
+  plans() {
+    return q.listPlans(this.deps.db);
+  }
+
+  /** A new account secret (shown once); account access tokens issued before it stop working. */
+  async rotateAccountSecret(actor: Actor, orgId: string): Promise<{ apiKey: string; apiSecret: string }> {
+    this.requireManager(actor, orgId);
+    const account = await this.account(orgId);
+    const apiSecret = newKey('AAS');
+    await this.deps.db.transaction().execute(async (trx) => {
+      await q.setAccountSecret(trx, account.id, sha256(apiSecret));
+      await q.revokeAccountTokens(trx, account.id, this.deps.clock.now());
+      await trx.insertInto('audit_events').values(this.audit(actor.userId, orgId, 'account.secret_rotated', 'api_account', account.id)).execute();
+    });
+    return { apiKey: account.api_key, apiSecret };
+  }
+
+  async domainForActor(actor: Actor, domainId: string, manage = false): Promise<DomainsTable> {
+    const domain = await q.findDomainById(this.deps.db, domainId);
+    if (!domain || !can(actor, 'org.read', { orgId: domain.org_id })) throw notFound('Project');
+    if (manage) this.requireManager(actor, domain.org_id);
+    return domain;
+  }
+
+  async createDomainAsActor(actor: Actor, orgId: string, input: { domain_name?: string; project_name?: string }): Promise<{ domain: DomainsTable; apiSecret: string }> {
+    this.requireManager(actor, orgId);
+    const account = await this.account(orgId);
+    return this.createDomain({ accountId: account.id, orgId }, input, actor.userId);
+  }
+
+  async rotateDomainSecret(actor: Actor, domainId: string): Promise<{ domain: DomainsTable; apiSecret: string }> {
+    const domain = await this.domainForActor(actor, domainId, true);
+    const apiSecret = newKey('DAS');
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await q.setDomainSecret(trx, domain.id, sha256(apiSecret), now);
+      // Tokens obtained with the old secret go with it.
+      await q.revokeDomainTokens(trx, domain.id, now);
+      await trx.insertInto('audit_events').values(this.audit(actor.userId, domain.org_id, 'domain.secret_rotated', 'domain', domain.id)).execute();
+    });
+    return { domain, apiSecret };
+  }
+
+  async revokeTokensAsActor(actor: Actor, domainId: string): Promise<number> {
+    const domain = await this.domainForActor(actor, domainId, true);
+    return q.revokeDomainTokens(this.deps.db, domain.id, this.deps.clock.now());
+  }
+
+  async deleteDomainAsActor(actor: Actor, domainId: string): Promise<void> {
+    const domain = await this.domainForActor(actor, domainId, true);
+    await this.removeDomain(domain, actor.userId);
+  }
+
+  async usersOfDomain(actor: Actor, domainId: string): Promise<{ domain: DomainsTable; users: q.DomainUser[] }> {
+    const domain = await this.domainForActor(actor, domainId);
+    return { domain, users: await q.listUsers(this.deps.db, domain.id) };
+  }
+
+  // ---- access tokens ----
+
+  async accountToken(apiKey: string | undefined, apiSecret: string | undefined): Promise<IssuedToken> {
+    if (!apiKey) throw missing('key');
+    if (!apiSecret) throw missing('account_api_secret');
+    const account = await q.findAccountByKey(this.deps.db, apiKey);
+    if (!account || !account.api_secret_hash || !safeEqual(sha256(apiSecret), account.api_secret_hash)) throw badCredentials('account_api_secret');
+    return this.issue('account', account.id, null, null);
+  }
+
+  async domainToken(apiKey: string | undefined, apiSecret: string | undefined): Promise<IssuedToken & { domain: DomainsTable }> {
+    const domain = await this.domainByCredentials(apiKey, apiSecret);
+    return { ...(await this.issue('domain', domain.account_id, domain.id, null)), domain };
+  }
+
+  async userToken(apiKey: string | undefined, apiSecret: string | undefined, userIdInput: string | undefined): Promise<IssuedToken & { full_user_id: string }> {
+    if (!userIdInput) throw missing('user_id');
+    const domain = await this.domainByCredentials(apiKey, apiSecret);
+    const user = await q.findUser(this.deps.db, domain.id, normaliseUserId(userIdInput));
+    if (!user) throw notFound('User');
+    return { ...(await this.issue('user', domain.account_id, domain.id, user.id)), full_user_id: `${user.user_id}@${domain.domain_name}` };
+  }
+
+  /** The native API's user token: the domain access token stands in for the domain's key and secret. */
+  async userTokenForDomain(ctx: DomainContext, userIdInput: string): Promise<IssuedToken & { full_user_id: string }> {
+    const user = await q.findUser(this.deps.db, ctx.domainId, normaliseUserId(userIdInput));
+    if (!user) throw notFound('User');
+    return { ...(await this.issue('user', ctx.accountId, ctx.domainId, user.id)), full_user_id: `${user.user_id}@${ctx.domainName}` };
+  }
+
+  private async domainByCredentials(apiKey: string | undefined, apiSecret: string | undefined): Promise<DomainsTable> {
+    if (!apiKey) throw missing('key');
+    if (!apiSecret) throw missing('domain_api_secret');
+    const domain = await q.findDomainByKey(this.deps.db, apiKey);
+    if (!domain || !safeEqual(sha256(apiSecret), domain.api_secret_hash)) throw badCredentials('domain_api_secret');
+    return domain;
+  }
+
+  private async issue(kind: DomainTokenKind, accountId: string, domainId: string | null, domainUserId: string | null): Promise<IssuedToken> {
+    const token = newToken(TOKEN_PREFIX[kind]);
+    const now = this.deps.clock.now();
+    const expiresAt = now + ACCESS_TOKEN_TTL_MS;
+    await q.insertToken(this.deps.db, { token_hash: sha256(token), kind, account_id: accountId, domain_id: domainId, domain_user_id: domainUserId, created_at: now, expires_at: expiresAt });
+    return { token, expiresAt };
+  }
+
+  /** Resolves a token of the expected kind; unknown, revoked and expired tokens are told apart. */
+  private async authenticate(kind: DomainTokenKind, token: string | undefined) {
+    if (!token) throw new ApiError('unauthenticated', 'key: send the access token in the key query parameter or as Authorization: Bearer', { field: 'key', missing: true });
+    const row = await q.findToken(this.deps.db, sha256(token));
+    if (!row || row.kind !== kind) throw new ApiError('invalid_token', `key: is not a valid ${kind} access token`, { field: 'key' });
+    if (row.revoked_at !== null) throw new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
+    if (row.expires_at <= this.deps.clock.now()) throw new ApiError('token_expired', 'key: this access token has expired; request a new one', { field: 'key' });
+    return row;
+  }
+
+  async authenticateAccount(token: string | undefined): Promise<AccountContext> {
+    const row = await this.authenticate('account', token);
+    const account = await q.findAccountById(this.deps.db, row.account_id);
+    if (!account) throw new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
+    return { accountId: account.id, orgId: account.org_id };
+  }
+
+  async authenticateDomain(token: string | undefined): Promise<DomainContext> {
+    const row = await this.authenticate('domain', token);
+    const domain = row.domain_id ? await q.findDomainById(this.deps.db, row.domain_id) : undefined;
+    if (!domain) throw new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
+    return { accountId: domain.account_id, orgId: domain.org_id, domainId: domain.id, domainName: domain.domain_name };
+  }
+
+  // ---- domains (account access token or portal) ----
+
+  async createDomain(ctx: AccountContext, input: { domain_name?: string | undefined; project_name?: string | undefined }, userId?: string): Promise<{ domain: DomainsTable; apiSecret: string }> {
+    if (input.domain_name === undefined) throw missing('domain_name');
+    const domainName = normaliseDomainName(input.domain_name);
+    const projectName = normaliseProjectName(input.project_name, domainName);
+    const apiSecret = newKey('DAS');
+    const now = this.deps.clock.now();
+    const domain: DomainsTable = {
+      id: newId(), account_id: ctx.accountId, org_id: ctx.orgId, domain_name: domainName, project_name: projectName,
+      api_key: newKey('DAK'), api_secret_hash: sha256(apiSecret), created_at: now, updated_at: now,
+    };
+    try {
+      await this.deps.db.transaction().execute(async (trx) => {
+        await q.insertDomain(trx, domain);
+        await trx.insertInto('audit_events').values(this.audit(userId, ctx.orgId, 'domain.created', 'domain', domain.id)).execute();
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ApiError('conflict', `domain_name: "${domainName}" is already taken`, { field: 'domain_name' });
+      throw err;
+    }
+    return { domain, apiSecret };
+  }
+
+  async listDomains(ctx: AccountContext): Promise<(DomainsTable & { users: number })[]> {
+    return q.listDomains(this.deps.db, ctx.accountId);
+  }
+
+  async deleteDomainByName(ctx: AccountContext, domainNameInput: string | undefined): Promise<void> {
+    if (!domainNameInput) throw missing('domain_name');
+    const domain = await q.findDomainByName(this.deps.db, ctx.accountId, domainNameInput.trim().toLowerCase());
+    // Another account's domain answers exactly like a missing one.
+    if (!domain) throw notFound('Domain');
+    await this.removeDomain(domain);
+  }
+
+  async deleteDomainById(ctx: AccountContext, domainId: string): Promise<void> {
+    const domain = await q.findDomainById(this.deps.db, domainId);
+    if (!domain || domain.account_id !== ctx.accountId) throw notFound('Domain');
+    await this.removeDomain(domain);
+  }
+
+  async rotateDomainSecretById(ctx: AccountContext, domainId: string): Promise<{ domain: DomainsTable; apiSecret: string }> {
+    const domain = await q.findDomainById(this.deps.db, domainId);
+    if (!domain || domain.account_id !== ctx.accountId) throw notFound('Domain');
+    const apiSecret = newKey('DAS');
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await q.setDomainSecret(trx, domain.id, sha256(apiSecret), now);
+      await q.revokeDomainTokens(trx, domain.id, now);
+    });
+    return { domain, apiSecret };
+  }
+
+  private async removeDomain(domain: DomainsTable, userId?: string): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      await q.deleteDomain(trx, domain);
+      await trx.insertInto('audit_events').values(this.audit(userId, domain.org_id, 'domain.deleted', 'domain', domain.id)).execute();
+    });
+  }
+
+  // ---- users (domain access token) ----
+
+  async createUser(ctx: DomainContext, input: CreateUserInput): Promise<CreatedUser> {
+    // Validate everything before writing anything.
+    if (input.user_id === undefined) throw missing('user_id');
+    if (input.user_country_code === undefined) throw missing('user_country_code');
+    const userId = normaliseUserId(input.user_id);
+    const countryCode = normaliseCountryCode(input.user_country_code);
+    const email = input.user_email === undefined || input.user_email.trim() === '' ? null : normaliseUserEmail(input.user_email);
+    const firstName = optionalName(input.user_first_name, 'user_first_name');
+    const lastName = optionalName(input.user_last_name, 'user_last_name');
+    if (input.user_password !== undefined) checkGivenPassword(input.user_password);
+    const password = input.user_password ?? generatePassword();
+
+    // Cheap early answers (not authoritative: the conditional UPDATE and the unique constraint
+    // are), so a flood of refused requests does not each pay for a password hash.
+    const account = await q.findAccountById(this.deps.db, ctx.accountId);
+    if (!account) throw new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
+    if (account.users_used >= account.max_users) throw this.quotaError(account);
+    if (await q.findUser(this.deps.db, ctx.domainId, userId)) throw this.duplicateUser(userId, ctx.domainName);
+
+    const apiSecret = newKey('UAS');
+    const row = {
+      id: newId(), domain_id: ctx.domainId, account_id: ctx.accountId, user_id: userId, country_code: countryCode,
+      first_name: firstName, last_name: lastName, email, password_hash: await hashPassword(password),
+      api_key: newKey('UAK'), api_secret_hash: sha256(apiSecret), created_at: this.deps.clock.now(),
+    };
+    try {
+      await this.deps.db.transaction().execute(async (trx) => {
+        if (!(await q.takeUserSlot(trx, ctx.accountId))) throw this.quotaError(account);
+        // A unique violation here rolls the slot back with the rest of the transaction.
+        await q.insertUser(trx, row);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw this.duplicateUser(userId, ctx.domainName);
+      throw err;
+    }
+    return {
+      user_id: userId, user_password: password, full_user_id: `${userId}@${ctx.domainName}`, domain_name: ctx.domainName,
+      user_api_key: row.api_key, user_api_secret: apiSecret,
+    };
+  }
+
+  async listUsers(ctx: DomainContext): Promise<q.DomainUser[]> {
+    return q.listUsers(this.deps.db, ctx.domainId);
+  }
+
+  async deleteUser(ctx: DomainContext, userIdInput: string | undefined): Promise<void> {
+    if (!userIdInput) throw missing('user_id');
+    const userId = normaliseUserId(userIdInput);
+    const deleted = await this.deps.db.transaction().execute(async (trx) => {
+      const ok = await q.deleteUser(trx, ctx.domainId, userId);
+      if (ok) await q.releaseUserSlots(trx, ctx.accountId, 1);
+      return ok;
+    });
+    if (!deleted) throw notFound('User');
+  }
+
+  async usage(accountId: string): Promise<{ plan: string; used: number; limit: number }> {
+    const account = await q.findAccountById(this.deps.db, accountId);
+    if (!account) throw notFound('Account');
+    return { plan: account.plan_name, used: account.users_used, limit: account.max_users };
+  }
+
+  private quotaError(account: q.AccountWithPlan): ApiError {
+    return new ApiError('quota_exceeded',
+      `user quota reached: the ${account.plan_name} plan allows ${account.max_users} users per account and all are in use; delete a user or move to a larger plan`,
+      { plan: account.plan_id, max_users: account.max_users });
+  }
+
+  private duplicateUser(userId: string, domainName: string): ApiError {
+    return new ApiError('conflict', `user_id: "${userId}" already exists in ${domainName}`, { field: 'user_id' });
+  }
+
+  private audit(userId: string | undefined, orgId: string, action: string, targetType: string, targetId: string) {
+    return {
+      id: newId(), org_id: orgId, actor_type: userId ? 'user' as const : 'system' as const, actor_id: userId ?? 'domain-api',
+      action, target_type: targetType, target_id: targetId, created_at: this.deps.clock.now(),
+    };
+  }
+}
