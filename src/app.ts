@@ -65,8 +65,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       config, db: db.kysely, dialect: db.dialect, clock, log: app.log, limiter,
       sms: createSmsProvider(config, db.kysely, clock, app.log), keys,
     };
-    const services = createServices(deps);
+    const services = createServices(deps, { webhookKey: await instanceSecret(db.kysely, 'webhook_key') });
     const csrfKey = await instanceSecret(db.kysely, 'csrf_key');
+    services.webhookDispatcher.start();
 
     await app.register(formbody);
     await app.register(cookie);
@@ -95,6 +96,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await app.register(async (scope) => portalRoutes(scope, services, csrfKey));
 
     app.addHook('onClose', async () => {
+      await services.webhookDispatcher.stop();
       await db.close();
       if (redis) redis.disconnect();
     });

@@ -8,6 +8,9 @@ import { GrantsService } from './grants/grants.service.js';
 import { TokenService } from './kaizala/token.service.js';
 import { PlatformService } from './kaizala/platform.service.js';
 import { DomainsService } from './kandy/domains.service.js';
+import { WebhookEvents } from './webhooks/events.js';
+import { WebhooksService } from './webhooks/webhooks.service.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface Services {
   deps: Deps;
@@ -19,10 +22,19 @@ export interface Services {
   tokens: TokenService;
   platform: PlatformService;
   domains: DomainsService;
+  webhooks: WebhooksService;
+  webhookDispatcher: WebhookDispatcher;
 }
 
-export function createServices(deps: Deps): Services {
-  const orgs = new OrgsService(deps);
+export interface InstanceKeys {
+  /** Encrypts webhook callback tokens and derives webhook signing secrets. */
+  webhookKey: Buffer;
+}
+
+export function createServices(deps: Deps, keys: InstanceKeys): Services {
+  const events = new WebhookEvents(deps);
+  const orgs = new OrgsService(deps, events);
+  const platform = new PlatformService(deps, orgs, events);
   return {
     deps,
     accounts: new AccountsService(deps),
@@ -31,7 +43,9 @@ export function createServices(deps: Deps): Services {
     connectors: new ConnectorsService(deps),
     grants: new GrantsService(deps, orgs),
     tokens: new TokenService(deps),
-    platform: new PlatformService(deps, orgs),
+    platform,
     domains: new DomainsService(deps),
+    webhooks: new WebhooksService(deps, platform, keys.webhookKey),
+    webhookDispatcher: new WebhookDispatcher(deps, keys.webhookKey),
   };
 }

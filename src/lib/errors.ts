@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   invalid_token: 401,
   token_expired: 401,
   pin_invalid: 400,
+  webhook_validation_failed: 400,
   pin_expired: 400,
   pin_attempts_exceeded: 429,
   forbidden: 403,
