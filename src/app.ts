@@ -20,6 +20,7 @@ import { jsonErrorHandler } from './http/errors.js';
 import { kaizalaRoutes } from './kaizala/routes.js';
 import { kandyRoutes } from './kandy/routes.js';
 import { portalRoutes } from './portal/routes.js';
+import { oauthRoutes } from './oauth/routes.js';
 import { instanceSecret } from './keys/instance-secret.js';
 
 export interface BuildOptions {
@@ -94,6 +95,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await app.register(async (scope) => kaizalaRoutes(scope, services));
     await app.register(async (scope) => kandyRoutes(scope, services));
     await app.register(async (scope) => portalRoutes(scope, services, csrfKey));
+    await app.register(async (scope) => oauthRoutes(scope, services, csrfKey));
 
     app.addHook('onClose', async () => {
       await services.webhookDispatcher.stop();

@@ -7,6 +7,7 @@ import { ConnectorsService } from './connectors/connectors.service.js';
 import { GrantsService } from './grants/grants.service.js';
 import { TokenService } from './kaizala/token.service.js';
 import { PlatformService } from './kaizala/platform.service.js';
+import { OAuthService } from './oauth/oauth.service.js';
 import { DomainsService } from './kandy/domains.service.js';
 import { WebhookEvents } from './webhooks/events.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
@@ -21,6 +22,7 @@ export interface Services {
   grants: GrantsService;
   tokens: TokenService;
   platform: PlatformService;
+  oauth: OAuthService;
   domains: DomainsService;
   webhooks: WebhooksService;
   webhookDispatcher: WebhookDispatcher;
@@ -43,6 +45,7 @@ export function createServices(deps: Deps, keys: InstanceKeys): Services {
     connectors: new ConnectorsService(deps),
     grants: new GrantsService(deps, orgs),
     tokens: new TokenService(deps),
+    oauth: new OAuthService(deps),
     platform,
     domains: new DomainsService(deps),
     webhooks: new WebhooksService(deps, platform, keys.webhookKey),

@@ -7,14 +7,16 @@ import { safeEqual, sha256 } from '../lib/hash.js';
 import { newId, newSecret, uuidv7 } from '../lib/ids.js';
 import type { ConnectorsTable } from '../db/schema.js';
 import { isPermission, type Permission } from './permissions.js';
+import { parseClientMetadata, type GrantType } from '../oauth/client-metadata.js';
 
-export type Connector = Omit<ConnectorsTable, 'secret_hash' | 'permissions'> & { permissions: Permission[]; org_name?: string };
+export type Connector = Omit<ConnectorsTable, 'secret_hash' | 'permissions' | 'redirect_uris' | 'grant_types'>
+  & { permissions: Permission[]; redirect_uris: string[]; grant_types: GrantType[]; org_name?: string };
 
 export const SECRET_PREFIX = 'tcs';
 
 function toConnector(row: ConnectorsTable & { org_name?: string }): Connector {
-  const { secret_hash: _s, permissions, ...rest } = row;
-  return { ...rest, permissions: JSON.parse(permissions) as Permission[] };
+  const { secret_hash: _s, permissions, redirect_uris, grant_types, ...rest } = row;
+  return { ...rest, permissions: JSON.parse(permissions) as Permission[], redirect_uris: JSON.parse(redirect_uris) as string[], grant_types: JSON.parse(grant_types) as GrantType[] };
 }
 
 export function parsePermissions(values: string[]): Permission[] {
@@ -27,7 +29,8 @@ export function parsePermissions(values: string[]): Permission[] {
   return [...out];
 }
 
-export interface ConnectorInput { name: string; description?: string; permissions: string[] }
+/** The OAuth fields are optional: without them a connector is a confidential client with no redirect URI. */
+export interface ConnectorInput { name: string; description?: string; permissions: string[]; clientType?: string; redirectUris?: string; grantTypes?: string[] }
 
 export class ConnectorsService {
   constructor(private readonly deps: Deps) {}
@@ -43,11 +46,14 @@ export class ConnectorsService {
     const description = (input.description ?? '').trim();
     if (description.length > 1000) throw invalid('description', 'must be at most 1000 characters');
     const permissions = parsePermissions(input.permissions);
-    const secret = newSecret(SECRET_PREFIX);
+    const oauth = parseClientMetadata(input);
+    // Public OAuth clients have no secret (RFC 6749 §2.1): an empty hash matches no SHA-256.
+    const secret = oauth.clientType === 'public' ? '' : newSecret(SECRET_PREFIX);
     const now = this.deps.clock.now();
     const row: ConnectorsTable = {
       id: newId(), org_id: orgId, created_by: actor.userId, name, description, permissions: JSON.stringify(permissions),
-      secret_hash: sha256(secret), secret_generation: 1, created_at: now, updated_at: now,
+      secret_hash: secret ? sha256(secret) : '', secret_generation: 1, created_at: now, updated_at: now,
+      redirect_uris: JSON.stringify(oauth.redirectUris), client_type: oauth.clientType, grant_types: JSON.stringify(oauth.grantTypes),
     };
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('connectors').values(row).execute();
@@ -87,6 +93,7 @@ export class ConnectorsService {
   /** A new secret; the old one and every access token issued under it stop working at once. */
   async rotateSecret(actor: Actor, id: string): Promise<string> {
     const connector = await this.getManaged(actor, id);
+    if (connector.client_type === 'public') throw invalid('secret', 'a public client has no secret');
     const secret = newSecret(SECRET_PREFIX);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('connectors').set((eb) => ({ secret_hash: sha256(secret), secret_generation: eb('secret_generation', '+', 1), updated_at: this.deps.clock.now() }))

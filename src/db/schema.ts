@@ -118,6 +118,12 @@ export interface ConnectorsTable {
   secret_generation: number;
   created_at: number;
   updated_at: number;
+  /** OAuth (migration 0100): JSON array of exact redirect URIs. */
+  redirect_uris: string;
+  /** Public clients (native apps, SPAs) hold no secret and must use PKCE. */
+  client_type: 'confidential' | 'public';
+  /** JSON array of the OAuth grant types the connector may use. */
+  grant_types: string;
 }
 
 export interface GrantsTable {
@@ -181,6 +187,54 @@ export interface WebhookDeliveriesTable {
   delivered_at: number | null;
 }
 
+// ---- OAuth 2.0 / OpenID Connect (migration 0100) ----
+
+export interface OAuthFamiliesTable {
+  id: string;
+  connector_id: string;
+  /** Null for client credentials: no person is involved. */
+  user_id: string | null;
+  scope: string;
+  auth_time: number | null;
+  created_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+export interface OAuthCodesTable {
+  code_hash: string;
+  connector_id: string;
+  user_id: string;
+  redirect_uri: string;
+  scope: string;
+  code_challenge: string | null;
+  nonce: string | null;
+  auth_time: number;
+  created_at: number;
+  expires_at: number;
+  redeemed_at: number | null;
+  /** The family the first redemption created: a second redemption revokes it. */
+  family_id: string | null;
+}
+
+export interface OAuthRefreshTokensTable {
+  token_hash: string;
+  family_id: string;
+  created_at: number;
+  expires_at: number;
+  spent_at: number | null;
+}
+
+export interface OAuthRevokedAccessTokensTable { jti: string; expires_at: number }
+
+export interface OAuthConsentsTable {
+  user_id: string;
+  connector_id: string;
+  scope: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
@@ -196,6 +250,11 @@ export interface Database {
   connectors: ConnectorsTable;
   grants: GrantsTable;
   audit_events: AuditEventsTable;
+  oauth_families: OAuthFamiliesTable;
+  oauth_codes: OAuthCodesTable;
+  oauth_refresh_tokens: OAuthRefreshTokensTable;
+  oauth_revoked_access_tokens: OAuthRevokedAccessTokensTable;
+  oauth_consents: OAuthConsentsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -8,6 +8,7 @@ import type { Portal } from '../session.js';
 import { attempt } from '../routes.js';
 import { PERMISSIONS, PERMISSION_NAMES } from '../../connectors/permissions.js';
 import type { Connector } from '../../connectors/connectors.service.js';
+import { GRANT_TYPES } from '../../oauth/client-metadata.js';
 
 const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -16,7 +17,9 @@ export async function connectorPages(app: FastifyInstance, portal: Portal): Prom
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const s = portal.services;
 
-  const secretBox = (c: Connector, secret: string, fresh: boolean): SafeHtml => html`<div class="notice" role="status">
+  const secretBox = (c: Connector, secret: string, fresh: boolean): SafeHtml => !secret ? html`<div class="notice" role="status">
+<b>Connector created.</b> It is a public OAuth client: it has no secret and must use PKCE.
+<label>Connector ID</label><span class="secret" id="connector-id">${c.id}</span></div>` : html`<div class="notice" role="status">
 <b>${fresh ? 'Connector created.' : 'New secret generated.'}</b> Copy the secret now: it is shown only once and stored only as a hash.${fresh ? '' : ' The previous secret and every access token issued under it no longer work.'}
 <label>Connector ID</label><span class="secret" id="connector-id">${c.id}</span>
 <label>Connector secret</label><span class="secret" id="connector-secret">${secret}</span></div>`;
@@ -24,11 +27,13 @@ export async function connectorPages(app: FastifyInstance, portal: Portal): Prom
   const detail = (c: Connector, csrf: string, extra?: SafeHtml) => html`<h1>${c.name}</h1>${extra ?? ''}
 <div class="card"><p><b>Connector ID</b> <code id="connector-id-value">${c.id}</code></p><p class="muted">${c.description || 'No description.'}</p>
 <p>${c.permissions.map((p) => html`<span class="tag">${p}</span>`)}</p>
+<p><b>OAuth</b> <span class="tag">${c.client_type} client</span>${c.grant_types.map((g) => html`<span class="tag">${g}</span>`)}<br>
+<span class="muted">Redirect URIs:</span> ${c.redirect_uris.length ? c.redirect_uris.map((u) => html`<code>${u}</code> `) : html`<span class="muted">none</span>`}</p>
 <form class="inline" method="post" action="/connectors/${c.id}/rotate">${csrfField(csrf)}<button class="secondary" type="submit">Rotate secret</button></form>
 <form class="inline" method="post" action="/connectors/${c.id}/delete">${csrfField(csrf)}<button class="danger" type="submit">Delete connector</button></form></div>
 <p class="muted">Token service: <code>GET ${s.deps.config.publicUrl}/v1/accessToken</code> with headers <code>applicationId</code>, <code>applicationSecret</code>, <code>refreshToken</code>.</p>`;
 
-  const newForm = async (userId: string, csrf: string, v: { orgId?: string; name?: string; description?: string; permissions?: string[] }, error?: string) => {
+  const newForm = async (userId: string, csrf: string, v: { orgId?: string; name?: string; description?: string; permissions?: string[]; clientType?: string; redirectUris?: string; grantTypes?: string[] }, error?: string) => {
     const orgs = (await s.orgs.listForUser(userId)).filter((o) => o.role !== 'member');
     return html`<h1>Add Connector</h1>${errorBox(error)}
 ${orgs.length ? html`<form method="post" action="/connectors" class="card">${csrfField(csrf)}
@@ -36,6 +41,10 @@ ${orgs.length ? html`<form method="post" action="/connectors" class="card">${csr
 <label for="name">Name</label><input id="name" type="text" name="name" value="${v.name ?? ''}" required maxlength="100">
 <label for="description">Description</label><textarea id="description" name="description" maxlength="1000">${v.description ?? ''}</textarea>
 <label>Permissions</label>${PERMISSION_NAMES.map((p) => html`<label class="check"><input type="checkbox" name="permissions" value="${p}" ${v.permissions?.includes(p) ? 'checked' : ''}> <span>${PERMISSIONS[p]}</span> <code>${p}</code></label>`)}
+<h2>OAuth client</h2>
+<label for="clientType">Client type</label><select id="clientType" name="clientType"><option value="confidential">Confidential (a server that keeps a secret)</option><option value="public" ${v.clientType === 'public' ? 'selected' : ''}>Public (browser or native app, no secret, PKCE)</option></select>
+<label for="redirectUris">Redirect URIs</label><textarea id="redirectUris" name="redirectUris" maxlength="4000" placeholder="https://app.example/callback">${v.redirectUris ?? ''}</textarea><p class="muted">One per line, matched exactly.</p>
+<label>Grant types</label>${GRANT_TYPES.map((g) => html`<label class="check"><input type="checkbox" name="grantTypes" value="${g}" ${!v.grantTypes?.length || v.grantTypes.includes(g) ? 'checked' : ''}> <code>${g}</code></label>`)}
 <button type="submit">Create Connector</button></form>` : html`<div class="card">You need to be an owner or admin of an <a href="/orgs">organisation</a> to register connectors.</div>`}`;
   };
 
@@ -55,14 +64,17 @@ ${list.length ? '' : html`<tr><td colspan="4" class="muted">No connectors yet.</
       body: Type.Object({
         _csrf: Type.String(), orgId: Type.String({ maxLength: 100 }), name: Type.String({ maxLength: 200 }), description: Type.Optional(Type.String({ maxLength: 2000 })),
         permissions: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 })])),
+        clientType: Type.Optional(Type.String({ maxLength: 20 })), redirectUris: Type.Optional(Type.String({ maxLength: 4000 })),
+        grantTypes: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Array(Type.String({ maxLength: 40 }), { maxItems: 5 })])),
       }),
     },
   }, async (req, reply) => {
     const permissions = asList(req.body.permissions);
+    const grantTypes = asList(req.body.grantTypes);
     return attempt(reply, async () => {
-      const { connector, secret } = await s.connectors.create(await portal.actor(req), req.body.orgId, { ...req.body, permissions });
+      const { connector, secret } = await s.connectors.create(await portal.actor(req), req.body.orgId, { ...req.body, permissions, grantTypes });
       return portal.render(reply, portal.ctx(req, connector.name, 'connectors'), detail(connector, req.csrfToken!, secretBox(connector, secret, true)), 201);
-    }, async (message, status) => portal.render(reply, portal.ctx(req, 'Add Connector', 'connectors'), await newForm(req.user!.id, req.csrfToken!, { ...req.body, permissions }, message), status));
+    }, async (message, status) => portal.render(reply, portal.ctx(req, 'Add Connector', 'connectors'), await newForm(req.user!.id, req.csrfToken!, { ...req.body, permissions, grantTypes }, message), status));
   });
 
   r.get('/connectors/:id', { schema: { params: Id } }, async (req, reply) => {

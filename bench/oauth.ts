@@ -1,0 +1,51 @@
+// Seeding for the OAuth scenarios (2 and 3), which exist once Tessera has /oauth/token (issue 3).
+// Connectors are OAuth clients (client_id = connector id, client_secret = connector secret, every
+// grant type allowed by default since migration 0100), so client_credentials needs nothing more.
+// The refresh_token grant needs refresh tokens, which normally come out of the authorization-code
+// flow (a person logging in and consenting in a browser); they are written straight into the
+// OAuth server's tables instead, hashed with sha256 as src/oauth/tokens.ts stores them.
+import { newId, newSecret } from '../src/lib/ids.js';
+import { sha256 } from '../src/lib/hash.js';
+import { openSink, type SeededGrant } from './seed.js';
+import type { OAuthClient } from './scenarios.js';
+
+export interface OAuthSeed {
+  /** client_credentials: one client per connector. */
+  clients: OAuthClient[];
+  /** refresh_token: separate families for the warm-up and the measured run (see scenarios.ts). */
+  refresh: { warmup: OAuthClient[]; measure: OAuthClient[] };
+  scope: string;
+}
+
+const SCOPE = 'groupinfo.read';
+
+export async function seedOAuth(opts: {
+  databaseUrl: string;
+  databaseSchema?: string;
+  grants: SeededGrant[];
+  ownerId: string;
+}): Promise<OAuthSeed | { unavailable: string }> {
+  const clients: OAuthClient[] = opts.grants.map((g) => ({ clientId: g.connectorId, clientSecret: g.connectorSecret }));
+  const sink = await openSink(opts);
+  const now = Date.now();
+  const refresh: OAuthClient[] = [];
+  try {
+    const families: unknown[][] = [];
+    const tokens: unknown[][] = [];
+    for (const c of clients) {
+      const familyId = newId();
+      const token = newSecret('tor');
+      families.push([familyId, c.clientId, opts.ownerId, SCOPE, now, now]);
+      tokens.push([sha256(token), familyId, now, now + 30 * 24 * 3600 * 1000]);
+      refresh.push({ ...c, refreshToken: token });
+    }
+    await sink.insert('oauth_families', ['id', 'connector_id', 'user_id', 'scope', 'auth_time', 'created_at'], families);
+    await sink.insert('oauth_refresh_tokens', ['token_hash', 'family_id', 'created_at', 'expires_at'], tokens);
+  } catch (err) {
+    return { unavailable: `could not seed OAuth refresh tokens (${(err as Error).message})` };
+  } finally {
+    await sink.close();
+  }
+  const half = Math.floor(refresh.length / 2);
+  return { clients, refresh: { warmup: refresh.slice(0, half), measure: refresh.slice(half) }, scope: SCOPE };
+}

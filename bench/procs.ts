@@ -1,0 +1,119 @@
+// Child processes for the servers under test: each runs alone in its own process, so its memory is
+// its own and it shares nothing with the load generator but the machine.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+
+export interface Server {
+  name: string;
+  pid: number;
+  baseUrl: string;
+  /** Milliseconds from spawn to the first successful answer on the readiness path. */
+  readyMs: number;
+  /** Resident memory a second after ready, before any load (MB). */
+  idleRssMb: number;
+  /** Highest resident memory so far (VmHWM, MB). */
+  peakRssMb(): number;
+  stop(): Promise<void>;
+}
+
+/** A free loopback port (the kernel picks one; the tiny race before the child binds it is harmless here). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** VmRSS or VmHWM of a process in MB, from /proc (Linux). */
+export function procMemMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export function httpStatus(url: string, method = 'GET'): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, { method, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function startServer(opts: {
+  name: string;
+  args: string[];
+  env: Record<string, string>;
+  port: number;
+  readyPath: string;
+  timeoutMs?: number;
+}): Promise<Server> {
+  const started = performance.now();
+  const child: ChildProcess = spawn(process.execPath, opts.args, {
+    env: { PATH: process.env.PATH ?? '', ...opts.env },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  // Keep the last lines of stderr to explain a failed start; peers print start-up warnings there.
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  let exited: number | null = null;
+  child.once('exit', (code) => {
+    exited = code ?? -1;
+  });
+  const baseUrl = `http://127.0.0.1:${opts.port}`;
+  const deadline = started + (opts.timeoutMs ?? 30_000);
+  // Poll often: the interval bounds the error of the ready time.
+  for (;;) {
+    if (exited !== null) throw new Error(`${opts.name} exited with ${exited} before it was ready:\n${stderr}`);
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${opts.name} was not ready within ${opts.timeoutMs ?? 30_000} ms:\n${stderr}`);
+    }
+    if (await httpStatus(baseUrl + opts.readyPath) === 200) break;
+    await sleep(5);
+  }
+  const readyMs = Math.round(performance.now() - started);
+  await sleep(1000);
+  const pid = child.pid!;
+  const idleRssMb = procMemMb(pid, 'VmRSS');
+  let peak = 0;
+  const peakRssMb = (): number => {
+    // Remember the last reading so the figure survives the process's exit.
+    const v = procMemMb(pid, 'VmHWM');
+    if (!Number.isNaN(v)) peak = v;
+    return peak;
+  };
+  return {
+    name: opts.name,
+    pid,
+    baseUrl,
+    readyMs,
+    idleRssMb,
+    peakRssMb,
+    async stop() {
+      peakRssMb();
+      if (exited !== null) return;
+      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      // A CPU profile is written on exit; give it time, then insist.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,173 @@
+// npm run bench [-- --duration 10 --warmup 3 --connections 64 --postgres --profile --only a,b --no-write]
+//
+// One run on loopback: seed a fresh database, start Tessera, oidc-provider and a bare node:http
+// server each in its own process, drive every scenario with autocannon at the same concurrency and
+// duration after a warm-up, and write bench/results/latest.{md,json}. Environment variables
+// BENCH_DURATION, BENCH_WARMUP and BENCH_CONNECTIONS set the same defaults as the flags.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { dropSchema } from '../src/db/database.js';
+import { seed } from './seed.js';
+import { freePort, httpStatus, startServer, type Server } from './procs.js';
+import { cycler, runLoad } from './load.js';
+import { buildScenarios, type ScenarioInputs, type ServerName } from './scenarios.js';
+import { gitCommit, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
+import { seedOAuth } from './oauth.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: process.env.BENCH_DURATION ?? '10' },
+    warmup: { type: 'string', default: process.env.BENCH_WARMUP ?? '3' },
+    connections: { type: 'string', default: process.env.BENCH_CONNECTIONS ?? '64' },
+    postgres: { type: 'boolean', default: false },
+    'postgres-url': { type: 'string', default: process.env.BENCH_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test' },
+    profile: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'oidc-format': { type: 'string', default: 'jwt' },
+    out: { type: 'string', default: join(root, 'bench/results') },
+  },
+});
+const durationS = Number(args.duration);
+const warmupS = Number(args.warmup);
+const connections = Number(args.connections);
+const only = args.only ? new Set(args.only.split(',')) : undefined;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const log = (msg: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const tmp = join(root, 'bench/.tmp', `run-${Date.now()}`);
+  mkdirSync(tmp, { recursive: true });
+  const schema = args.postgres ? `bench_${randomBytes(4).toString('hex')}` : undefined;
+  const databaseUrl = args.postgres ? args['postgres-url'] : `sqlite:${join(tmp, 'tessera.db')}`;
+  const notes: string[] = [];
+  const servers: Partial<Record<ServerName, Server>> = {};
+  const serverFigures: ServerFigures[] = [];
+
+  try {
+    log(`seeding ${args.postgres ? `PostgreSQL schema ${schema}` : databaseUrl}`);
+    const seeded = await seed({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) });
+    log(`seeded ${JSON.stringify(seeded.counts)} in ${seeded.seedMs} ms`);
+
+    const tesseraPort = await freePort();
+    const tesseraEnv = {
+      PORT: String(tesseraPort), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${tesseraPort}`,
+      DATABASE_URL: databaseUrl, ...(schema ? { DATABASE_SCHEMA: schema } : {}),
+      // Request logs at info would measure pino, not Tessera; warn is what production runs with.
+      LOG_LEVEL: 'warn', NODE_ENV: 'production',
+    };
+    const tesseraArgs = [...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/.tmp/profiles')}`] : []), join(root, 'dist/src/cli.js'), 'start'];
+    // The first start generates the signing key; the measured start is on an existing database.
+    const first = await startServer({ name: 'tessera', args: [join(root, 'dist/src/cli.js'), 'start'], env: tesseraEnv, port: tesseraPort, readyPath: '/readyz' });
+    await first.stop();
+    const tessera = servers.tessera = await startServer({ name: 'tessera', args: tesseraArgs, env: tesseraEnv, port: tesseraPort, readyPath: '/readyz' });
+    log(`tessera ready in ${tessera.readyMs} ms (first start ${first.readyMs} ms), idle RSS ${tessera.idleRssMb} MB`);
+
+    const oidcPort = await freePort();
+    const oidcClient = { id: 'bench-client', secret: 'bench-client-secret-0123456789abcdef' };
+    servers['oidc-provider'] = await startServer({
+      name: 'oidc-provider', args: [join(root, 'bench/peers/oidc.mjs')], port: oidcPort, readyPath: '/.well-known/openid-configuration',
+      env: { PORT: String(oidcPort), HOST: '127.0.0.1', NODE_ENV: 'production', OIDC_CLIENT_ID: oidcClient.id, OIDC_CLIENT_SECRET: oidcClient.secret, OIDC_TOKEN_FORMAT: args['oidc-format'] },
+    });
+    const ceilingPort = await freePort();
+    servers.ceiling = await startServer({ name: 'ceiling', args: [join(root, 'bench/peers/ceiling.mjs')], port: ceilingPort, readyPath: '/', env: { PORT: String(ceilingPort), HOST: '127.0.0.1' } });
+
+    // Scenarios 2 and 3 need Tessera's OAuth server; without it /oauth/token answers 404.
+    const inputs: ScenarioInputs = { grants: seeded.grants, accessTokens: new Map(), oidcClient, stats: { rotations: 0 } };
+    if (await httpStatus(`${tessera.baseUrl}/oauth/token`, 'POST') === 404) {
+      inputs.oauthUnavailable = 'this build has no /oauth/token';
+    } else {
+      const oauth = await seedOAuth({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}), grants: seeded.grants, ownerId: seeded.ownerId });
+      if ('unavailable' in oauth) inputs.oauthUnavailable = oauth.unavailable;
+      else inputs.oauth = oauth;
+    }
+
+    const results: ScenarioResult[] = [];
+    for (const scenario of buildScenarios(inputs)) {
+      if (only && !only.has(scenario.id)) continue;
+      if (scenario.id === 'platform-read' || scenario.id === 'platform-write') await ensureAccessTokens(tessera, inputs);
+      const result: ScenarioResult = { id: scenario.id, title: scenario.title, server: scenario.server, kind: scenario.kind };
+      results.push(result);
+      if (scenario.unavailable) {
+        result.unavailable = scenario.unavailable;
+        log(`${scenario.id}: not available (${scenario.unavailable})`);
+        continue;
+      }
+      const url = servers[scenario.server]!.baseUrl;
+      if (warmupS > 0) await runLoad({ url, connections, duration: warmupS, ...scenario.options('warmup') });
+      result.figures = await runLoad({ url, connections, duration: durationS, ...scenario.options('measure') });
+      const f = result.figures;
+      log(`${scenario.id}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}`);
+      // Let the server settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
+      await sleep(1000);
+    }
+    if (inputs.stats.rotations === 0 && results.some((r) => r.id === 'token-exchange' && r.figures)) {
+      notes.push('No refresh token was rotated during scenario 1 (none was due).');
+    }
+
+    for (const name of ['tessera', 'oidc-provider', 'ceiling'] as const) {
+      const s = servers[name]!;
+      serverFigures.push({ name, readyMs: s.readyMs, ...(name === 'tessera' ? { firstStartReadyMs: first.readyMs } : {}), idleRssMb: s.idleRssMb, peakRssMb: s.peakRssMb() });
+    }
+
+    const report: RunReport = {
+      startedAt,
+      machine: machine(),
+      commit: gitCommit(),
+      settings: { connections, durationS, warmupS, database: args.postgres ? 'postgres' : 'sqlite', loadGenerator: 'autocannon 9 (in-process, one thread)', oidcTokenFormat: args['oidc-format'] },
+      seed: { counts: seeded.counts, seedMs: seeded.seedMs },
+      notes,
+      servers: serverFigures,
+      scenarios: results,
+      rotations: inputs.stats.rotations,
+    };
+    mkdirSync(args.out, { recursive: true });
+    writeFileSync(join(args.out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(args.out, 'latest.md'), markdown(report));
+    log(`wrote ${join(args.out, 'latest.md')}`);
+    console.log(`\n${markdown(report)}`);
+  } finally {
+    for (const s of Object.values(servers)) await s?.stop();
+    if (schema) await dropSchema(databaseUrl, schema).catch(() => undefined);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Scenarios 4 and 5 need one access token per grant. They come from the token service itself (an
+ * unmeasured pass over every grant), so they are exactly what a connector would hold.
+ */
+async function ensureAccessTokens(tessera: Server, inputs: ScenarioInputs): Promise<void> {
+  if (inputs.accessTokens.size) return;
+  const started = performance.now();
+  const next = cycler(inputs.grants);
+  const f = await runLoad({
+    url: tessera.baseUrl, connections, amount: inputs.grants.length,
+    requests: [{
+      method: 'GET', path: '/v1/accessToken',
+      setupRequest: (req, ctx) => {
+        const g = next();
+        ctx.grant = g;
+        return { ...req, headers: { applicationid: g.connectorId, applicationsecret: g.connectorSecret, refreshtoken: g.refreshToken } };
+      },
+      onResponse: (status, body, ctx) => {
+        if (status !== 200) return;
+        const answer = JSON.parse(body) as { accessToken: string; refreshToken: string };
+        const g = ctx.grant as ScenarioInputs['grants'][number];
+        inputs.accessTokens.set(g.grantId, answer.accessToken);
+        if (answer.refreshToken) g.refreshToken = answer.refreshToken;
+      },
+    }],
+  });
+  log(`issued ${inputs.accessTokens.size} access tokens in ${Math.round(performance.now() - started)} ms (${f.non2xx} refused)`);
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,210 @@
+// The scenarios of issue 5. Each builds autocannon options for its warm-up and its measured run;
+// requests are spread over every seeded connector and grant (in a shuffled order), so caches see
+// a realistic working set rather than one hot key.
+import type { Options, Request } from 'autocannon';
+import { cycler } from './load.js';
+import type { SeededGrant } from './seed.js';
+import type { OAuthSeed } from './oauth.js';
+
+export type ServerName = 'tessera' | 'oidc-provider' | 'ceiling';
+export type Phase = 'warmup' | 'measure';
+
+export interface Scenario {
+  id: string;
+  title: string;
+  server: ServerName;
+  /** Which target applies: token scenarios against oidc-provider, the read against the ceiling. */
+  kind: 'token' | 'read' | 'write' | 'peer' | 'ceiling';
+  /** Set when the scenario cannot run here, with the reason; it is reported, not skipped silently. */
+  unavailable?: string;
+  options(phase: Phase): Omit<Options, 'url'>;
+}
+
+export interface OAuthClient {
+  clientId: string;
+  clientSecret: string;
+  /** OAuth refresh tokens, when the refresh_token grant can be benchmarked. */
+  refreshToken?: string;
+}
+
+export interface ScenarioInputs {
+  grants: SeededGrant[];
+  /** Access tokens by grant id, from the token service. */
+  accessTokens: Map<string, string>;
+  oidcClient: { id: string; secret: string };
+  /** OAuth clients seeded for /oauth/token; undefined when Tessera has no OAuth server. */
+  oauth?: OAuthSeed | undefined;
+  oauthUnavailable?: string;
+  stats: { rotations: number };
+}
+
+/** Deterministic Fisher–Yates shuffle (a fixed seed keeps runs comparable). */
+export function shuffled<T>(items: readonly T[], seed = 42): T[] {
+  const out = [...items];
+  let s = seed >>> 0;
+  const rand = (): number => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+const basic = (id: string, secret: string): string =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/** A request whose headers, path and body come from the next item of a cycle. */
+function spread<T>(items: readonly T[], build: (item: T) => Request, onResponse?: Request['onResponse']): Request {
+  const next = cycler(shuffled(items));
+  return {
+    setupRequest: (req, ctx) => {
+      const item = next();
+      ctx.item = item;
+      return { ...req, ...build(item) };
+    },
+    ...(onResponse ? { onResponse } : {}),
+  };
+}
+
+export function buildScenarios(inp: ScenarioInputs): Scenario[] {
+  // Access tokens are issued after scenario 1, so this list is made when a scenario starts.
+  const withTokens = (): SeededGrant[] => inp.grants.filter((g) => inp.accessTokens.has(g.grantId));
+  const oauthCc = inp.oauth?.clients ?? [];
+  const oauthRt = inp.oauth?.refresh.measure ?? [];
+  const needsOAuth = (pool: OAuthClient[], missing: string): Pick<Scenario, 'unavailable'> => {
+    const reason = inp.oauthUnavailable ?? (pool.length ? undefined : missing);
+    return reason ? { unavailable: reason } : {};
+  };
+  return [
+    {
+      id: 'token-exchange',
+      title: '1. Refresh-token exchange GET /v1/accessToken',
+      server: 'tessera',
+      kind: 'token',
+      options(phase) {
+        // The warm-up leaves the grants whose refresh token is due alone, so that every rotation
+        // (a compare-and-set write) happens inside the measured run, once per due grant.
+        const pool = phase === 'warmup' ? inp.grants.filter((g) => !g.rotationDue) : inp.grants;
+        return {
+          requests: [spread(pool, (g) => ({
+            method: 'GET',
+            path: '/v1/accessToken',
+            headers: { applicationid: g.connectorId, applicationsecret: g.connectorSecret, refreshtoken: g.refreshToken },
+          }), (status, body, ctx) => {
+            // A rotated refresh token is adopted, as a well-behaved client would.
+            if (status === 200 && body.includes('"refreshToken":"trt_')) {
+              (ctx.item as SeededGrant).refreshToken = (JSON.parse(body) as { refreshToken: string }).refreshToken;
+              inp.stats.rotations++;
+            }
+          })],
+        };
+      },
+    },
+    {
+      id: 'oauth-refresh',
+      title: '2. refresh_token grant POST /oauth/token',
+      server: 'tessera',
+      kind: 'token',
+      ...needsOAuth(oauthRt, 'no OAuth refresh tokens could be seeded'),
+      options(phase) {
+        // Refresh tokens rotate on every use (RFC 9700): each response's new token replaces the
+        // old. A request cut off when a run ends may have spent a token whose successor never
+        // arrived; presenting it again would be a reuse that revokes the family, so the warm-up
+        // and the measured run use separate families.
+        const pool = phase === 'warmup' ? inp.oauth!.refresh.warmup : oauthRt;
+        return {
+          requests: [spread(pool, (c) => ({
+            method: 'POST',
+            path: '/oauth/token',
+            headers: { 'content-type': FORM, authorization: basic(c.clientId, c.clientSecret) },
+            body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(c.refreshToken!)}`,
+          }), (status, body, ctx) => {
+            if (status === 200) {
+              const rt = (JSON.parse(body) as { refresh_token?: string }).refresh_token;
+              if (rt) (ctx.item as OAuthClient).refreshToken = rt;
+            }
+          })],
+        };
+      },
+    },
+    {
+      id: 'oauth-client-credentials',
+      title: '3. client_credentials POST /oauth/token',
+      server: 'tessera',
+      kind: 'token',
+      ...needsOAuth(oauthCc, 'no OAuth clients could be seeded'),
+      options() {
+        return {
+          requests: [spread(oauthCc, (c) => ({
+            method: 'POST',
+            path: '/oauth/token',
+            headers: { 'content-type': FORM, authorization: basic(c.clientId, c.clientSecret) },
+            body: `grant_type=client_credentials&scope=${encodeURIComponent(inp.oauth!.scope)}`,
+          }))],
+        };
+      },
+    },
+    {
+      id: 'oidc-provider-client-credentials',
+      title: '3. client_credentials POST /token (oidc-provider)',
+      server: 'oidc-provider',
+      kind: 'peer',
+      options() {
+        return {
+          requests: [{
+            method: 'POST',
+            path: '/token',
+            headers: { 'content-type': FORM, authorization: basic(inp.oidcClient.id, inp.oidcClient.secret) },
+            body: 'grant_type=client_credentials&scope=api%3Aread',
+          }],
+        };
+      },
+    },
+    {
+      id: 'platform-read',
+      title: '4. Platform read GET /v1/groups/{id}/members',
+      server: 'tessera',
+      kind: 'read',
+      options() {
+        return {
+          requests: [spread(withTokens(), (g) => ({
+            method: 'GET',
+            path: `/v1/groups/${g.groupId}/members`,
+            headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}` },
+          }))],
+        };
+      },
+    },
+    {
+      id: 'platform-write',
+      title: '5. Platform write POST /v1/groups/{id}/messages',
+      server: 'tessera',
+      kind: 'write',
+      options() {
+        let n = 0;
+        return {
+          requests: [spread(withTokens(), (g) => ({
+            method: 'POST',
+            path: `/v1/groups/${g.groupId}/messages`,
+            headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ message: `Benchmark message ${++n}: the build on main is green.` }),
+          }))],
+        };
+      },
+    },
+    {
+      id: 'ceiling',
+      title: '6. Ceiling: bare node:http, fixed JSON',
+      server: 'ceiling',
+      kind: 'ceiling',
+      options() {
+        return { requests: [{ method: 'GET', path: '/token' }] };
+      },
+    },
+  ];
+}

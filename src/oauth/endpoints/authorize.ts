@@ -1,0 +1,48 @@
+// GET /oauth/authorize and POST /oauth/consent: the interactive part, in the portal's session and
+// CSRF scope (portal/session.ts sets the anti-framing headers on every page).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Services } from '../../services.js';
+import { SESSION_COOKIE, type Portal } from '../../portal/session.js';
+import { AuthorizePageError, AUTHORIZATION_PARAMS } from '../authorize.js';
+import { consentPage, errorPage } from '../views.js';
+import { orgNames } from '../queries.js';
+
+// Every parameter may come as anything: repeated ones are reported to the client by the
+// validation in authorize.ts (RFC 6749 §3.1), which can only happen once the redirect URI is known.
+const Params = Type.Object(Object.fromEntries(AUTHORIZATION_PARAMS.map((p) => [p, Type.Optional(Type.Unknown())])));
+
+export async function authorizeEndpoint(app: FastifyInstance, services: Services, portal: Portal): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { oauth } = services;
+
+  const showError = (req: FastifyRequest, reply: FastifyReply, err: unknown) => {
+    if (err instanceof AuthorizePageError) return portal.render(reply, portal.ctx(req, 'Sign-in error'), errorPage(err.message), 400);
+    throw err;
+  };
+
+  r.get('/oauth/authorize', { schema: { querystring: Params } }, async (req, reply) => {
+    try {
+      const outcome = await oauth.authorize(req.query, req.user, req.cookies[SESSION_COOKIE]);
+      if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 303);
+      const { request } = outcome;
+      const targeted = request.scopes.flatMap((s) => (s.bearer?.type === 'Org' && s.bearer.id ? [s.bearer.id] : []));
+      const names = await orgNames(services.deps.db, [request.client.orgId, ...targeted]);
+      return portal.render(reply, portal.ctx(req, `Allow ${request.client.name}?`),
+        consentPage(request, req.csrfToken!, req.user!, names.get(request.client.orgId) ?? '', names));
+    } catch (err) {
+      return showError(req, reply, err);
+    }
+  });
+
+  r.post('/oauth/consent', {
+    schema: { body: Type.Object({ _csrf: Type.String(), decision: Type.Union([Type.Literal('allow'), Type.Literal('deny')]), ...Params.properties }) },
+  }, async (req, reply) => {
+    try {
+      const url = await oauth.decide(req.body, req.user, req.cookies[SESSION_COOKIE], req.body.decision === 'allow');
+      return reply.redirect(url, 303);
+    } catch (err) {
+      return showError(req, reply, err);
+    }
+  });
+}

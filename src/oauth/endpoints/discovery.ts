@@ -1,0 +1,56 @@
+// Authorization server metadata (RFC 8414) and OpenID Provider metadata (OpenID Connect
+// Discovery 1.0 §3): one document served at both well-known addresses.
+import type { FastifyInstance } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Services } from '../../services.js';
+import { PERMISSION_NAMES } from '../../connectors/permissions.js';
+import { SIGNING_ALG } from '../../keys/signing-keys.js';
+import { GRANT_TYPES } from '../client-metadata.js';
+import { OIDC_SCOPES } from '../scopes.js';
+
+const Strings = Type.Array(Type.String());
+const Metadata = Type.Object({
+  issuer: Type.String(), authorization_endpoint: Type.String(), token_endpoint: Type.String(), jwks_uri: Type.String(),
+  userinfo_endpoint: Type.String(), revocation_endpoint: Type.String(), introspection_endpoint: Type.String(),
+  response_types_supported: Strings, response_modes_supported: Strings, grant_types_supported: Strings,
+  token_endpoint_auth_methods_supported: Strings, revocation_endpoint_auth_methods_supported: Strings,
+  introspection_endpoint_auth_methods_supported: Strings, code_challenge_methods_supported: Strings, scopes_supported: Strings,
+  subject_types_supported: Strings, id_token_signing_alg_values_supported: Strings, claims_supported: Strings,
+  prompt_values_supported: Strings, authorization_response_iss_parameter_supported: Type.Boolean(),
+});
+
+export function metadata(issuer: string) {
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/oauth/authorize`,
+    token_endpoint: `${issuer}/oauth/token`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    userinfo_endpoint: `${issuer}/oauth/userinfo`,
+    revocation_endpoint: `${issuer}/oauth/revoke`,
+    introspection_endpoint: `${issuer}/oauth/introspect`,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: [...GRANT_TYPES],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    code_challenge_methods_supported: ['S256'],
+    scopes_supported: [...OIDC_SCOPES, ...PERMISSION_NAMES],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [SIGNING_ALG],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified'],
+    prompt_values_supported: ['none', 'login', 'consent', 'create', 'signup'],
+    // RFC 9207: authorization responses carry iss, so clients can tell issuers apart (mix-up defence).
+    authorization_response_iss_parameter_supported: true,
+  };
+}
+
+export async function discoveryEndpoints(app: FastifyInstance, services: Services): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+    r.get(path, { schema: { response: { 200: Metadata } } }, async (_req, reply) => {
+      void reply.header('cache-control', 'public, max-age=300');
+      return metadata(services.deps.config.publicUrl);
+    });
+  }
+}

@@ -1,0 +1,26 @@
+// RFC 6749 §4.4: a confidential client acting for its own organisation. The scopes carry
+// `Org/<uuid>.` (Zaikio); without a scope parameter the client gets all its permissions for its
+// organisation (RFC 6749 §3.3 allows a documented default). No refresh token (§4.4.3).
+import type { Deps } from '../../deps.js';
+import { uuidv7 } from '../../lib/ids.js';
+import type { Client } from '../client-auth.js';
+import { UnauthorizedClient } from '../errors.js';
+import { insertFamily } from '../queries.js';
+import { checkClientCredentialsScopes, parseScopes, splitScope } from '../scopes.js';
+import { issueTokens, type TokenResponse } from '../tokens.js';
+import type { Grant, TokenParams } from './types.js';
+
+async function handler(deps: Deps, client: Client, params: TokenParams): Promise<TokenResponse> {
+  if (client.type !== 'confidential') throw new UnauthorizedClient('public clients cannot use client_credentials');
+  const raw = params.scope === undefined ? client.permissions.map((p) => `Org/${client.orgId}.${p}`) : splitScope(params.scope);
+  const scopes = parseScopes(raw, client.permissions);
+  checkClientCredentialsScopes(scopes, client.orgId);
+  const now = deps.clock.now();
+  const familyId = uuidv7(now);
+  const scope = scopes.map((s) => s.raw).join(' ');
+  // A family per issuance, so the token can be revoked and introspected like any other.
+  await insertFamily(deps.db, { id: familyId, connector_id: client.id, user_id: null, scope, auth_time: null, created_at: now, revoked_at: null, revoked_reason: null });
+  return issueTokens(deps, deps.db, { client, familyId, scope, bearer: { id: client.orgId, type: 'Organization' }, withRefreshToken: false }, now);
+}
+
+export const clientCredentials: Grant = { grantType: 'client_credentials', handler };

@@ -1,0 +1,48 @@
+// RFC 6749 §6: refresh. Every use spends the refresh token and issues a new one in the same
+// family (rotation); a spent token presented again means two parties hold it, so the whole family
+// is revoked (RFC 9700 §4.14.2). Of two concurrent uses exactly one spends it (compare-and-set)
+// and the other is a reuse: one wins, then the family is revoked.
+import type { Deps } from '../../deps.js';
+import { sha256 } from '../../lib/hash.js';
+import type { Client } from '../client-auth.js';
+import { InvalidGrant, InvalidScope } from '../errors.js';
+import { findRefreshToken, revokeFamily, spendRefreshToken } from '../queries.js';
+import { parseScopes, splitScope } from '../scopes.js';
+import { bearerFor, issueTokens, type TokenResponse } from '../tokens.js';
+import { required, type Grant, type TokenParams } from './types.js';
+
+async function handler(deps: Deps, client: Client, params: TokenParams): Promise<TokenResponse> {
+  const token = required(params, 'refresh_token');
+  const now = deps.clock.now();
+  const hash = sha256(token);
+  const row = await findRefreshToken(deps.db, hash);
+  // RFC 6749 §10.4: a refresh token is bound to the client it was issued to.
+  if (!row || row.connector_id !== client.id) throw new InvalidGrant('the refresh token is not valid');
+  if (row.revoked_at !== null) throw new InvalidGrant('the refresh token has been revoked');
+  if (row.spent_at !== null) return reuse(deps, row.family_id);
+  if (row.expires_at <= now) throw new InvalidGrant('the refresh token has expired');
+
+  // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
+  const granted = splitScope(row.scope);
+  const asked = params.scope === undefined ? granted : splitScope(params.scope);
+  const extra = asked.find((s) => !granted.includes(s));
+  if (extra) throw new InvalidScope(`the scope "${extra}" was not granted to this refresh token`);
+  const scope = asked.join(' ');
+
+  const result = await deps.db.transaction().execute(async (trx) => {
+    if (!(await spendRefreshToken(trx, hash, now))) return undefined;
+    return issueTokens(deps, trx, {
+      client, familyId: row.family_id, userId: row.user_id ?? undefined, scope, authTime: row.auth_time,
+      bearer: row.user_id ? bearerFor(parseScopes(asked, client.permissions), row.user_id) : { id: client.orgId, type: 'Organization' },
+      withRefreshToken: true,
+    }, now);
+  });
+  return result ?? reuse(deps, row.family_id);
+}
+
+async function reuse(deps: Deps, familyId: string): Promise<never> {
+  await revokeFamily(deps.db, familyId, deps.clock.now(), 'refresh token reused');
+  throw new InvalidGrant('the refresh token has already been used; every token of this grant is revoked');
+}
+
+export const refreshToken: Grant = { grantType: 'refresh_token', handler };

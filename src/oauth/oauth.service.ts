@@ -1,0 +1,223 @@
+// The authorization server's rules, behind the HTTP endpoints: the authorization flow (log-in,
+// consent, codes), the token endpoint pipeline, revocation, introspection, userinfo and consents.
+import type { Deps } from '../deps.js';
+import type { OrgRole } from '../db/schema.js';
+import { sha256 } from '../lib/hash.js';
+import { newSecret } from '../lib/ids.js';
+import { authenticateClient, type Client, type ClientCredentialsInput } from './client-auth.js';
+import {
+  AccessDenied, ConsentRequired, InsufficientScope, InvalidToken, LoginRequired, OAuthError, UnauthorizedClient, UnsupportedGrantType, UnsupportedTokenType,
+} from './errors.js';
+import { GRANTS } from './grants/index.js';
+import type { TokenParams } from './grants/types.js';
+import {
+  deleteConsent, findConsent, findRefreshToken, insertCode, listConsents, revokeAccessToken, revokeFamiliesOf, revokeFamily, saveConsent, sessionCreatedAt, verifiedPhone,
+} from './queries.js';
+import { checkPersonMayGrant, hasScope, splitScope } from './scopes.js';
+import { activeAccessToken, type TokenResponse } from './tokens.js';
+import {
+  errorRedirect, redirectTo, resolveClientAndRedirect, validateAuthorizationRequest, type AuthorizationRequest, type ClientAndRedirect, type RawParams,
+} from './authorize.js';
+
+/** RFC 9700 §4.5 / RFC 6749 §4.1.2: short-lived; a minute is plenty for a redirect and a POST. */
+export const CODE_TTL_MS = 60_000;
+export const CODE_PREFIX = 'toc';
+
+/** RFC 7662 §2.2. */
+export interface Introspection {
+  active: boolean; scope?: string; client_id?: string; sub?: string; token_type?: string; exp?: number; iat?: number; iss?: string; aud?: string[]; jti?: string;
+}
+
+/** OpenID Connect Core §5.1 standard claims Tessera knows. */
+export interface UserInfo { sub: string; name?: string; email?: string; email_verified?: boolean; phone_number?: string; phone_number_verified?: boolean }
+
+export type AuthorizeOutcome =
+  | { kind: 'redirect'; url: string }
+  | { kind: 'consent'; request: AuthorizationRequest };
+
+export interface Person { id: string }
+
+export class OAuthService {
+  constructor(private readonly deps: Deps) {}
+
+  get issuer(): string {
+    return this.deps.config.publicUrl;
+  }
+
+  // ---- authorization endpoint ----
+
+  /**
+   * GET /oauth/authorize. Throws AuthorizePageError while the client or redirect URI is unknown;
+   * every later failure becomes an error redirect.
+   */
+  async authorize(raw: RawParams, person: Person | undefined, sessionToken: string | undefined): Promise<AuthorizeOutcome> {
+    const base = await resolveClientAndRedirect(this.deps, raw);
+    try {
+      const req = validateAuthorizationRequest(base, raw);
+      const prompt = req.prompt;
+      const wantsSignup = prompt.has('create') || prompt.has('signup');
+      if (!person || prompt.has('login') || wantsSignup) {
+        if (prompt.has('none')) throw new LoginRequired('the person is not logged in');
+        return { kind: 'redirect', url: this.loginUrl(req, wantsSignup) };
+      }
+      const authTime = await this.authTime(sessionToken);
+      // After prompt=login the session must be one started after the request (a fresh log-in).
+      if (req.authAfter !== undefined && authTime < req.authAfter) {
+        if (prompt.has('none')) throw new LoginRequired('a fresh log-in is required');
+        return { kind: 'redirect', url: this.loginUrl(req, false) };
+      }
+      checkPersonMayGrant(req.scopes, person.id, await this.orgRoles(person.id));
+      const consent = await findConsent(this.deps.db, person.id, req.client.id);
+      const consented = new Set(splitScope(consent?.scope));
+      const covered = req.scopes.every((s) => consented.has(s.raw));
+      if (covered && !prompt.has('consent')) return { kind: 'redirect', url: await this.issueCode(req, person.id, authTime) };
+      if (prompt.has('none')) throw new ConsentRequired('the person has not consented to this request');
+      return { kind: 'consent', request: req };
+    } catch (err) {
+      if (err instanceof OAuthError) return { kind: 'redirect', url: errorRedirect(base, this.issuer, err) };
+      throw err;
+    }
+  }
+
+  /** POST /oauth/consent: the person's answer on the consent page (CSRF-checked by the portal hooks). */
+  async decide(raw: RawParams, person: Person | undefined, sessionToken: string | undefined, allow: boolean): Promise<string> {
+    const base = await resolveClientAndRedirect(this.deps, raw);
+    try {
+      const req = validateAuthorizationRequest(base, raw);
+      if (!person) return this.loginUrl(req, false);
+      if (!allow) throw new AccessDenied('the person denied the request');
+      checkPersonMayGrant(req.scopes, person.id, await this.orgRoles(person.id));
+      const now = this.deps.clock.now();
+      const previous = splitScope((await findConsent(this.deps.db, person.id, req.client.id))?.scope);
+      await saveConsent(this.deps.db, person.id, req.client.id, [...new Set([...previous, ...req.scopes.map((s) => s.raw)])].join(' '), now);
+      return await this.issueCode(req, person.id, await this.authTime(sessionToken));
+    } catch (err) {
+      if (err instanceof OAuthError) return errorRedirect(base, this.issuer, err);
+      throw err;
+    }
+  }
+
+  /** Where the error page sends nobody: exposed for tests of the page/redirect split. */
+  errorRedirect(base: ClientAndRedirect, err: OAuthError): string {
+    return errorRedirect(base, this.issuer, err);
+  }
+
+  private loginUrl(req: AuthorizationRequest, signup: boolean): string {
+    // Back to this request after log-in, without the prompt that sent us away, and demanding a
+    // session that starts from now on (so prompt=login cannot be skipped by coming straight back).
+    const { prompt: _p, ...rest } = req.params;
+    const next = `/oauth/authorize?${new URLSearchParams({ ...rest, auth_after: String(this.deps.clock.now()) }).toString()}`;
+    const q = new URLSearchParams({ next });
+    if (req.loginHint) q.set(signup ? 'email' : 'login_hint', req.loginHint);
+    return `${signup ? '/signup' : '/login'}?${q.toString()}`;
+  }
+
+  private async issueCode(req: AuthorizationRequest, userId: string, authTime: number): Promise<string> {
+    const now = this.deps.clock.now();
+    const code = newSecret(CODE_PREFIX);
+    await insertCode(this.deps.db, {
+      code_hash: sha256(code), connector_id: req.client.id, user_id: userId, redirect_uri: req.redirectUri, scope: req.scope,
+      code_challenge: req.codeChallenge ?? null, nonce: req.nonce ?? null, auth_time: authTime, created_at: now, expires_at: now + CODE_TTL_MS,
+      redeemed_at: null, family_id: null,
+    });
+    return redirectTo(req.redirectUri, this.issuer, { code, state: req.state });
+  }
+
+  private async authTime(sessionToken: string | undefined): Promise<number> {
+    return (sessionToken ? await sessionCreatedAt(this.deps.db, sha256(sessionToken)) : undefined) ?? this.deps.clock.now();
+  }
+
+  private async orgRoles(userId: string): Promise<Map<string, OrgRole>> {
+    const rows = await this.deps.db.selectFrom('org_members').select(['org_id', 'role']).where('user_id', '=', userId).execute();
+    return new Map(rows.map((r) => [r.org_id, r.role]));
+  }
+
+  // ---- token endpoint (RFC 6749 §3.2) ----
+
+  async token(params: TokenParams & ClientCredentialsInput, ip: string): Promise<TokenResponse> {
+    const grant = GRANTS.get(params.grant_type ?? '');
+    if (!grant) throw new UnsupportedGrantType(`grant_type "${params.grant_type}" is not supported`);
+    const client = await authenticateClient(this.deps, params, ip);
+    if (!client.grantTypes.includes(grant.grantType)) throw new UnauthorizedClient(`this client may not use the ${grant.grantType} grant`);
+    return grant.handler(this.deps, client, params);
+  }
+
+  // ---- revocation (RFC 7009) ----
+
+  async revoke(input: ClientCredentialsInput & { token: string; token_type_hint?: string | undefined }, ip: string): Promise<void> {
+    const client = await authenticateClient(this.deps, input, ip);
+    const hint = input.token_type_hint;
+    // RFC 7009 §2.2.1: a hint the server does not know is an error; a wrong hint is not.
+    if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') throw new UnsupportedTokenType(`token_type_hint "${hint}" is not supported`);
+    const now = this.deps.clock.now();
+    const refresh = await findRefreshToken(this.deps.db, sha256(input.token));
+    if (refresh) {
+      // §2.1: revoking a refresh token revokes the grant, and the access tokens issued under it.
+      if (refresh.connector_id === client.id) await revokeFamily(this.deps.db, refresh.family_id, now, 'revoked by the client');
+      return;
+    }
+    const access = await activeAccessToken(this.deps, input.token);
+    // §2.2: an invalid token, or another client's, is answered 200 all the same (nothing to tell).
+    if (access && access.clientId === client.id) await revokeAccessToken(this.deps.db, access.jti, access.exp * 1000, now);
+  }
+
+  // ---- introspection (RFC 7662) ----
+
+  async introspect(input: ClientCredentialsInput & { token: string }, ip: string): Promise<Introspection> {
+    const client = await authenticateClient(this.deps, input, ip);
+    if (client.type !== 'confidential') throw new UnauthorizedClient('public clients cannot introspect tokens');
+    const access = await activeAccessToken(this.deps, input.token);
+    // §2.2 and §4: a token of another client is reported inactive, so clients cannot scan.
+    if (access && access.clientId === client.id) {
+      return {
+        active: true, scope: access.scope, client_id: access.clientId, sub: access.sub, token_type: 'bearer',
+        exp: access.exp, iat: access.iat, iss: this.issuer, aud: access.aud, jti: access.jti,
+      };
+    }
+    const now = this.deps.clock.now();
+    const refresh = await findRefreshToken(this.deps.db, sha256(input.token));
+    if (refresh && refresh.connector_id === client.id && refresh.revoked_at === null && refresh.spent_at === null && refresh.expires_at > now) {
+      return {
+        active: true, scope: refresh.scope, client_id: refresh.connector_id, token_type: 'refresh_token', exp: Math.floor(refresh.expires_at / 1000), iss: this.issuer,
+        ...(refresh.user_id ? { sub: refresh.user_id } : {}),
+      };
+    }
+    return { active: false };
+  }
+
+  // ---- userinfo (OpenID Connect Core §5.3) ----
+
+  async userinfo(accessToken: string | undefined): Promise<UserInfo> {
+    if (!accessToken) throw new InvalidToken('send the access token as Authorization: Bearer');
+    const access = await activeAccessToken(this.deps, accessToken);
+    if (!access || !access.userId) throw new InvalidToken('the access token is not valid');
+    if (!hasScope(access.scope, 'openid')) throw new InsufficientScope('the access token lacks the openid scope');
+    const user = await this.deps.db.selectFrom('users').select(['id', 'name', 'email']).where('id', '=', access.userId).executeTakeFirst();
+    if (!user) throw new InvalidToken('the access token is not valid');
+    const out: UserInfo = { sub: user.id };
+    if (hasScope(access.scope, 'profile')) out.name = user.name;
+    // Tessera does not verify email addresses, and says so (OpenID Connect Core §5.1).
+    if (hasScope(access.scope, 'email')) Object.assign(out, { email: user.email, email_verified: false });
+    if (hasScope(access.scope, 'phone')) {
+      const phone = await verifiedPhone(this.deps.db, user.id);
+      if (phone) Object.assign(out, { phone_number: phone.e164, phone_number_verified: true });
+    }
+    return out;
+  }
+
+  // ---- consents (portal) ----
+
+  listConsents(userId: string) {
+    return listConsents(this.deps.db, userId);
+  }
+
+  /** Withdrawing consent also revokes every token the connector holds for the person. */
+  async withdrawConsent(userId: string, connectorId: string): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      await deleteConsent(trx, userId, connectorId);
+      await revokeFamiliesOf(trx, userId, connectorId, this.deps.clock.now(), 'consent withdrawn');
+    });
+  }
+}
+
+export type { Client };

@@ -1,0 +1,101 @@
+// The authorization server's queries. Each takes the executor, so it runs inside or outside a
+// transaction. Codes and refresh tokens are looked up by their SHA-256 only.
+import type { Kysely } from 'kysely';
+import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshTokensTable } from '../db/schema.js';
+
+type Db = Kysely<Database>;
+
+export const findClient = (db: Db, id: string): Promise<ConnectorsTable | undefined> =>
+  db.selectFrom('connectors').selectAll().where('id', '=', id).executeTakeFirst();
+
+export async function insertCode(db: Db, row: OAuthCodesTable): Promise<void> {
+  await db.insertInto('oauth_codes').values(row).execute();
+}
+
+export const findCode = (db: Db, codeHash: string): Promise<OAuthCodesTable | undefined> =>
+  db.selectFrom('oauth_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
+
+/** Compare-and-set: true for exactly one of any number of concurrent redemptions. */
+export async function redeemCode(db: Db, codeHash: string, now: number, familyId: string): Promise<boolean> {
+  const res = await db.updateTable('oauth_codes').set({ redeemed_at: now, family_id: familyId })
+    .where('code_hash', '=', codeHash).where('redeemed_at', 'is', null).executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+export async function insertFamily(db: Db, row: OAuthFamiliesTable): Promise<void> {
+  await db.insertInto('oauth_families').values(row).execute();
+}
+
+export const findFamily = (db: Db, id: string): Promise<OAuthFamiliesTable | undefined> =>
+  db.selectFrom('oauth_families').selectAll().where('id', '=', id).executeTakeFirst();
+
+export async function revokeFamily(db: Db, id: string, now: number, reason: string): Promise<void> {
+  await db.updateTable('oauth_families').set({ revoked_at: now, revoked_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+}
+
+export async function revokeFamiliesOf(db: Db, userId: string, connectorId: string, now: number, reason: string): Promise<void> {
+  await db.updateTable('oauth_families').set({ revoked_at: now, revoked_reason: reason })
+    .where('user_id', '=', userId).where('connector_id', '=', connectorId).where('revoked_at', 'is', null).execute();
+}
+
+export async function insertRefreshToken(db: Db, row: OAuthRefreshTokensTable): Promise<void> {
+  await db.insertInto('oauth_refresh_tokens').values(row).execute();
+}
+
+export const findRefreshToken = (db: Db, tokenHash: string) =>
+  db.selectFrom('oauth_refresh_tokens').innerJoin('oauth_families', 'oauth_families.id', 'oauth_refresh_tokens.family_id')
+    .select(['oauth_refresh_tokens.token_hash', 'oauth_refresh_tokens.family_id', 'oauth_refresh_tokens.expires_at', 'oauth_refresh_tokens.spent_at',
+      'oauth_families.connector_id', 'oauth_families.user_id', 'oauth_families.scope', 'oauth_families.auth_time', 'oauth_families.revoked_at'])
+    .where('oauth_refresh_tokens.token_hash', '=', tokenHash).executeTakeFirst();
+
+/** Compare-and-set: of two concurrent uses of one refresh token, exactly one spends it. */
+export async function spendRefreshToken(db: Db, tokenHash: string, now: number): Promise<boolean> {
+  const res = await db.updateTable('oauth_refresh_tokens').set({ spent_at: now })
+    .where('token_hash', '=', tokenHash).where('spent_at', 'is', null).executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+export async function revokeAccessToken(db: Db, jti: string, expiresAt: number, now: number): Promise<void> {
+  // Expired entries are useless (the JWT's exp already refuses the token): drop them on the way.
+  await db.deleteFrom('oauth_revoked_access_tokens').where('expires_at', '<', now).execute();
+  await db.insertInto('oauth_revoked_access_tokens').values({ jti, expires_at: expiresAt })
+    .onConflict((oc) => oc.column('jti').doNothing()).execute();
+}
+
+export async function isAccessTokenRevoked(db: Db, jti: string): Promise<boolean> {
+  return (await db.selectFrom('oauth_revoked_access_tokens').select('jti').where('jti', '=', jti).executeTakeFirst()) !== undefined;
+}
+
+export const findConsent = (db: Db, userId: string, connectorId: string) =>
+  db.selectFrom('oauth_consents').selectAll().where('user_id', '=', userId).where('connector_id', '=', connectorId).executeTakeFirst();
+
+export async function saveConsent(db: Db, userId: string, connectorId: string, scope: string, now: number): Promise<void> {
+  await db.insertInto('oauth_consents').values({ user_id: userId, connector_id: connectorId, scope, created_at: now, updated_at: now })
+    .onConflict((oc) => oc.columns(['user_id', 'connector_id']).doUpdateSet({ scope, updated_at: now })).execute();
+}
+
+export const listConsents = (db: Db, userId: string) =>
+  db.selectFrom('oauth_consents').innerJoin('connectors', 'connectors.id', 'oauth_consents.connector_id')
+    .innerJoin('organizations', 'organizations.id', 'connectors.org_id')
+    .select(['oauth_consents.connector_id', 'oauth_consents.scope', 'oauth_consents.updated_at', 'connectors.name as connector_name', 'organizations.name as org_name'])
+    .where('oauth_consents.user_id', '=', userId).orderBy('connectors.name').execute();
+
+export async function deleteConsent(db: Db, userId: string, connectorId: string): Promise<boolean> {
+  const res = await db.deleteFrom('oauth_consents').where('user_id', '=', userId).where('connector_id', '=', connectorId).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
+
+/** When the session behind a cookie began: the OpenID Connect auth_time. */
+export async function sessionCreatedAt(db: Db, sessionHash: string): Promise<number | undefined> {
+  const row = await db.selectFrom('sessions').select('created_at').where('id_hash', '=', sessionHash).executeTakeFirst();
+  return row?.created_at;
+}
+
+export const verifiedPhone = (db: Db, userId: string) =>
+  db.selectFrom('phone_numbers').select('e164').where('user_id', '=', userId).where('verified_at', 'is not', null).orderBy('verified_at').executeTakeFirst();
+
+export async function orgNames(db: Db, ids: string[]): Promise<Map<string, string>> {
+  if (!ids.length) return new Map();
+  const rows = await db.selectFrom('organizations').select(['id', 'name']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.name]));
+}

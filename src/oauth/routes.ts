@@ -1,0 +1,51 @@
+// The OAuth 2.0 / OpenID Connect plugin. Two scopes along the trust boundary: the endpoints that
+// clients call directly (no cookies; RFC 6749 §5.2 error bodies from one serializer), and the
+// interactive authorization pages (portal session, CSRF on every POST, anti-framing headers,
+// HTML errors).
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../services.js';
+import { ApiError } from '../lib/errors.js';
+import { describeValidation } from '../http/errors.js';
+import { Portal } from '../portal/session.js';
+import { oauthErrorHandler } from './errors.js';
+import { errorPage } from './views.js';
+import { discoveryEndpoints } from './endpoints/discovery.js';
+import { tokenEndpoint } from './endpoints/token.js';
+import { revokeEndpoint } from './endpoints/revoke.js';
+import { introspectEndpoint } from './endpoints/introspect.js';
+import { userinfoEndpoint } from './endpoints/userinfo.js';
+import { authorizeEndpoint } from './endpoints/authorize.js';
+
+export async function oauthRoutes(app: FastifyInstance, services: Services, csrfKey: Buffer): Promise<void> {
+  await app.register(async (api) => {
+    api.setErrorHandler(oauthErrorHandler);
+    await discoveryEndpoints(api, services);
+    await tokenEndpoint(api, services);
+    await revokeEndpoint(api, services);
+    await introspectEndpoint(api, services);
+    await userinfoEndpoint(api, services);
+  });
+
+  await app.register(async (ui) => {
+    const portal = new Portal(services, csrfKey);
+    ui.addHook('onRequest', (req, reply) => portal.load(req, reply));
+    ui.addHook('preValidation', async (req) => {
+      if (req.method === 'POST') portal.checkCsrf(req);
+    });
+    ui.setErrorHandler((err, req, reply) => {
+      let status = 500;
+      let message = 'Something went wrong on our side; it has been logged.';
+      if (err instanceof ApiError) {
+        status = err.status;
+        message = err.message;
+      } else if ((err as { validation?: unknown }).validation) {
+        status = 400;
+        message = describeValidation(err as never).message;
+      } else {
+        req.log.error({ err }, 'authorization page error');
+      }
+      return portal.render(reply, portal.ctx(req, 'Sign-in error'), errorPage(message), status);
+    });
+    await authorizeEndpoint(ui, services, portal);
+  });
+}

@@ -1,0 +1,109 @@
+// What the token endpoint hands out. Access tokens are JWTs per RFC 9068 (typ at+jwt), signed
+// with Tessera's current key and published through the JWKS, so resource servers verify them
+// offline; they also carry the grant family (gid) so introspection and userinfo notice a revoked
+// family or a revoked token id at once. Refresh tokens are opaque, prefixed, stored as SHA-256.
+import type { Kysely } from 'kysely';
+import type { Deps } from '../deps.js';
+import type { Database } from '../db/schema.js';
+import { sha256 } from '../lib/hash.js';
+import { newSecret, uuidv7 } from '../lib/ids.js';
+import { signJwt, verifyJwt } from '../keys/jwt.js';
+import type { Client } from './client-auth.js';
+import { hasScope, splitScope, type ParsedScope } from './scopes.js';
+import { findFamily, insertRefreshToken, isAccessTokenRevoked } from './queries.js';
+
+export const ACCESS_TOKEN_TTL_MS = 60 * 60_000;
+export const ID_TOKEN_TTL_MS = 60 * 60_000;
+/** Zaikio: refresh tokens live 7 days, single use, rotated on every exchange. */
+export const REFRESH_TOKEN_TTL_MS = 7 * 24 * 3600_000;
+export const REFRESH_TOKEN_PREFIX = 'tor';
+export const AT_TYP = 'at+jwt';
+
+export interface Bearer { id: string; type: 'Person' | 'Organization' }
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'bearer';
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+  id_token?: string;
+  /** Zaikio's response shape: who the token acts for. */
+  bearer: Bearer;
+}
+
+export interface IssueInput {
+  client: Client;
+  familyId: string;
+  /** The person; undefined for client credentials. */
+  userId?: string | undefined;
+  scope: string;
+  bearer: Bearer;
+  withRefreshToken: boolean;
+  nonce?: string | null | undefined;
+  authTime?: number | null | undefined;
+}
+
+/** Zaikio: a person's token acts for the organisation its scopes target, if they target one. */
+export function bearerFor(scopes: ParsedScope[], userId: string): Bearer {
+  const org = scopes.find((s) => s.bearer?.type === 'Org' && s.bearer.id);
+  return org ? { id: org.bearer!.id!, type: 'Organization' } : { id: userId, type: 'Person' };
+}
+
+export async function issueTokens(deps: Deps, db: Kysely<Database>, input: IssueInput, now: number): Promise<TokenResponse> {
+  const issuer = deps.config.publicUrl;
+  const { client } = input;
+  const accessToken = await signJwt(deps.keys, { client_id: client.id, scope: input.scope, gid: input.familyId, ...(input.authTime ? { auth_time: Math.floor(input.authTime / 1000) } : {}) }, {
+    typ: AT_TYP, issuer,
+    // RFC 9068 §3: the resource is Tessera's own API (the issuer); Zaikio's verifiers look for
+    // the app in aud as well.
+    audience: [issuer, client.id],
+    // RFC 9068 §2.2: with no resource owner (client credentials), sub names the client.
+    subject: input.userId ?? client.id,
+    jti: uuidv7(now), issuedAt: now, expiresAt: now + ACCESS_TOKEN_TTL_MS,
+  });
+  const out: TokenResponse = { access_token: accessToken, token_type: 'bearer', expires_in: ACCESS_TOKEN_TTL_MS / 1000, scope: input.scope, bearer: input.bearer };
+  if (input.withRefreshToken) {
+    const refresh = newSecret(REFRESH_TOKEN_PREFIX);
+    await insertRefreshToken(db, { token_hash: sha256(refresh), family_id: input.familyId, created_at: now, expires_at: now + REFRESH_TOKEN_TTL_MS, spent_at: null });
+    out.refresh_token = refresh;
+  }
+  if (input.userId && hasScope(input.scope, 'openid')) {
+    // OpenID Connect Core §2: the ID token is for the client (aud), names the person (sub).
+    out.id_token = await signJwt(deps.keys, {
+      azp: client.id,
+      ...(input.nonce ? { nonce: input.nonce } : {}),
+      ...(input.authTime ? { auth_time: Math.floor(input.authTime / 1000) } : {}),
+    }, { typ: 'JWT', issuer, audience: client.id, subject: input.userId, jti: uuidv7(now), issuedAt: now, expiresAt: now + ID_TOKEN_TTL_MS });
+  }
+  return out;
+}
+
+export interface ActiveAccessToken {
+  jti: string;
+  sub: string;
+  clientId: string;
+  scope: string;
+  familyId: string;
+  userId: string | null;
+  iat: number;
+  exp: number;
+  aud: string[];
+}
+
+/** A valid, unrevoked access token of this issuer, or undefined. */
+export async function activeAccessToken(deps: Deps, token: string): Promise<ActiveAccessToken | undefined> {
+  const v = await verifyJwt(deps.keys, token, { issuer: deps.config.publicUrl, typ: AT_TYP, now: deps.clock.now() });
+  if (!v.ok) return undefined;
+  const p = v.payload;
+  if (typeof p.gid !== 'string' || typeof p.client_id !== 'string' || typeof p.jti !== 'string' || typeof p.sub !== 'string') return undefined;
+  const family = await findFamily(deps.db, p.gid);
+  if (!family || family.revoked_at !== null || family.connector_id !== p.client_id) return undefined;
+  if (await isAccessTokenRevoked(deps.db, p.jti)) return undefined;
+  return {
+    jti: p.jti, sub: p.sub, clientId: p.client_id, scope: typeof p.scope === 'string' ? p.scope : '', familyId: p.gid, userId: family.user_id,
+    iat: p.iat ?? 0, exp: p.exp ?? 0, aud: Array.isArray(p.aud) ? p.aud : p.aud ? [p.aud] : [],
+  };
+}
+
+export const formatScope = (scope: string, separator: ' ' | ','): string => splitScope(scope).join(separator);

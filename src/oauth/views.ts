@@ -1,0 +1,36 @@
+// The interactive pages of the authorization flow, in the portal's frame (portal/views/layout.ts).
+import { html, type SafeHtml } from '../lib/html.js';
+import { csrfField } from '../portal/views/layout.js';
+import { PERMISSIONS, isPermission } from '../connectors/permissions.js';
+import type { AuthorizationRequest } from './authorize.js';
+
+const OIDC_LABELS: Record<string, string> = {
+  openid: 'Know who you are (your Tessera account ID)',
+  profile: 'See your name',
+  email: 'See your email address',
+  phone: 'See your verified phone number',
+  offline_access: 'Stay connected when you are not using it',
+};
+
+export function scopeLabel(raw: string, base: string, orgNames: Map<string, string>): SafeHtml {
+  const label = OIDC_LABELS[base] ?? (isPermission(base) ? PERMISSIONS[base] : base);
+  const org = /^Org\/([a-z0-9-]+)\./.exec(raw)?.[1];
+  return html`${label}${org ? html` <span class="tag">for ${orgNames.get(org) ?? org}</span>` : ''} <code>${raw}</code>`;
+}
+
+export function consentPage(req: AuthorizationRequest, csrf: string, who: { name: string; email: string }, orgName: string, orgNames: Map<string, string>): SafeHtml {
+  return html`<div class="card"><h1>Allow ${req.client.name}?</h1>
+<p><b>${req.client.name}</b> (registered by ${orgName}) asks to:</p>
+<ul class="steps">${req.scopes.map((s) => html`<li>${scopeLabel(s.raw, s.base, orgNames)}</li>`)}</ul>
+<p class="muted">Signed in as ${who.name} (${who.email}). You can withdraw this at any time under App consents.</p>
+<form method="post" action="/oauth/consent">${csrfField(csrf)}
+${Object.entries(req.params).filter(([k]) => k !== 'prompt').map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>
+<p class="muted">You will be sent back to <code>${req.redirectUri}</code>.</p></div>`;
+}
+
+export function errorPage(message: string): SafeHtml {
+  return html`<div class="card"><h1>This sign-in request cannot continue</h1><div class="error" role="alert">${message}</div>
+<p class="muted">For your safety you are not sent back to the application. Tell its developer what happened.</p></div>`;
+}
