@@ -57,7 +57,7 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const domains = services.domains;
   const now = () => services.deps.clock.now();
-  const token = (t: { token: string; expiresAt: number }) => ({ accessToken: t.token, tokenType: 'Bearer' as const, expiresIn: Math.max(0, Math.floor((t.expiresAt - now()) / 1000)) });
+  const token = (t: { token: string; expiresAt: number }) => ({ accessToken: t.token, tokenType: 'Bearer' as const, expiresIn: Math.max(0, Math.round((t.expiresAt - now()) / 1000)) });
   r.setErrorHandler(nativeErrorHandler);
   r.addHook('onSend', async (_req, reply) => { void reply.header('cache-control', 'no-store'); });
 

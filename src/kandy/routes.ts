@@ -11,7 +11,7 @@ import { ApiError } from '../lib/errors.js';
 
 const Key = Type.Optional(Type.String({ maxLength: 200 }));
 const Str = (max: number) => Type.String({ maxLength: max });
-const expiresIn = (expiresAt: number, now: number) => Math.max(0, Math.floor((expiresAt - now) / 1000));
+const expiresIn = (expiresAt: number, now: number) => Math.max(0, Math.round((expiresAt - now) / 1000));
 
 const KandyUser = Type.Object({
   user_id: Type.String(), full_user_id: Type.String(), domain_name: Type.String(), user_country_code: Type.String(),

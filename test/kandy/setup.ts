@@ -2,7 +2,7 @@
 // and a project (domain) with its key and secret, made through the portal's service the way the
 // portal pages make them.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import type { TestApp } from '../helpers/app.js';
+import type { Tessera } from '../../src/app.js';
 import { PortalClient } from '../helpers/portal.js';
 
 export interface SeededDomain {
@@ -16,7 +16,7 @@ export interface SeededDomain {
   domainSecret: string;
 }
 
-export async function seedDomain(t: TestApp, opts: { email?: string; orgName?: string; domainName?: string } = {}): Promise<SeededDomain> {
+export async function seedDomain(t: Tessera, opts: { email?: string; orgName?: string; domainName?: string } = {}): Promise<SeededDomain> {
   const email = opts.email ?? 'goofiw@example.com';
   const person = new PortalClient(t.app);
   await person.signup(email, 'Goofy Developer');
