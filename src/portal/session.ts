@@ -42,7 +42,9 @@ export class Portal {
     void reply.header('x-frame-options', 'DENY')
       .header('content-security-policy', "default-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' http: https:")
       .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'no-referrer')
+      // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` on form posts and
+      // checkCsrf's origin check refuses every form; other sites still receive no referrer.
+      .header('referrer-policy', 'same-origin')
       .header('cache-control', 'no-store');
   }
 

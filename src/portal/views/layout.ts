@@ -20,11 +20,12 @@ a{color:#2f5bd3;text-decoration:none}a:hover{text-decoration:underline}
 .side a.on{background:#1e2b4d;color:#fff;border-left-color:#7fa2ff}.side .who{padding:18px 22px 0;font-size:13px;color:#8e9bbd;border-top:1px solid #26345a;margin-top:18px}
 main{flex:1;padding:32px 40px;max-width:1100px}h1{font-size:24px;margin:0 0 20px}h2{font-size:17px;margin:28px 0 10px}
 .card{background:#fff;border:1px solid #dde3ee;border-radius:8px;padding:20px 22px;margin-bottom:18px}
+.card>:first-child,.card>input[type=hidden]:first-child+label,.card>form:first-child>input[type=hidden]:first-child+label{margin-top:0}.card>:last-child{margin-bottom:0}
 table{width:100%;border-collapse:collapse;background:#fff}th,td{text-align:left;padding:8px 10px;border-bottom:1px solid #e6eaf2;vertical-align:top}th{font-size:12px;text-transform:uppercase;color:#65708a;letter-spacing:.4px}
-label{display:block;font-weight:600;margin:12px 0 4px}input[type=text],input[type=email],input[type=password],input[type=tel],select,textarea{width:100%;max-width:460px;padding:8px 10px;border:1px solid #c5cedf;border-radius:6px;font:inherit;background:#fff}
-textarea{min-height:70px}.check{font-weight:400;display:flex;gap:8px;align-items:center;margin:6px 0}
+label{display:block;font-weight:600;margin:12px 0 4px}input[type=text],input[type=email],input[type=password],input[type=tel],select,textarea{display:block;width:100%;max-width:460px;padding:8px 10px;border:1px solid #c5cedf;border-radius:6px;font:inherit;background:#fff}
+textarea{min-height:70px}input[autocomplete=one-time-code]{max-width:200px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:20px;letter-spacing:.3em}.check{font-weight:400;display:flex;gap:8px;align-items:center;margin:6px 0}
 button,.button{display:inline-block;background:#2f5bd3;color:#fff;border:0;border-radius:6px;padding:8px 16px;font:inherit;font-weight:600;cursor:pointer;margin-top:14px}
-button.secondary{background:#e8edf8;color:#2f5bd3}button.danger{background:#c93a3a}form.inline{display:inline}form.inline button{margin-top:0;padding:5px 12px;font-size:13px}
+button.secondary{background:#e8edf8;color:#2f5bd3}button.danger{background:#c93a3a}form.inline{display:inline}form.inline button{margin-top:0;padding:5px 12px;font-size:13px}form.inline+form.inline{margin-left:6px}td:has(>form.inline),td code{white-space:nowrap}
 .error{background:#fdecec;border:1px solid #f2b8b8;color:#8c1d1d;padding:10px 14px;border-radius:6px;margin-bottom:16px}
 .notice{background:#eaf6ee;border:1px solid #b6dfc3;color:#1d5c31;padding:10px 14px;border-radius:6px;margin-bottom:16px}
 .secret{font-family:ui-monospace,Menlo,Consolas,monospace;background:#fff8e1;border:1px dashed #e0b84c;padding:10px 12px;border-radius:6px;word-break:break-all;display:block;margin:6px 0 12px}
