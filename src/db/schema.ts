@@ -235,6 +235,66 @@ export interface OAuthConsentsTable {
   updated_at: number;
 }
 
+// ---- domains and user provisioning (Kandy seed, migration 0200) ----
+
+export interface PlansTable {
+  id: string;
+  name: string;
+  max_users: number;
+  created_at: number;
+}
+
+export interface ApiAccountsTable {
+  id: string;
+  org_id: string;
+  plan_id: string;
+  api_key: string;
+  api_secret_hash: string | null;
+  /** Users provisioned across the account's domains; only ever moved by a conditional UPDATE. */
+  users_used: number;
+  created_at: number;
+}
+
+export interface DomainsTable {
+  id: string;
+  account_id: string;
+  org_id: string;
+  domain_name: string;
+  project_name: string;
+  api_key: string;
+  api_secret_hash: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DomainUsersTable {
+  id: string;
+  domain_id: string;
+  account_id: string;
+  user_id: string;
+  country_code: string;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+  password_hash: string;
+  api_key: string;
+  api_secret_hash: string;
+  created_at: number;
+}
+
+export type DomainTokenKind = 'account' | 'domain' | 'user';
+
+export interface DomainTokensTable {
+  token_hash: string;
+  kind: DomainTokenKind;
+  account_id: string;
+  domain_id: string | null;
+  domain_user_id: string | null;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
 export interface Database {
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
@@ -250,6 +310,11 @@ export interface Database {
   connectors: ConnectorsTable;
   grants: GrantsTable;
   audit_events: AuditEventsTable;
+  plans: PlansTable;
+  api_accounts: ApiAccountsTable;
+  domains: DomainsTable;
+  domain_users: DomainUsersTable;
+  domain_tokens: DomainTokensTable;
   oauth_families: OAuthFamiliesTable;
   oauth_codes: OAuthCodesTable;
   oauth_refresh_tokens: OAuthRefreshTokensTable;
