@@ -2,15 +2,14 @@
 // with Tessera's current key and published through the JWKS, so resource servers verify them
 // offline; they also carry the grant family (gid) so introspection and userinfo notice a revoked
 // family or a revoked token id at once. Refresh tokens are opaque, prefixed, stored as SHA-256.
-import type { Kysely } from 'kysely';
 import type { Deps } from '../deps.js';
-import type { Database } from '../db/schema.js';
+import type { OAuthRefreshTokensTable } from '../db/schema.js';
 import { sha256 } from '../lib/hash.js';
 import { newSecret, uuidv7 } from '../lib/ids.js';
 import { signJwt, verifyJwt } from '../keys/jwt.js';
 import type { Client } from './client-auth.js';
 import { hasScope, splitScope, type ParsedScope } from './scopes.js';
-import { findFamily, insertRefreshToken, isAccessTokenRevoked } from './queries.js';
+import { findFamily, isAccessTokenRevoked } from './queries.js';
 
 export const ACCESS_TOKEN_TTL_MS = 60 * 60_000;
 export const ID_TOKEN_TTL_MS = 60 * 60_000;
@@ -39,7 +38,8 @@ export interface IssueInput {
   userId?: string | undefined;
   scope: string;
   bearer: Bearer;
-  withRefreshToken: boolean;
+  /** Already stored (inside the grant's transaction) by the caller. */
+  refreshToken?: string | undefined;
   nonce?: string | null | undefined;
   authTime?: number | null | undefined;
 }
@@ -50,7 +50,18 @@ export function bearerFor(scopes: ParsedScope[], userId: string): Bearer {
   return org ? { id: org.bearer!.id!, type: 'Organization' } : { id: userId, type: 'Person' };
 }
 
-export async function issueTokens(deps: Deps, db: Kysely<Database>, input: IssueInput, now: number): Promise<TokenResponse> {
+/** A new refresh token and the row that stores its hash; the caller inserts it in its transaction. */
+export function newRefreshToken(familyId: string, now: number): { token: string; row: OAuthRefreshTokensTable } {
+  const token = newSecret(REFRESH_TOKEN_PREFIX);
+  return { token, row: { token_hash: sha256(token), family_id: familyId, created_at: now, expires_at: now + REFRESH_TOKEN_TTL_MS, spent_at: null } };
+}
+
+/**
+ * Signs the access token (and ID token). Called after the grant's transaction has committed:
+ * signing may reload the keys from the database, which inside an SQLite transaction would wait
+ * for the very connection the transaction holds.
+ */
+export async function issueTokens(deps: Deps, input: IssueInput, now: number): Promise<TokenResponse> {
   const issuer = deps.config.publicUrl;
   const { client } = input;
   const accessToken = await signJwt(deps.keys, { client_id: client.id, scope: input.scope, gid: input.familyId, ...(input.authTime ? { auth_time: Math.floor(input.authTime / 1000) } : {}) }, {
@@ -63,11 +74,7 @@ export async function issueTokens(deps: Deps, db: Kysely<Database>, input: Issue
     jti: uuidv7(now), issuedAt: now, expiresAt: now + ACCESS_TOKEN_TTL_MS,
   });
   const out: TokenResponse = { access_token: accessToken, token_type: 'bearer', expires_in: ACCESS_TOKEN_TTL_MS / 1000, scope: input.scope, bearer: input.bearer };
-  if (input.withRefreshToken) {
-    const refresh = newSecret(REFRESH_TOKEN_PREFIX);
-    await insertRefreshToken(db, { token_hash: sha256(refresh), family_id: input.familyId, created_at: now, expires_at: now + REFRESH_TOKEN_TTL_MS, spent_at: null });
-    out.refresh_token = refresh;
-  }
+  if (input.refreshToken) out.refresh_token = input.refreshToken;
   if (input.userId && hasScope(input.scope, 'openid')) {
     // OpenID Connect Core §2: the ID token is for the client (aud), names the person (sub).
     out.id_token = await signJwt(deps.keys, {

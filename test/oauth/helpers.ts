@@ -1,6 +1,7 @@
 // Shared set-up for the OAuth suites: a developer who registers OAuth connectors through the
 // portal, people who log in, and a small browser (fetch with a cookie jar, no automatic redirects)
 // that drives the real HTML pages over a real socket.
+import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { PortalClient } from '../helpers/portal.js';
 
@@ -106,4 +107,55 @@ export class Browser {
     if (!res.location) throw new Error(`expected a redirect to the client, got ${res.status}: ${res.body.slice(0, 400)}`);
     return new URL(res.location);
   }
+}
+
+// ---- over app.inject(), for the suites that check exact answers ----
+
+export const form = (values: Record<string, string>): string => new URLSearchParams(values).toString();
+
+export const basic = (id: string, secret: string): string =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+export async function tokenRequest(app: FastifyInstance, values: Record<string, string>, headers: Record<string, string> = {}, path = '/oauth/token') {
+  return app.inject({ method: 'POST', url: path, payload: form(values), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+}
+
+export function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+export const authorizePath = (params: Record<string, string>): string => `/oauth/authorize?${new URLSearchParams(params).toString()}`;
+
+/** GET /oauth/authorize as a logged-in person; on the consent page, answer it. Returns the Location header. */
+export async function authorizeAs(p: PortalClient, params: Record<string, string>, decision: 'allow' | 'deny' = 'allow'): Promise<string> {
+  const res = await p.get(authorizePath(params));
+  if (res.statusCode === 200 && res.body.includes('action="/oauth/consent"')) {
+    const posted = await p.post('/oauth/consent', { ...Browser.consentFields(res.body), decision });
+    if (posted.statusCode !== 303) throw new Error(`consent answered ${posted.statusCode}: ${posted.body.slice(0, 400)}`);
+    return posted.headers.location as string;
+  }
+  if (res.statusCode !== 303) throw new Error(`authorize answered ${res.statusCode}: ${res.body.slice(0, 400)}`);
+  return res.headers.location as string;
+}
+
+/** The query of a redirect back to the client, as a plain object. */
+export const query = (location: string): Record<string, string> => Object.fromEntries(new URL(location).searchParams);
+
+/** A code for the confidential client with PKCE, and what redeems it. */
+export async function codeFor(p: PortalClient, clientId: string, scope = 'openid groupinfo.read') {
+  const { verifier, challenge } = pkce();
+  const loc = await authorizeAs(p, { response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, scope, state: 'st', code_challenge: challenge, code_challenge_method: 'S256' });
+  const code = query(loc).code;
+  if (!code) throw new Error(`no code in ${loc}`);
+  return { code, verifier };
+}
+
+export async function redeem(app: FastifyInstance, reg: OAuthClientReg, code: string, verifier: string) {
+  return tokenRequest(app, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT }, { authorization: basic(reg.id, reg.secret) });
+}
+
+export async function introspect(app: FastifyInstance, reg: OAuthClientReg, token: string): Promise<Record<string, unknown>> {
+  const res = await app.inject({ method: 'POST', url: '/oauth/introspect', payload: form({ token }), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(reg.id, reg.secret) } });
+  return res.json();
 }

@@ -7,8 +7,8 @@ import { safeEqual, sha256 } from '../../lib/hash.js';
 import { uuidv7 } from '../../lib/ids.js';
 import type { Client } from '../client-auth.js';
 import { InvalidGrant, InvalidRequest } from '../errors.js';
-import { findCode, insertFamily, redeemCode, revokeFamily } from '../queries.js';
-import { bearerFor, issueTokens, type TokenResponse } from '../tokens.js';
+import { findCode, insertFamily, insertRefreshToken, redeemCode, revokeFamily } from '../queries.js';
+import { bearerFor, issueTokens, newRefreshToken, type TokenResponse } from '../tokens.js';
 import { parseScopes, splitScope } from '../scopes.js';
 import { required, type Grant, type TokenParams } from './types.js';
 
@@ -37,16 +37,18 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
 
   const familyId = uuidv7(now);
   const scope = row.scope;
-  const result = await deps.db.transaction().execute(async (trx) => {
-    if (!(await redeemCode(trx, codeHash, now, familyId))) return undefined;
+  const refresh = client.grantTypes.includes('refresh_token') ? newRefreshToken(familyId, now) : undefined;
+  const won = await deps.db.transaction().execute(async (trx) => {
+    if (!(await redeemCode(trx, codeHash, now, familyId))) return false;
     await insertFamily(trx, { id: familyId, connector_id: client.id, user_id: row.user_id, scope, auth_time: row.auth_time, created_at: now, revoked_at: null, revoked_reason: null });
-    return issueTokens(deps, trx, {
-      client, familyId, userId: row.user_id, scope, nonce: row.nonce, authTime: row.auth_time,
-      bearer: bearerFor(parseScopes(splitScope(scope), client.permissions), row.user_id),
-      withRefreshToken: client.grantTypes.includes('refresh_token'),
-    }, now);
+    if (refresh) await insertRefreshToken(trx, refresh.row);
+    return true;
   });
-  return result ?? replay(deps, codeHash);
+  if (!won) return replay(deps, codeHash);
+  return issueTokens(deps, {
+    client, familyId, userId: row.user_id, scope, nonce: row.nonce, authTime: row.auth_time, refreshToken: refresh?.token,
+    bearer: bearerFor(parseScopes(splitScope(scope), client.permissions), row.user_id),
+  }, now);
 }
 
 /** A second redemption: revoke what the first one issued, then refuse. */

@@ -20,7 +20,7 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   const scope = scopes.map((s) => s.raw).join(' ');
   // A family per issuance, so the token can be revoked and introspected like any other.
   await insertFamily(deps.db, { id: familyId, connector_id: client.id, user_id: null, scope, auth_time: null, created_at: now, revoked_at: null, revoked_reason: null });
-  return issueTokens(deps, deps.db, { client, familyId, scope, bearer: { id: client.orgId, type: 'Organization' }, withRefreshToken: false }, now);
+  return issueTokens(deps, { client, familyId, scope, bearer: { id: client.orgId, type: 'Organization' } }, now);
 }
 
 export const clientCredentials: Grant = { grantType: 'client_credentials', handler };

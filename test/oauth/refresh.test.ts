@@ -1,0 +1,84 @@
+// Refresh token rotation and reuse detection (RFC 9700 §4.14.2): every use hands out a new refresh
+// token; presenting a spent one revokes the whole family; of two concurrent uses one wins and the
+// family is revoked all the same.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { PortalClient } from '../helpers/portal.js';
+import { basic, codeFor, developer, introspect, redeem, tokenRequest, type OAuthClientReg } from './helpers.js';
+
+describe('refresh tokens', () => {
+  let t: TestApp;
+  let web: OAuthClientReg;
+  let alice: PortalClient;
+
+  before(async () => {
+    t = await createTestApp();
+    web = (await developer(t.app).then((d) => d.register('Web')));
+    alice = new PortalClient(t.app);
+    await alice.signup('alice@example.com', 'Alice');
+  });
+  after(async () => { await t.close(); });
+
+  const refresh = (token: string) => tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: token }, { authorization: basic(web.id, web.secret) });
+  const start = async () => {
+    const c = await codeFor(alice, web.id);
+    const res = await redeem(t.app, web, c.code, c.verifier);
+    assert.equal(res.statusCode, 200);
+    return res.json() as { access_token: string; refresh_token: string };
+  };
+  const reused = { error: 'invalid_grant', error_description: 'the refresh token has already been used; every token of this grant is revoked' };
+  const revoked = { error: 'invalid_grant', error_description: 'the refresh token has been revoked' };
+
+  test('every use rotates the refresh token; the new one works, access tokens stay valid', async () => {
+    const first = await start();
+    const r1 = await refresh(first.refresh_token);
+    assert.equal(r1.statusCode, 200);
+    assert.equal(r1.headers['cache-control'], 'no-store');
+    const second = r1.json();
+    assert.notEqual(second.refresh_token, first.refresh_token);
+    assert.match(second.refresh_token, /^tor_[A-Za-z0-9_-]{43}$/);
+    const r2 = await refresh(second.refresh_token);
+    assert.equal(r2.statusCode, 200);
+    assert.equal((await introspect(t.app, web, r2.json().access_token)).active, true);
+  });
+
+  test('presenting a spent refresh token revokes the whole family, including the newest tokens', async () => {
+    const first = await start();
+    const second = (await refresh(first.refresh_token)).json();
+    const again = await refresh(first.refresh_token);
+    assert.deepEqual([again.statusCode, again.json()], [400, reused]);
+    const latest = await refresh(second.refresh_token);
+    assert.deepEqual([latest.statusCode, latest.json()], [400, revoked]);
+    assert.deepEqual(await introspect(t.app, web, second.access_token), { active: false });
+    assert.deepEqual(await introspect(t.app, web, first.access_token), { active: false });
+  });
+
+  test('two concurrent uses of one refresh token: one wins, the other is a reuse, and the family is revoked', async () => {
+    const first = await start();
+    const results = await Promise.all([refresh(first.refresh_token), refresh(first.refresh_token)]);
+    const statuses = results.map((r) => r.statusCode).sort();
+    assert.deepEqual(statuses, [200, 400]);
+    const winner = results.find((r) => r.statusCode === 200)!.json();
+    const loser = results.find((r) => r.statusCode === 400)!.json();
+    assert.deepEqual(loser, reused);
+    // The winner's tokens belong to the revoked family.
+    assert.deepEqual(await introspect(t.app, web, winner.access_token), { active: false });
+    const next = await refresh(winner.refresh_token);
+    assert.deepEqual([next.statusCode, next.json()], [400, revoked]);
+  });
+
+  test('many concurrent uses: still exactly one wins', async () => {
+    const first = await start();
+    const results = await Promise.all(Array.from({ length: 6 }, () => refresh(first.refresh_token)));
+    assert.equal(results.filter((r) => r.statusCode === 200).length, 1);
+    assert.equal(results.filter((r) => r.statusCode === 400).length, 5);
+  });
+
+  test('a refresh token expires after 7 days', async () => {
+    const first = await start();
+    t.clock.advance(7 * 24 * 3600_000 + 1);
+    const res = await refresh(first.refresh_token);
+    assert.deepEqual([res.statusCode, res.json()], [400, { error: 'invalid_grant', error_description: 'the refresh token has expired' }]);
+  });
+});
