@@ -55,6 +55,10 @@ export function toKandyFailure(err: unknown, req: FastifyRequest): { http: numbe
   }
   const fe = err as FastifyError;
   if (fe.validation) {
+    // No body at all is a missing parameter; a body that is not JSON (text/plain is parsed as a
+    // string) is the wrong media type. Both would otherwise read "body: must be object".
+    if (fe.validationContext === 'body' && (req.body === undefined || req.body === null)) return fail(400, KANDY_STATUS.missing_parameter, 'body: is required');
+    if (fe.validationContext === 'body' && typeof req.body === 'string') return fail(415, KANDY_STATUS.invalid_parameter, 'body: send JSON (Content-Type: application/json)');
     const issue = fe.validation[0] as { keyword?: string } | undefined;
     const { message } = describeValidation(fe);
     return fail(400, issue?.keyword === 'required' ? KANDY_STATUS.missing_parameter : KANDY_STATUS.invalid_parameter, message);

@@ -35,7 +35,10 @@ function nativeErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyRep
   if (err instanceof ApiError && typeof field === 'string' && FIELD_NAMES[field]) {
     const renamed = FIELD_NAMES[field];
     const { missing: _m, ...details } = err.details ?? {};
-    err = new ApiError(err.code, err.message.replace(new RegExp(`^${field}:`), `${renamed}:`), { ...details, field: renamed }, err.retryAfter);
+    // This API takes tokens only in the Authorization header, never in the URL.
+    const message = err.code === 'unauthenticated' ? 'authorization: send the access token as Authorization: Bearer <token>'
+      : err.message.replace(new RegExp(`^${field}:`), `${renamed}:`);
+    err = new ApiError(err.code, message, { ...details, field: renamed }, err.retryAfter);
   }
   jsonErrorHandler(err, req, reply);
 }

@@ -1,0 +1,161 @@
+// Every failure path of the Kandy surface, with its exact envelope and HTTP status, and proof
+// that nothing was written. Tokens: unknown, of the wrong kind, expired, revoked (secret rotated,
+// portal revocation, project deleted).
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LightMyRequestResponse } from 'fastify';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createUser, domainToken, seedDomain, type SeededDomain } from './setup.js';
+
+const env = (status: number, message: string) => ({ result: null, status, message });
+const COUNTRY = 'user_country_code: must be a calling code such as "+1" or a two-letter country code such as "US"';
+const PASSWORD = 'user_password: given passwords must be 8 to 20 characters with at least one letter and at least two digits';
+
+describe('Kandy failure paths', () => {
+  let t: TestApp;
+  let d: SeededDomain;
+  let token: string;
+  let snapshot: string;
+
+  const state = async (): Promise<string> => {
+    const db = t.db.kysely;
+    const [users, accounts, domains] = await Promise.all([
+      db.selectFrom('domain_users').select(['user_id', 'domain_id']).orderBy('user_id').execute(),
+      db.selectFrom('api_accounts').select(['id', 'users_used']).orderBy('id').execute(),
+      db.selectFrom('domains').select(['domain_name', 'api_secret_hash']).orderBy('domain_name').execute(),
+    ]);
+    return JSON.stringify({ users, accounts, domains });
+  };
+  const expectFailure = async (res: LightMyRequestResponse, http: number, body: unknown) => {
+    assert.equal(res.statusCode, http, res.body);
+    assert.deepEqual(res.json(), body);
+    assert.equal(await state(), snapshot, 'nothing was written');
+  };
+
+  before(async () => {
+    t = await createTestApp();
+    d = await seedDomain(t);
+    token = await domainToken(t.app, d);
+    assert.equal((await createUser(t.app, token, { user_id: 'bob', user_country_code: '+1' })).statusCode, 200);
+  });
+  beforeEach(async () => { snapshot = await state(); });
+  after(async () => { await t.close(); });
+
+  test('domain access token: missing key, missing secret, wrong secret, unknown key', async () => {
+    await expectFailure(await t.app.inject({ url: '/v1.2/domains/accesstokens' }), 400, env(3, 'key: is required'));
+    await expectFailure(await t.app.inject({ url: `/v1.2/domains/accesstokens?key=${d.domainKey}` }), 400, env(3, 'domain_api_secret: is required'));
+    await expectFailure(await t.app.inject({ url: `/v1.2/domains/accesstokens?key=${d.domainKey}&domain_api_secret=DAS0000` }), 401,
+      env(5, 'domain_api_secret: the key and secret do not match'));
+    await expectFailure(await t.app.inject({ url: `/v1.2/domains/accesstokens?key=DAK${'0'.repeat(32)}&domain_api_secret=${d.domainSecret}` }), 401,
+      env(5, 'domain_api_secret: the key and secret do not match'));
+    // The account's key does not open the domain door.
+    await expectFailure(await t.app.inject({ url: `/v1.2/domains/accesstokens?key=${d.accountKey}&domain_api_secret=${d.accountSecret}` }), 401,
+      env(5, 'domain_api_secret: the key and secret do not match'));
+  });
+
+  test('create user: no token, unknown token, a token of another kind', async () => {
+    const body = { user_id: 'eve', user_country_code: '+1' };
+    await expectFailure(await t.app.inject({ method: 'POST', url: '/v1.2/domains/users/user_id', payload: body }), 401,
+      env(3, 'key: send the access token in the key query parameter or as Authorization: Bearer'));
+    await expectFailure(await createUser(t.app, `DAT${'0'.repeat(64)}`, body), 401, env(5, 'key: is not a valid domain access token'));
+    const userToken = (await t.app.inject({ url: `/v1.2/domains/users/accesstokens?key=${d.domainKey}&domain_api_secret=${d.domainSecret}&user_id=bob` })).json().result.user_access_token;
+    await expectFailure(await createUser(t.app, userToken, body), 401, env(5, 'key: is not a valid domain access token'));
+    await expectFailure(await t.app.inject({ method: 'POST', url: '/v1.2/domains/users/user_id', headers: { authorization: 'Bearer nonsense' }, payload: body }), 401,
+      env(5, 'key: is not a valid domain access token'));
+  });
+
+  test('create user: missing fields', async () => {
+    await expectFailure(await createUser(t.app, token, { user_country_code: '+1' }), 400, env(3, 'user_id: is required'));
+    await expectFailure(await createUser(t.app, token, { user_id: 'eve' }), 400, env(3, 'user_country_code: is required'));
+    await expectFailure(await createUser(t.app, token, { user_id: '  ', user_country_code: '+1' }), 400, env(3, 'user_id: is required'));
+    await expectFailure(await t.app.inject({ method: 'POST', url: `/v1.2/domains/users/user_id?key=${token}` }), 400, env(3, 'body: is required'));
+  });
+
+  test('create user: malformed body, country code, email, user_id', async () => {
+    await expectFailure(await createUser(t.app, token, '{"user_id":'), 400, env(4, 'body: is not valid JSON'));
+    await expectFailure(await t.app.inject({ method: 'POST', url: `/v1.2/domains/users/user_id?key=${token}`, headers: { 'content-type': 'text/plain' }, payload: 'user_id=eve' }), 415,
+      env(4, 'body: send JSON (Content-Type: application/json)'));
+    for (const code of ['+1234', '+', '1', 'XX', 'USA', '']) {
+      await expectFailure(await createUser(t.app, token, { user_id: 'eve', user_country_code: code }), 400, env(4, COUNTRY));
+    }
+    await expectFailure(await createUser(t.app, token, { user_id: 'eve', user_country_code: '+1', user_email: 'not-an-email' }), 400, env(4, 'user_email: must be an email address'));
+    await expectFailure(await createUser(t.app, token, { user_id: 'eve smith', user_country_code: '+1' }), 400,
+      env(4, 'user_id: must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit'));
+    await expectFailure(await createUser(t.app, token, { user_id: 'eve', user_country_code: '+1', user_first_name: 'x'.repeat(201) }), 400,
+      env(4, 'user_first_name: must NOT have more than 200 characters'));
+  });
+
+  test('create user: weak given passwords are refused, never fixed up', async () => {
+    for (const pw of ['abc12', 'abcdefgh1', '12345678', 'a1234567890123456789x', 'abc 12']) {
+      await expectFailure(await createUser(t.app, token, { user_id: 'eve', user_country_code: '+1', user_password: pw }), 400, env(4, PASSWORD));
+    }
+  });
+
+  test('create user: a duplicate user_id (in any letter case) is refused clearly', async () => {
+    await expectFailure(await createUser(t.app, token, { user_id: 'bob', user_country_code: '+1' }), 409, env(8, 'user_id: "bob" already exists in goofiw.gmail.com'));
+    await expectFailure(await createUser(t.app, token, { user_id: 'BOB', user_country_code: 'US' }), 409, env(8, 'user_id: "bob" already exists in goofiw.gmail.com'));
+  });
+
+  test('delete user: missing user_id, unknown user; unknown routes', async () => {
+    await expectFailure(await t.app.inject({ method: 'DELETE', url: `/v1.2/domains/users?key=${token}` }), 400, env(3, 'user_id: is required'));
+    await expectFailure(await t.app.inject({ method: 'DELETE', url: `/v1.2/domains/users?key=${token}&user_id=ghost` }), 404, env(7, 'User not found'));
+    await expectFailure(await t.app.inject({ url: `/v1.2/domains/nothing?key=${token}` }), 404, env(7, 'No route for GET /v1.2/domains/nothing'));
+  });
+
+  test('user access token: missing user_id, unknown user, wrong secret', async () => {
+    const base = `/v1.2/domains/users/accesstokens?key=${d.domainKey}&domain_api_secret=${d.domainSecret}`;
+    await expectFailure(await t.app.inject({ url: base }), 400, env(3, 'user_id: is required'));
+    await expectFailure(await t.app.inject({ url: `${base}&user_id=ghost` }), 404, env(7, 'User not found'));
+    await expectFailure(await t.app.inject({ url: `/v1.2/domains/users/accesstokens?key=${d.domainKey}&domain_api_secret=nope&user_id=bob` }), 401,
+      env(5, 'domain_api_secret: the key and secret do not match'));
+  });
+
+  test('account level: wrong secret, invalid and duplicate domain names', async () => {
+    await expectFailure(await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=${d.accountKey}&account_api_secret=AASbad` }), 401,
+      env(5, 'account_api_secret: the key and secret do not match'));
+    const accountToken = (await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=${d.accountKey}&account_api_secret=${d.accountSecret}` })).json().result.account_access_token;
+    const post = (body: unknown) => t.app.inject({ method: 'POST', url: `/v1.2/accounts/domains?key=${accountToken}`, payload: body as object });
+    await expectFailure(await post({ project_name: 'x' }), 400, env(3, 'domain_name: is required'));
+    await expectFailure(await post({ domain_name: 'not a domain' }), 400, env(4, 'domain_name: must be a host name such as "example.com"'));
+    await expectFailure(await post({ domain_name: 'Goofiw.Gmail.com' }), 409, env(8, 'domain_name: "goofiw.gmail.com" is already taken'));
+    await expectFailure(await t.app.inject({ method: 'DELETE', url: `/v1.2/accounts/domains?key=${accountToken}&domain_name=ghost.example.com` }), 404, env(7, 'Domain not found'));
+    // A domain token is not an account token.
+    await expectFailure(await t.app.inject({ url: `/v1.2/accounts/domains?key=${token}` }), 401, env(5, 'key: is not a valid account access token'));
+  });
+
+  test('an expired domain access token is refused with status 6', async () => {
+    const fresh = await domainToken(t.app, d);
+    t.clock.advance(24 * 3600 * 1000 + 1);
+    try {
+      await expectFailure(await createUser(t.app, fresh, { user_id: 'eve', user_country_code: '+1' }), 401, env(6, 'key: this access token has expired; request a new one'));
+      await expectFailure(await t.app.inject({ url: `/v1.2/domains/users?key=${fresh}` }), 401, env(6, 'key: this access token has expired; request a new one'));
+    } finally {
+      t.clock.advance(-(24 * 3600 * 1000 + 1));
+    }
+  });
+
+  test('rotating the project secret revokes its tokens; the old secret stops working', async () => {
+    const before = await domainToken(t.app, d);
+    const user = await t.db.kysely.selectFrom('users').select('id').where('email', '=', 'goofiw@example.com').executeTakeFirstOrThrow();
+    const { apiSecret } = await t.services.domains.rotateDomainSecret(await t.services.accounts.actor(user.id), d.domainId);
+    snapshot = await state();
+    await expectFailure(await createUser(t.app, before, { user_id: 'eve', user_country_code: '+1' }), 401, env(5, 'key: this access token has been revoked'));
+    await expectFailure(await t.app.inject({ url: `/v1.2/domains/accesstokens?key=${d.domainKey}&domain_api_secret=${d.domainSecret}` }), 401,
+      env(5, 'domain_api_secret: the key and secret do not match'));
+    d.domainSecret = apiSecret;
+    token = await domainToken(t.app, d);
+    assert.equal((await t.app.inject({ url: `/v1.2/domains/users?key=${token}` })).json().status, 0);
+  });
+
+  test('deleting a project revokes its tokens', async () => {
+    const accountToken = (await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=${d.accountKey}&account_api_secret=${d.accountSecret}` })).json().result.account_access_token;
+    const del = await t.app.inject({ method: 'DELETE', url: `/v1.2/accounts/domains?key=${accountToken}&domain_name=goofiw.gmail.com` });
+    assert.deepEqual(del.json(), { result: null, status: 0, message: 'Domain Deleted' });
+    snapshot = await state();
+    await expectFailure(await createUser(t.app, token, { user_id: 'eve', user_country_code: '+1' }), 401, env(5, 'key: is not a valid domain access token'));
+    await expectFailure(await t.app.inject({ url: `/v1.2/domains/accesstokens?key=${d.domainKey}&domain_api_secret=${d.domainSecret}` }), 401,
+      env(5, 'domain_api_secret: the key and secret do not match'));
+    const left = await t.db.kysely.selectFrom('domain_tokens').select('token_hash').where('kind', '!=', 'account').execute();
+    assert.deepEqual(left, []);
+  });
+});
