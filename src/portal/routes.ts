@@ -10,6 +10,7 @@ import { phonePages } from './pages/phones.js';
 import { orgPages } from './pages/orgs.js';
 import { groupPages } from './pages/groups.js';
 import { connectorPages } from './pages/connectors.js';
+import { projectPages } from './pages/projects.js';
 import { consentPages } from './pages/consents.js';
 
 export async function portalRoutes(app: FastifyInstance, services: Services, csrfKey: Buffer): Promise<void> {
@@ -45,6 +46,7 @@ export async function portalRoutes(app: FastifyInstance, services: Services, csr
     await orgPages(scope, portal);
     await groupPages(scope, portal);
     await connectorPages(scope, portal);
+    await projectPages(scope, portal);
     await consentPages(scope, portal);
   });
 }

@@ -37,9 +37,9 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background
 .steps li{margin:6px 0}`);
 
 const NAV: [string, string][] = [
-  ['dashboard', '/dashboard'], ['phones', '/phones'], ['organisations', '/orgs'], ['groups', '/groups'], ['connectors', '/connectors'],
+  ['dashboard', '/dashboard'], ['phones', '/phones'], ['organisations', '/orgs'], ['groups', '/groups'], ['connectors', '/connectors'], ['projects', '/projects'],
 ];
-const NAV_LABEL: Record<string, string> = { dashboard: 'Dashboard', phones: 'Phone numbers', organisations: 'Organisations', groups: 'Groups', connectors: 'Connectors', outbox: 'SMS outbox', consents: 'App consents' };
+const NAV_LABEL: Record<string, string> = { dashboard: 'Dashboard', phones: 'Phone numbers', organisations: 'Organisations', groups: 'Groups', connectors: 'Connectors', projects: 'Projects', outbox: 'SMS outbox', consents: 'App consents' };
 
 export function csrfField(csrf: string): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${csrf}">`;
