@@ -67,10 +67,10 @@ export class GrantsService {
     return rows.map((r) => ({ ...r, permissions: JSON.parse(r.permissions) as string[] }));
   }
 
-  async revoke(actor: Actor, groupId: string, grantId: string): Promise<void> {
+  async revoke(actor: Actor, groupId: string, grantId: string): Promise<{ connectorName: string }> {
     const group = await this.orgs.authorizeGroup(actor, groupId, 'group.manage');
     const now = this.deps.clock.now();
-    await this.deps.db.transaction().execute(async (trx) => {
+    return this.deps.db.transaction().execute(async (trx) => {
       const res = await trx.updateTable('grants')
         .set((eb) => ({ revoked_at: now, refresh_token_hash: null, previous_refresh_token_hash: null, generation: eb('generation', '+', 1) }))
         .where('id', '=', grantId).where('group_id', '=', groupId).where('revoked_at', 'is', null)
@@ -79,6 +79,9 @@ export class GrantsService {
       await trx.insertInto('audit_events').values({
         id: uuidv7(now), org_id: group.org_id, actor_type: 'user', actor_id: actor.userId, action: 'grant.revoked', target_type: 'grant', target_id: grantId, created_at: now,
       }).execute();
+      const { name } = await trx.selectFrom('grants').innerJoin('connectors', 'connectors.id', 'grants.connector_id')
+        .select('connectors.name').where('grants.id', '=', grantId).executeTakeFirstOrThrow();
+      return { connectorName: name };
     });
   }
 }

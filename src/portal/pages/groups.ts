@@ -57,8 +57,12 @@ ${page.messages.length ? '' : html`<p class="muted">No messages yet.</p>`}
 ${groups.length ? '' : html`<tr><td colspan="2" class="muted">No groups. Create one from an <a href="/orgs">organisation</a>.</td></tr>`}</table>`);
   });
 
-  r.get('/groups/:groupId', { schema: { params: GroupId } }, async (req, reply) =>
-    portal.render(reply, portal.ctx(req, 'Group', 'groups'), await groupPage(await portal.actor(req), req.params.groupId, req.csrfToken!)));
+  r.get('/groups/:groupId', { schema: { params: GroupId, querystring: Type.Object({ revoked: Type.Optional(Type.String({ maxLength: 100 })) }) } }, async (req, reply) => {
+    const issued = req.query.revoked
+      ? html`<div class="notice" role="status">Access revoked: ${req.query.revoked} can no longer use this group; its refresh token and access tokens stopped working.</div>`
+      : undefined;
+    return portal.render(reply, portal.ctx(req, 'Group', 'groups'), await groupPage(await portal.actor(req), req.params.groupId, req.csrfToken!, { issued }));
+  });
 
   const onError = (req: { params: { groupId: string }; csrfToken?: string }, actor: Actor, reply: Parameters<typeof portal.render>[0], ctx: Parameters<typeof portal.render>[1]) =>
     async (message: string, status: number) => portal.render(reply, ctx, await groupPage(actor, req.params.groupId, req.csrfToken!, { error: message }), status);
@@ -80,8 +84,8 @@ ${groups.length ? '' : html`<tr><td colspan="2" class="muted">No groups. Create 
   r.post('/groups/:groupId/connectors/:grantId/revoke', {
     schema: { params: Type.Object({ groupId: Type.String({ format: 'uuid' }), grantId: Type.String({ format: 'uuid' }) }), body: Type.Object({ _csrf: Type.String() }) },
   }, async (req, reply) => {
-    await s.grants.revoke(await portal.actor(req), req.params.groupId, req.params.grantId);
-    return reply.redirect(`/groups/${req.params.groupId}#connectors`, 303);
+    const revoked = await s.grants.revoke(await portal.actor(req), req.params.groupId, req.params.grantId);
+    return reply.redirect(`/groups/${req.params.groupId}?revoked=${encodeURIComponent(revoked.connectorName)}#connectors`, 303);
   });
 
   r.post('/groups/:groupId/members', { schema: { params: GroupId, body: Type.Object({ _csrf: Type.String(), phone: Type.String({ maxLength: 40 }), role: Type.String({ maxLength: 20 }) }) } },
