@@ -83,6 +83,12 @@ describe('OAuth errors', () => {
       assert.deepEqual(query(res.headers.location as string), redirected('access_denied', `only an owner or admin of the organisation may grant "Org/${orgId}.groupinfo.read"`));
     });
 
+    test('a person-targeted scope naming someone else is access_denied', async () => {
+      const other = '00000000-0000-4000-8000-000000000001';
+      const res = await alice.get(authorizePath({ ...base(), scope: `Per/${other}.groupinfo.read` }));
+      assert.deepEqual(query(res.headers.location as string), redirected('access_denied', `the scope "Per/${other}.groupinfo.read" names another person`));
+    });
+
     test('prompt=none answers login_required without a session and consent_required without consent (OpenID Connect Core §3.1.2.6)', async () => {
       const anonymous = new PortalClient(t.app);
       const res = await anonymous.get(authorizePath({ ...base(), prompt: 'none' }));

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { createListeningApp } from '../helpers/browser.js';
 import type { TestApp } from '../helpers/app.js';
+import { SigningKeys } from '../../src/keys/signing-keys.js';
 import { basic, developer, type OAuthClientReg } from './helpers.js';
 
 describe('signing-key rotation', () => {
@@ -48,5 +49,18 @@ describe('signing-key rotation', () => {
       const res = await fetch(`${t.url}/oauth/introspect`, { method: 'POST', body: new URLSearchParams({ token: jwt }), headers: { authorization: basic(web.id, web.secret) } });
       assert.equal(((await res.json()) as { active: boolean }).active, true);
     }
+  });
+
+  test('a rotation made by another process (the CLI) is picked up within a minute, and old tokens keep verifying', async () => {
+    const before = await token();
+    // `tessera keys rotate` opens its own SigningKeys on the same database.
+    const cli = new SigningKeys(t.db.kysely, t.clock);
+    await cli.init();
+    const kid = await cli.rotate();
+    t.clock.advance(61_000);
+    const afterRotation = await token();
+    assert.equal(decodeProtectedHeader(afterRotation).kid, kid);
+    const remote = createRemoteJWKSet(new URL(`${t.url}/.well-known/jwks.json`));
+    for (const jwt of [before, afterRotation]) await jwtVerify(jwt, remote, { issuer: t.url, typ: 'at+jwt' });
   });
 });

@@ -52,6 +52,19 @@ describe('OAuth security', () => {
     }
   });
 
+  test('a public client is registered without a secret and cannot be given one', async () => {
+    await dev.get('/connectors/new');
+    const res = await dev.post('/connectors', { orgId, name: 'Native', permissions: ['groupinfo.read'], clientType: 'public', redirectUris: 'com.example.app:/cb\nhttp://127.0.0.1:8123/cb' });
+    assert.equal(res.statusCode, 201);
+    assert.ok(!res.body.includes('id="connector-secret"'));
+    assert.ok(!res.body.includes('Rotate secret'));
+    const id = /id="connector-id">([^<]+)</.exec(res.body)![1]!;
+    const row = await t.db.kysely.selectFrom('connectors').select(['secret_hash', 'client_type', 'grant_types']).where('id', '=', id).executeTakeFirstOrThrow();
+    assert.deepEqual(row, { secret_hash: '', client_type: 'public', grant_types: '["authorization_code","refresh_token"]' });
+    const rotate = await dev.post(`/connectors/${id}/rotate`, {});
+    assert.equal(rotate.statusCode, 400);
+  });
+
   test('PKCE downgrade is refused: a verifier without a challenge, a missing verifier with a challenge', async () => {
     // Confidential clients may skip PKCE, but then no verifier may appear at the token endpoint.
     const loc = await authorizeAs(alice, params());

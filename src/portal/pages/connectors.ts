@@ -29,7 +29,7 @@ export async function connectorPages(app: FastifyInstance, portal: Portal): Prom
 <p>${c.permissions.map((p) => html`<span class="tag">${p}</span>`)}</p>
 <p><b>OAuth</b> <span class="tag">${c.client_type} client</span>${c.grant_types.map((g) => html`<span class="tag">${g}</span>`)}<br>
 <span class="muted">Redirect URIs:</span> ${c.redirect_uris.length ? c.redirect_uris.map((u) => html`<code>${u}</code> `) : html`<span class="muted">none</span>`}</p>
-<form class="inline" method="post" action="/connectors/${c.id}/rotate">${csrfField(csrf)}<button class="secondary" type="submit">Rotate secret</button></form>
+${c.client_type === 'public' ? '' : html`<form class="inline" method="post" action="/connectors/${c.id}/rotate">${csrfField(csrf)}<button class="secondary" type="submit">Rotate secret</button></form>`}
 <form class="inline" method="post" action="/connectors/${c.id}/delete">${csrfField(csrf)}<button class="danger" type="submit">Delete connector</button></form></div>
 <p class="muted">Token service: <code>GET ${s.deps.config.publicUrl}/v1/accessToken</code> with headers <code>applicationId</code>, <code>applicationSecret</code>, <code>refreshToken</code>.</p>`;
 
