@@ -37,6 +37,8 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
 
   const familyId = uuidv7(now);
   const scope = row.scope;
+  // Everything that can fail is decided before the code is spent.
+  const bearer = bearerFor(parseScopes(splitScope(scope), client.permissions), row.user_id);
   const refresh = client.grantTypes.includes('refresh_token') ? newRefreshToken(familyId, now) : undefined;
   const won = await deps.db.transaction().execute(async (trx) => {
     if (!(await redeemCode(trx, codeHash, now, familyId))) return false;
@@ -46,8 +48,7 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   });
   if (!won) return replay(deps, codeHash);
   return issueTokens(deps, {
-    client, familyId, userId: row.user_id, scope, nonce: row.nonce, authTime: row.auth_time, refreshToken: refresh?.token,
-    bearer: bearerFor(parseScopes(splitScope(scope), client.permissions), row.user_id),
+    client, familyId, userId: row.user_id, scope, nonce: row.nonce, authTime: row.auth_time, refreshToken: refresh?.token, bearer,
   }, now);
 }
 

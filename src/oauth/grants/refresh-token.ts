@@ -8,7 +8,7 @@ import type { Client } from '../client-auth.js';
 import { InvalidGrant, InvalidScope } from '../errors.js';
 import { findRefreshToken, insertRefreshToken, revokeFamily, spendRefreshToken } from '../queries.js';
 import { parseScopes, splitScope } from '../scopes.js';
-import { bearerFor, issueTokens, newRefreshToken, type TokenResponse } from '../tokens.js';
+import { bearerFor, issueTokens, newRefreshToken, type Bearer, type TokenResponse } from '../tokens.js';
 import { required, type Grant, type TokenParams } from './types.js';
 
 async function handler(deps: Deps, client: Client, params: TokenParams): Promise<TokenResponse> {
@@ -29,6 +29,7 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   if (extra) throw new InvalidScope(`the scope "${extra}" was not granted to this refresh token`);
   const scope = asked.join(' ');
 
+  const bearer: Bearer = row.user_id ? bearerFor(parseScopes(asked, client.permissions), row.user_id) : { id: client.orgId, type: 'Organization' };
   const next = newRefreshToken(row.family_id, now);
   const won = await deps.db.transaction().execute(async (trx) => {
     if (!(await spendRefreshToken(trx, hash, now))) return false;
@@ -37,8 +38,7 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   });
   if (!won) return reuse(deps, row.family_id);
   return issueTokens(deps, {
-    client, familyId: row.family_id, userId: row.user_id ?? undefined, scope, authTime: row.auth_time, refreshToken: next.token,
-    bearer: row.user_id ? bearerFor(parseScopes(asked, client.permissions), row.user_id) : { id: client.orgId, type: 'Organization' },
+    client, familyId: row.family_id, userId: row.user_id ?? undefined, scope, authTime: row.auth_time, refreshToken: next.token, bearer,
   }, now);
 }
 
