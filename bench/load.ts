@@ -12,6 +12,8 @@ export interface LoadFigures {
   errors: number;
   non2xx: number;
   durationS: number;
+  /** Server CPU time per request (ms), measured from /proc over the run. */
+  cpuMsPerRequest?: number;
 }
 
 export function figures(r: Result): LoadFigures {

@@ -39,6 +39,22 @@ export function procMemMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc/<pid>/stat (clock ticks of
+ * 10 ms). Divided by the requests served it gives CPU per request, which — unlike requests per
+ * second — does not move when other work competes for the same cores.
+ */
+export function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at index 2 ("state").
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 export function httpStatus(url: string, method = 'GET'): Promise<number> {
   return new Promise((resolve) => {
     const req = request(url, { method, timeout: 1000 }, (res) => {

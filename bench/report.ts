@@ -101,18 +101,18 @@ export function markdown(r: RunReport): string {
     `Database: ${r.settings.database}, seeded with ${Object.entries(r.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')} (${r.seed.seedMs} ms).`,
     `oidc-provider issues ${r.settings.oidcTokenFormat === 'jwt' ? 'ES256 JWT access tokens (the same signature work as Tessera)' : 'opaque access tokens stored in its in-memory adapter'}.`,
     '',
-    '| Scenario | Server | req/s | p50 ms | p99 ms | errors | non-2xx | ÷ oidc-provider | ÷ ceiling |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+    '| Scenario | Server | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU ms/req | ÷ oidc-provider | ÷ ceiling |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const s of r.scenarios) {
     const f = s.figures;
     if (!f) {
-      lines.push(`| ${s.title} | ${s.server} | not available: ${s.unavailable ?? 'not run'} | | | | | | |`);
+      lines.push(`| ${s.title} | ${s.server} | not available: ${s.unavailable ?? 'not run'} | | | | | | | |`);
       continue;
     }
     const vsPeer = s.server === 'tessera' ? fmt(ratio(f.rps, peer), 2) : '';
     const vsCeil = s.server !== 'ceiling' ? fmt(ratio(f.rps, ceiling), 2) : '';
-    lines.push(`| ${s.title} | ${s.server} | ${f.rps} | ${f.p50Ms} | ${f.p99Ms} | ${f.errors} | ${f.non2xx} | ${vsPeer} | ${vsCeil} |`);
+    lines.push(`| ${s.title} | ${s.server} | ${f.rps} | ${f.p50Ms} | ${f.p99Ms} | ${f.errors} | ${f.non2xx} | ${fmt(f.cpuMsPerRequest, 3)} | ${vsPeer} | ${vsCeil} |`);
   }
   lines.push('', `Refresh tokens rotated during scenario 1: ${r.rotations} (one per grant whose token was due).`, '',
     '| Server | ready ms | idle RSS MB | peak RSS MB (VmHWM) |', '|---|--:|--:|--:|');

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { dropSchema } from '../src/db/database.js';
 import { seed } from './seed.js';
-import { freePort, httpStatus, startServer, type Server } from './procs.js';
+import { freePort, httpStatus, procCpuMs, startServer, type Server } from './procs.js';
 import { cycler, runLoad } from './load.js';
 import { buildScenarios, type ScenarioInputs, type ServerName } from './scenarios.js';
 import { gitCommit, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
@@ -98,11 +98,13 @@ async function main(): Promise<void> {
         log(`${scenario.id}: not available (${scenario.unavailable})`);
         continue;
       }
-      const url = servers[scenario.server]!.baseUrl;
+      const server = servers[scenario.server]!;
+      const url = server.baseUrl;
       if (warmupS > 0) await runLoad({ url, connections, duration: warmupS, ...scenario.options('warmup') });
-      result.figures = await runLoad({ url, connections, duration: durationS, ...scenario.options('measure') });
-      const f = result.figures;
-      log(`${scenario.id}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}`);
+      const cpuBefore = procCpuMs(server.pid);
+      const f = result.figures = await runLoad({ url, connections, duration: durationS, ...scenario.options('measure') });
+      f.cpuMsPerRequest = Math.round(((procCpuMs(server.pid) - cpuBefore) / Math.max(1, f.requests)) * 1000) / 1000;
+      log(`${scenario.id}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
       // Let the server settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
       await sleep(1000);
     }

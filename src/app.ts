@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { openDatabase, ping, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -55,6 +55,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await keys.init();
     let limiter: RateLimiter;
     if (config.redisUrl) {
+      // Loaded only when configured: most instances have no Redis, and importing ioredis costs
+      // a tenth of a second or more of start-up and some memory.
+      const { Redis } = await import('ioredis');
       redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
       await redis.connect();
       // Keys are namespaced per schema so test apps sharing one Redis do not count against each other.

@@ -6,6 +6,7 @@ import { safeEqual, sha256 } from '../lib/hash.js';
 import { newSecret } from '../lib/ids.js';
 import { REFRESH_TOKEN_PREFIX, REFRESH_TOKEN_TTL_MS } from '../grants/grants.service.js';
 import { issueAccessToken } from './access-tokens.js';
+import { authCache } from './auth-cache.js';
 
 export const REFRESH_ROTATION_FRACTION = 0.9;
 // Wrong secrets are counted per connector ID and per client address (RFC 6749 §10.10).
@@ -19,6 +20,12 @@ export interface AccessTokenResponse {
   scope: string;
 }
 
+interface ExchangeRow {
+  id: string; group_id: string; generation: number; revoked_at: number | null; refresh_token_hash: string | null;
+  refresh_token_issued_at: number | null; refresh_token_expires_at: number | null; previous_refresh_token_expires_at: number | null;
+  connector_id: string; secret_hash: string; secret_generation: number; permissions: string;
+}
+
 export class TokenService {
   constructor(private readonly deps: Deps) {}
 
@@ -27,13 +34,23 @@ export class TokenService {
     const now = this.deps.clock.now();
     const limitKey = `tokensvc:${applicationId}`;
     const presented = sha256(refreshToken);
-    const row = await db.selectFrom('grants')
-      .innerJoin('connectors', 'connectors.id', 'grants.connector_id')
-      .select(['grants.id', 'grants.group_id', 'grants.generation', 'grants.revoked_at', 'grants.refresh_token_hash', 'grants.refresh_token_issued_at',
-        'grants.refresh_token_expires_at', 'grants.previous_refresh_token_expires_at', 'grants.connector_id',
-        'connectors.secret_hash', 'connectors.secret_generation', 'connectors.permissions'])
-      .where((eb) => eb.or([eb('grants.refresh_token_hash', '=', presented), eb('grants.previous_refresh_token_hash', '=', presented)]))
-      .executeTakeFirst();
+    // The grant holding this refresh token, with its connector: from the cache, which any write
+    // to grants or connectors empties (auth-cache.ts; that includes the rotation below), or from
+    // the database. Unknown tokens are not cached: that path is rate-limited and rare.
+    const cache = authCache(db);
+    const key = `refresh:${presented}`;
+    let row = cache?.get<ExchangeRow>(key);
+    if (!row) {
+      const epoch = cache?.begin() ?? 0;
+      row = await db.selectFrom('grants')
+        .innerJoin('connectors', 'connectors.id', 'grants.connector_id')
+        .select(['grants.id', 'grants.group_id', 'grants.generation', 'grants.revoked_at', 'grants.refresh_token_hash', 'grants.refresh_token_issued_at',
+          'grants.refresh_token_expires_at', 'grants.previous_refresh_token_expires_at', 'grants.connector_id',
+          'connectors.secret_hash', 'connectors.secret_generation', 'connectors.permissions'])
+        .where((eb) => eb.or([eb('grants.refresh_token_hash', '=', presented), eb('grants.previous_refresh_token_hash', '=', presented)]))
+        .executeTakeFirst();
+      if (row) cache?.put(key, row, epoch);
+    }
 
     // The secret is checked against the connector named by applicationId, whether or not the
     // refresh token matched, so the answer's timing says nothing about which part was wrong.
