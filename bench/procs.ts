@@ -76,11 +76,13 @@ export async function startServer(opts: {
   port: number;
   readyPath: string;
   timeoutMs?: number;
+  /** Send stdout to /dev/null (request logs at info would flood the terminal). */
+  discardStdout?: boolean;
 }): Promise<Server> {
   const started = performance.now();
   const child: ChildProcess = spawn(process.execPath, opts.args, {
     env: { PATH: process.env.PATH ?? '', ...opts.env },
-    stdio: ['ignore', 'inherit', 'pipe'],
+    stdio: ['ignore', opts.discardStdout ? 'ignore' : 'inherit', 'pipe'],
   });
   // Keep the last lines of stderr to explain a failed start; peers print start-up warnings there.
   let stderr = '';

@@ -38,6 +38,23 @@ const show = (title: string, m: Map<string, number>): void => {
     console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
   }
 };
+// Inclusive time: a sample counts for every distinct function on its stack (each tick's stack
+// only: async continuations start a new stack at the microtask queue).
+const parent = new Map<number, number>();
+for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const incl = new Map<string, number>();
+for (const [id, us] of self) {
+  const seen = new Set<string>();
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const f = byId.get(cur)!.callFrame;
+    if (!f.url) continue;
+    const key = `${f.functionName || '(anonymous)'} ${pkg(f.url)}:${f.lineNumber + 1}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    incl.set(key, (incl.get(key) ?? 0) + us);
+  }
+}
 console.log(`total sampled ${(total / 1e6).toFixed(2)} s`);
 show('self time by function', fn);
 show('self time by package or file', pk);
+show('inclusive time by function (JavaScript frames)', incl);

@@ -28,7 +28,7 @@ export interface RunReport {
   startedAt: string;
   machine: { nproc: number; cpu: string; memoryGb: number; node: string; os: string };
   commit: string;
-  settings: { connections: number; durationS: number; warmupS: number; database: 'sqlite' | 'postgres'; loadGenerator: string; oidcTokenFormat: string };
+  settings: { connections: number; durationS: number; warmupS: number; database: 'sqlite' | 'postgres'; loadGenerator: string; oidcTokenFormat: string; logLevel: string };
   seed: { counts: Record<string, number>; seedMs: number };
   notes: string[];
   servers: ServerFigures[];
@@ -99,7 +99,7 @@ export function markdown(r: RunReport): string {
     `Machine: ${m.nproc} CPUs (\`nproc\`), ${m.cpu}, ${m.memoryGb} GB, Node.js ${m.node}, ${m.os}.`,
     `Load: ${r.settings.loadGenerator}, ${r.settings.connections} connections, ${r.settings.warmupS} s warm-up then ${r.settings.durationS} s per scenario, loopback; the load generator shares the machine with the server under test.`,
     `Database: ${r.settings.database}, seeded with ${Object.entries(r.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')} (${r.seed.seedMs} ms).`,
-    `oidc-provider issues ${r.settings.oidcTokenFormat === 'jwt' ? 'ES256 JWT access tokens (the same signature work as Tessera)' : 'opaque access tokens stored in its in-memory adapter'}.`,
+    `Tessera runs with NODE_ENV=production and LOG_LEVEL=${r.settings.logLevel}. oidc-provider issues ${r.settings.oidcTokenFormat === 'jwt' ? 'ES256 JWT access tokens (the same signature work as Tessera)' : 'opaque access tokens stored in its in-memory adapter'}.`,
     '',
     '| Scenario | Server | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU ms/req | ÷ oidc-provider | ÷ ceiling |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',

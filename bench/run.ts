@@ -1,4 +1,5 @@
-// npm run bench [-- --duration 10 --warmup 3 --connections 64 --postgres --profile --only a,b --no-write]
+// npm run bench [-- --duration 10 --warmup 3 --connections 64 --postgres --profile --only id,id
+//                   --oidc-format jwt|opaque --log-level warn|info]
 //
 // One run on loopback: seed a fresh database, start Tessera, oidc-provider and a bare node:http
 // server each in its own process, drive every scenario with autocannon at the same concurrency and
@@ -28,6 +29,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     only: { type: 'string' },
     'oidc-format': { type: 'string', default: 'jwt' },
+    // Tessera's LOG_LEVEL; `info` logs every request (to measure what request logging costs).
+    'log-level': { type: 'string', default: 'warn' },
     out: { type: 'string', default: join(root, 'bench/results') },
   },
 });
@@ -58,14 +61,15 @@ async function main(): Promise<void> {
     const tesseraEnv = {
       PORT: String(tesseraPort), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${tesseraPort}`,
       DATABASE_URL: databaseUrl, ...(schema ? { DATABASE_SCHEMA: schema } : {}),
-      // Request logs at info would measure pino, not Tessera; warn is what production runs with.
-      LOG_LEVEL: 'warn', NODE_ENV: 'production',
+      // Request logs at info would measure pino and the terminal, not Tessera: warn by default.
+      LOG_LEVEL: args['log-level'], NODE_ENV: 'production',
     };
     const tesseraArgs = [...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/.tmp/profiles')}`] : []), join(root, 'dist/src/cli.js'), 'start'];
     // The first start generates the signing key; the measured start is on an existing database.
     const first = await startServer({ name: 'tessera', args: [join(root, 'dist/src/cli.js'), 'start'], env: tesseraEnv, port: tesseraPort, readyPath: '/readyz' });
     await first.stop();
-    const tessera = servers.tessera = await startServer({ name: 'tessera', args: tesseraArgs, env: tesseraEnv, port: tesseraPort, readyPath: '/readyz' });
+    const discardStdout = !['warn', 'error', 'fatal', 'silent'].includes(args['log-level']);
+    const tessera = servers.tessera = await startServer({ name: 'tessera', args: tesseraArgs, env: tesseraEnv, port: tesseraPort, readyPath: '/readyz', discardStdout });
     log(`tessera ready in ${tessera.readyMs} ms (first start ${first.readyMs} ms), idle RSS ${tessera.idleRssMb} MB`);
 
     const oidcPort = await freePort();
@@ -121,7 +125,7 @@ async function main(): Promise<void> {
       startedAt,
       machine: machine(),
       commit: gitCommit(),
-      settings: { connections, durationS, warmupS, database: args.postgres ? 'postgres' : 'sqlite', loadGenerator: 'autocannon 9 (in-process, one thread)', oidcTokenFormat: args['oidc-format'] },
+      settings: { connections, durationS, warmupS, database: args.postgres ? 'postgres' : 'sqlite', loadGenerator: 'autocannon 9 (in-process, one thread)', oidcTokenFormat: args['oidc-format'], logLevel: args['log-level'] },
       seed: { counts: seeded.counts, seedMs: seeded.seedMs },
       notes,
       servers: serverFigures,
