@@ -53,7 +53,9 @@ describe('the connector flow of the Kaizala seed in Chromium', () => {
 
   before(async () => {
     rmSync(join(ARTIFACTS, SUITE), { recursive: true, force: true }); // only this run's screenshots
-    [t, browser] = await Promise.all([createListeningApp(), launchBrowser()]);
+    // The browser first: if it cannot start, no listening app is left behind to keep the process alive.
+    browser = await launchBrowser();
+    t = await createListeningApp();
     const open = async () => {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       const page = await ctx.newPage();

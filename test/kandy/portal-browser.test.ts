@@ -35,7 +35,9 @@ describe('the project pages in Chromium', () => {
 
   before(async () => {
     rmSync(join(ARTIFACTS, SUITE), { recursive: true, force: true });
-    [t, browser] = await Promise.all([createListeningApp(), launchBrowser()]);
+    // The browser first: if it cannot start, no listening app is left behind to keep the process alive.
+    browser = await launchBrowser();
+    t = await createListeningApp();
     ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await ctx.newPage();
     page.on('pageerror', (e) => pageErrors.push(String(e)));
