@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { dropSchema } from '../src/db/database.js';
-import { seed } from './seed.js';
+import { countRotations, seed } from './seed.js';
 import { freePort, httpStatus, procCpuMs, startServer, type Server } from './procs.js';
 import { cycler, runLoad } from './load.js';
 import { buildScenarios, type ScenarioInputs, type ServerName } from './scenarios.js';
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     servers.ceiling = await startServer({ name: 'ceiling', args: [join(root, 'bench/peers/ceiling.mjs')], port: ceilingPort, readyPath: '/', env: { PORT: String(ceilingPort), HOST: '127.0.0.1' } });
 
     // Scenarios 2 and 3 need Tessera's OAuth server; without it /oauth/token answers 404.
-    const inputs: ScenarioInputs = { grants: seeded.grants, accessTokens: new Map(), oidcClient, stats: { rotations: 0 } };
+    const inputs: ScenarioInputs = { grants: seeded.grants, accessTokens: new Map(), oidcClient };
     if (await httpStatus(`${tessera.baseUrl}/oauth/token`, 'POST') === 404) {
       inputs.oauthUnavailable = 'this build has no /oauth/token';
     } else {
@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     }
 
     const results: ScenarioResult[] = [];
+    let rotations = 0;
     for (const scenario of buildScenarios(inputs)) {
       if (only && !only.has(scenario.id)) continue;
       if (scenario.id === 'platform-read' || scenario.id === 'platform-write') await ensureAccessTokens(tessera, inputs);
@@ -106,13 +107,15 @@ async function main(): Promise<void> {
       const url = server.baseUrl;
       if (warmupS > 0) await runLoad({ url, connections, duration: warmupS, ...scenario.options('warmup') });
       const cpuBefore = procCpuMs(server.pid);
+      const measuredFrom = Date.now();
       const f = result.figures = await runLoad({ url, connections, duration: durationS, ...scenario.options('measure') });
       f.cpuMsPerRequest = Math.round(((procCpuMs(server.pid) - cpuBefore) / Math.max(1, f.requests)) * 1000) / 1000;
+      if (scenario.id === 'token-exchange') rotations = await countRotations({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) }, measuredFrom);
       log(`${scenario.id}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
       // Let the server settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
       await sleep(1000);
     }
-    if (inputs.stats.rotations === 0 && results.some((r) => r.id === 'token-exchange' && r.figures)) {
+    if (rotations === 0 && results.some((r) => r.id === 'token-exchange' && r.figures)) {
       notes.push('No refresh token was rotated during scenario 1 (none was due).');
     }
 
@@ -130,12 +133,15 @@ async function main(): Promise<void> {
       notes,
       servers: serverFigures,
       scenarios: results,
-      rotations: inputs.stats.rotations,
+      rotations,
+      rotationsDue: seeded.grants.filter((g) => g.rotationDue).length,
     };
     mkdirSync(args.out, { recursive: true });
-    writeFileSync(join(args.out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(args.out, 'latest.md'), markdown(report));
-    log(`wrote ${join(args.out, 'latest.md')}`);
+    // A PostgreSQL run keeps its own files, so it does not replace the recorded SQLite run.
+    const base = args.postgres ? 'latest-postgres' : 'latest';
+    writeFileSync(join(args.out, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(args.out, `${base}.md`), markdown(report));
+    log(`wrote ${join(args.out, `${base}.md`)}`);
     console.log(`\n${markdown(report)}`);
   } finally {
     for (const s of Object.values(servers)) await s?.stop();

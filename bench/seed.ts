@@ -99,6 +99,26 @@ export function openSink(target: { databaseUrl: string; databaseSchema?: string 
     : postgresSink(target.databaseUrl, target.databaseSchema ?? 'public');
 }
 
+/** Grants whose refresh token was issued at or after `since`: the rotations the token service made. */
+export async function countRotations(target: { databaseUrl: string; databaseSchema?: string }, since: number): Promise<number> {
+  const query = 'select count(*) as n from grants where refresh_token_issued_at >= ';
+  if (target.databaseUrl.startsWith('sqlite:')) {
+    const db = new SQLite(target.databaseUrl.slice('sqlite:'.length), { readonly: true });
+    try {
+      return Number((db.prepare(`${query}?`).get(since) as { n: number }).n);
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: target.databaseUrl, options: `-c search_path="${target.databaseSchema ?? 'public'}"` });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>(`${query}$1`, [since])).rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
 const phone = (n: number): string => `+1555${String(n).padStart(7, '0')}`;
 
 export async function seed(target: { databaseUrl: string; databaseSchema?: string }, size: SeedSize = DEFAULT_SIZE): Promise<Seeded> {

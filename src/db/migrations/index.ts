@@ -2,13 +2,13 @@
 // 0200-0299 domains (Kandy). Add new files here.
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.js';
-import * as m0100 from './0100_oauth.js';
 import * as m0002 from './0002_webhooks.js';
+import * as m0100 from './0100_oauth.js';
 import * as m0200 from './0200_domains.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
-  '0100_oauth': m0100,
   '0002_webhooks': m0002,
+  '0100_oauth': m0100,
   '0200_domains': m0200,
 };
