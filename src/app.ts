@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { openDatabase, ping, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { ReadCaches } from './db/read-cache.js';
 import { SigningKeys } from './keys/signing-keys.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './lib/rate-limit.js';
@@ -51,7 +52,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   let redis: Redis | undefined;
   try {
     await migrateToLatest(db);
-    const keys = new SigningKeys(db.kysely, clock);
+    // Other instances' writes reach this one's caches through the database (change-feed.ts).
+    await db.changes.start((err) => app.log.error({ err }, 'change feed: lost the database connection; caches are bypassed until it is back'));
+    const keys = new SigningKeys(db.kysely, clock, db.changes);
     await keys.init();
     let limiter: RateLimiter;
     if (config.redisUrl) {
@@ -67,14 +70,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     }
     const deps: Deps = {
       config, db: db.kysely, dialect: db.dialect, clock, log: app.log, limiter,
-      sms: createSmsProvider(config, db.kysely, clock, app.log), keys,
+      sms: createSmsProvider(config, db.kysely, clock, app.log), keys, caches: new ReadCaches(db.changes),
     };
     const services = createServices(deps, { webhookKey: await instanceSecret(db.kysely, 'webhook_key') });
     const csrfKey = await instanceSecret(db.kysely, 'csrf_key');
     services.webhookDispatcher.start();
 
     await app.register(formbody);
-    await app.register(cookie);
     app.setErrorHandler(jsonErrorHandler);
     app.setNotFoundHandler((req, reply) => {
       void reply.code(404).send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
@@ -92,13 +94,18 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     });
     app.get('/.well-known/jwks.json', async (_req, reply) => {
       void reply.header('cache-control', 'public, max-age=300');
-      return keys.publicJwks();
+      return keys.publishedJwks();
     });
 
     await app.register(async (scope) => kaizalaRoutes(scope, services));
     await app.register(async (scope) => kandyRoutes(scope, services));
-    await app.register(async (scope) => portalRoutes(scope, services, csrfKey));
-    await app.register(async (scope) => oauthRoutes(scope, services, csrfKey));
+    // Cookies only where sessions live (the portal and the OAuth pages): the bearer-token APIs
+    // neither read nor set them, and the plugin's hooks would run on every one of their requests.
+    await app.register(async (scope) => {
+      await scope.register(cookie);
+      await scope.register(async (portal) => portalRoutes(portal, services, csrfKey));
+      await scope.register(async (oauth) => oauthRoutes(oauth, services, csrfKey));
+    });
 
     app.addHook('onClose', async () => {
       await services.webhookDispatcher.stop();

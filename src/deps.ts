@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from './config.js';
 import type { DialectName } from './db/database.js';
 import type { Database } from './db/schema.js';
+import type { ReadCaches } from './db/read-cache.js';
 import type { SigningKeys } from './keys/signing-keys.js';
 import type { Clock } from './lib/clock.js';
 import type { RateLimiter } from './lib/rate-limit.js';
@@ -18,6 +19,8 @@ export interface Deps {
   limiter: RateLimiter;
   sms: SmsProvider;
   keys: SigningKeys;
+  /** In-process caches of hot reads, emptied by any change to the tables they read. */
+  caches: ReadCaches;
 }
 
 /** Unique-constraint violations look different on each driver; this is the one place that knows. */

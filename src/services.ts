@@ -6,6 +6,7 @@ import { OrgsService } from './orgs/orgs.service.js';
 import { ConnectorsService } from './connectors/connectors.service.js';
 import { GrantsService } from './grants/grants.service.js';
 import { TokenService } from './kaizala/token.service.js';
+import { PlatformTokens } from './kaizala/access-tokens.js';
 import { PlatformService } from './kaizala/platform.service.js';
 import { OAuthService } from './oauth/oauth.service.js';
 import { DomainsService } from './kandy/domains.service.js';
@@ -21,6 +22,7 @@ export interface Services {
   connectors: ConnectorsService;
   grants: GrantsService;
   tokens: TokenService;
+  platformTokens: PlatformTokens;
   platform: PlatformService;
   oauth: OAuthService;
   domains: DomainsService;
@@ -37,6 +39,7 @@ export function createServices(deps: Deps, keys: InstanceKeys): Services {
   const events = new WebhookEvents(deps);
   const orgs = new OrgsService(deps, events);
   const platform = new PlatformService(deps, orgs, events);
+  const platformTokens = new PlatformTokens(deps);
   return {
     deps,
     accounts: new AccountsService(deps),
@@ -44,7 +47,8 @@ export function createServices(deps: Deps, keys: InstanceKeys): Services {
     orgs,
     connectors: new ConnectorsService(deps),
     grants: new GrantsService(deps, orgs),
-    tokens: new TokenService(deps),
+    tokens: new TokenService(deps, platformTokens),
+    platformTokens,
     oauth: new OAuthService(deps),
     platform,
     domains: new DomainsService(deps),

@@ -5,11 +5,12 @@ import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Dialect, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
-import { registerWriteWatch, WriteWatch } from './write-watch.js';
+import { WriteWatch } from './write-watch.js';
+import { PostgresFeed, SqliteFeed, type ChangeFeed } from './change-feed.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -18,6 +19,8 @@ export interface Db {
   readonly dialect: DialectName;
   /** PostgreSQL schema in use, when one was configured. */
   readonly schema?: string;
+  /** Table changes for in-process caches: this process's writes and, once started, other processes'. */
+  readonly changes: ChangeFeed;
   close(): Promise<void>;
 }
 
@@ -44,9 +47,12 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
     // Several processes may share one file (the quota test runs two): wait for the write lock.
     database.pragma('busy_timeout = 5000');
     const checkpointer = file === ':memory:' ? undefined : startCheckpointer(database, file);
-    const kysely = watched(new SqliteDialect({ database: withStatementCache(database) }));
+    const watch = new WriteWatch();
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), plugins: [watch] });
+    const dataVersion = database.prepare('PRAGMA data_version').pluck();
     return {
       kysely, dialect: 'sqlite',
+      changes: new SqliteFeed(watch, () => dataVersion.get() as number),
       close: async () => {
         await checkpointer?.stop();
         await kysely.destroy();
@@ -71,16 +77,16 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
     max: 10,
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
-  const kysely = watched(new PostgresDialect({ pool }));
-  return { kysely, dialect: 'postgres', ...(schema ? { schema } : {}), close: () => kysely.destroy() };
-}
-
-/** A Kysely whose writes are announced to in-process caches (see write-watch.ts). */
-function watched(dialect: Dialect): Kysely<Database> {
   const watch = new WriteWatch();
-  const kysely = new Kysely<Database>({ dialect, plugins: [watch] });
-  registerWriteWatch(kysely, watch);
-  return kysely;
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [watch] });
+  const changes = new PostgresFeed(watch, () => new pg.Client({ connectionString: config.databaseUrl }), schema);
+  return {
+    kysely, dialect: 'postgres', ...(schema ? { schema } : {}), changes,
+    close: async () => {
+      await changes.close();
+      await kysely.destroy();
+    },
+  };
 }
 
 /**

@@ -23,7 +23,8 @@ function tablesIn(node: unknown, out: Set<string>): Set<string> {
   return out;
 }
 
-function written(node: RootOperationNode): Written | undefined {
+/** The tables a statement writes; undefined for a read. */
+export function writtenBy(node: RootOperationNode): Written | undefined {
   if (READS.has(node.kind)) return undefined;
   if (WRITES.has(node.kind)) return tablesIn(node, new Set());
   if (node.kind === 'RawNode') {
@@ -44,10 +45,10 @@ export class WriteWatch implements KyselyPlugin {
   }
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    const w = this.listeners.size ? written(args.node) : undefined;
+    const w = this.listeners.size ? writtenBy(args.node) : undefined;
     if (w) {
       this.pending.set(args.queryId, w);
-      this.emit(w);
+      this.announce(w);
     }
     return args.node;
   }
@@ -57,23 +58,18 @@ export class WriteWatch implements KyselyPlugin {
     if (w) {
       this.pending.delete(args.queryId);
       // Again after the statement: a read that ran while it was in flight must not be cached.
-      this.emit(w);
+      this.announce(w);
     }
     return args.result;
   }
 
-  private emit(w: Written): void {
+  /** Tells the listeners that these tables are being written (prepared.ts calls it for its writes). */
+  announce(w: Written): void {
     for (const listener of this.listeners) listener(w);
   }
 }
 
-const watches = new WeakMap<Kysely<never>, WriteWatch>();
-
-export function registerWriteWatch<DB>(db: Kysely<DB>, watch: WriteWatch): void {
-  watches.set(db as unknown as Kysely<never>, watch);
-}
-
-/** The watch installed on this database, if it was opened by openDatabase(). */
-export function writeWatchOf<DB>(db: Kysely<DB>): WriteWatch | undefined {
-  return watches.get(db as unknown as Kysely<never>);
+/** The watch installed on this database or transaction (plugins carry over into transactions). */
+export function watchOf<DB>(db: Kysely<DB>): WriteWatch | undefined {
+  return db.getExecutor().plugins.find((p): p is WriteWatch => p instanceof WriteWatch);
 }

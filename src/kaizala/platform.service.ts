@@ -4,12 +4,16 @@
 import type { Deps } from '../deps.js';
 import { ApiError, notFound } from '../lib/errors.js';
 import type { Permission } from '../connectors/permissions.js';
-import { addMembers, listMembers, listMessages, postMessage, removeMember, type GroupMember, type Message, type OrgsService } from '../orgs/orgs.service.js';
+import { addMembers, listMembers, listMessages, MEMBER_TABLES, postMessage, removeMember, type GroupMember, type Message, type OrgsService } from '../orgs/orgs.service.js';
 import type { GroupsTable } from '../db/schema.js';
+import { prepared } from '../db/prepared.js';
+import type { ReadCache } from '../db/read-cache.js';
 import type { PlatformContext } from './access-tokens.js';
 import type { EventSource, WebhookEvents } from '../webhooks/events.js';
 
 const MAX_DEPTH = 16;
+
+const groupById = prepared<{ id: string }>()((db, p) => db.selectFrom('groups').selectAll().where('id', '=', p.id));
 
 export interface GroupSummary {
   groupId: string;
@@ -23,7 +27,19 @@ export interface GroupSummary {
 }
 
 export class PlatformService {
-  constructor(private readonly deps: Deps, private readonly orgs: OrgsService, private readonly events: WebhookEvents) {}
+  // Every platform call reads its group (and, for subgroups, the chain up to the granted group);
+  // member lists are the most requested read. Both are emptied by any change to their tables.
+  private readonly groups: ReadCache<GroupsTable>;
+  private readonly memberLists: ReadCache<GroupMember[]>;
+
+  constructor(private readonly deps: Deps, private readonly orgs: OrgsService, private readonly events: WebhookEvents) {
+    this.groups = deps.caches.region('platform:groups', { tables: ['groups'], max: 50_000, ttlMs: 60_000 });
+    this.memberLists = deps.caches.region('platform:members', { tables: MEMBER_TABLES, max: 5_000, ttlMs: 60_000 });
+  }
+
+  private group(id: string): Promise<GroupsTable | undefined> {
+    return this.groups.load(id, () => groupById.first(this.deps.db, { id }));
+  }
 
   private source(ctx: PlatformContext): EventSource {
     return { userId: ctx.connectorId, name: ctx.connectorName, phone: '' };
@@ -37,14 +53,13 @@ export class PlatformService {
 
   /** The group, if it is the granted group or one of its subgroups. */
   async groupInScope(ctx: PlatformContext, groupId: string): Promise<GroupsTable> {
-    const db = this.deps.db;
-    const group = await db.selectFrom('groups').selectAll().where('id', '=', groupId).executeTakeFirst();
+    const group = await this.group(groupId);
     if (!group || group.org_id !== ctx.orgId) throw notFound('Group');
     let cursor: GroupsTable | undefined = group;
     for (let depth = 0; cursor && depth < MAX_DEPTH; depth++) {
       if (cursor.id === ctx.groupId) return group;
       if (!cursor.parent_id) break;
-      cursor = await db.selectFrom('groups').selectAll().where('id', '=', cursor.parent_id).executeTakeFirst();
+      cursor = await this.group(cursor.parent_id);
     }
     throw notFound('Group');
   }
@@ -96,7 +111,7 @@ export class PlatformService {
   async members(ctx: PlatformContext, groupId: string): Promise<GroupMember[]> {
     this.require(ctx, 'groupmember.read');
     await this.groupInScope(ctx, groupId);
-    return listMembers(this.deps.db, groupId);
+    return (await this.memberLists.load(groupId, () => listMembers(this.deps.db, groupId)))!;
   }
 
   async addMembers(ctx: PlatformContext, groupId: string, phones: string[]): Promise<number> {

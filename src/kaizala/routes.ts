@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Services } from '../services.js';
 import { jsonErrorHandler } from '../http/errors.js';
-import { authenticatePlatformToken, type PlatformContext } from './access-tokens.js';
+import type { PlatformContext } from './access-tokens.js';
 import { MESSAGE_MAX } from '../orgs/orgs.service.js';
 
 const ErrorSchema = Type.Object({
@@ -62,7 +62,7 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
   await r.register(async (api) => {
     const p = api.withTypeProvider<TypeBoxTypeProvider>();
     p.addHook('onRequest', async (req) => {
-      req.platform = await authenticatePlatformToken(services.deps, bearer(req));
+      req.platform = await services.platformTokens.authenticate(bearer(req));
     });
     const ctx = (req: FastifyRequest): PlatformContext => req.platform!;
 

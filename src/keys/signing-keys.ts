@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
 import type { Database } from '../db/schema.js';
+import type { ChangeFeed } from '../db/change-feed.js';
 
 export const SIGNING_ALG = 'ES256';
 
@@ -31,9 +32,28 @@ export class SigningKeys {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
-    /** How long another instance's rotation may go unnoticed here. */
+    /**
+     * Tells this instance at once when another one (or `tessera keys rotate`) changes the keys;
+     * without it, another instance's rotation goes unnoticed for up to reloadEveryMs.
+     */
+    private readonly changes?: ChangeFeed,
     private readonly reloadEveryMs = 60_000,
-  ) {}
+  ) {
+    changes?.subscribe((w) => {
+      if (w !== 'all') {
+        if (w.has('signing_keys')) this.loadedAt = 0;
+        return;
+      }
+      // "Something changed" (another process wrote to SQLite, or the feed reconnected): reload
+      // within a second rather than on every request of a busy pair of processes.
+      this.loadedAt = Math.min(this.loadedAt, this.clock.now() - this.reloadEveryMs + 1000);
+    });
+  }
+
+  private stale(): boolean {
+    this.changes?.sync();
+    return this.clock.now() - this.loadedAt > this.reloadEveryMs;
+  }
 
   /** Loads the keys, generating the first one on a fresh database. */
   async init(): Promise<void> {
@@ -44,7 +64,7 @@ export class SigningKeys {
   }
 
   async signingKey(): Promise<SigningKey> {
-    if (this.clock.now() - this.loadedAt > this.reloadEveryMs) await this.reload();
+    if (this.stale()) await this.reload();
     if (!this.current) throw new Error('signing keys not initialised');
     return this.current;
   }
@@ -58,7 +78,9 @@ export class SigningKeys {
     return this.byKid.get(kid);
   }
 
-  publicJwks(): { keys: JWK[] } {
+  /** The JWKS to publish: every key that may still have tokens out, reloaded when stale. */
+  async publishedJwks(): Promise<{ keys: JWK[] }> {
+    if (this.stale()) await this.reload();
     return this.jwks;
   }
 
@@ -104,14 +126,17 @@ export class SigningKeys {
     const byKid = new Map<string, SigningKey>();
     let current: SigningKey | undefined;
     for (const row of rows) {
-      const publicJwk = JSON.parse(row.public_jwk) as JWK;
-      const key: SigningKey = {
-        kid: row.kid,
-        alg: row.alg,
-        privateKey: (await importJWK(JSON.parse(row.private_jwk) as JWK, row.alg)) as CryptoKey,
-        publicKey: (await importJWK(publicJwk, row.alg)) as CryptoKey,
-        publicJwk,
-      };
+      // A key's material never changes: keys loaded before are reused, only new ones imported.
+      const key: SigningKey = this.byKid.get(row.kid) ?? await (async () => {
+        const publicJwk = JSON.parse(row.public_jwk) as JWK;
+        return {
+          kid: row.kid,
+          alg: row.alg,
+          privateKey: (await importJWK(JSON.parse(row.private_jwk) as JWK, row.alg)) as CryptoKey,
+          publicKey: (await importJWK(publicJwk, row.alg)) as CryptoKey,
+          publicJwk,
+        };
+      })();
       byKid.set(row.kid, key);
       if (!current && row.retired_at === null) current = key;
     }

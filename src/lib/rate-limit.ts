@@ -10,8 +10,52 @@ export interface RateLimitResult {
 }
 
 export interface RateLimiter {
+  /** Counts one attempt against the key's window. */
   hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
+  /** Whether another attempt is allowed under every rule, without counting one. */
+  peek(rules: readonly LimitRule[]): Promise<RateLimitResult>;
   reset(key: string): Promise<void>;
+}
+
+export interface LimitRule { key: string; limit: number; windowMs: number }
+
+/**
+ * The failure rules for a client's secret on one surface (token service, OAuth client
+ * authentication): per client and address, so that knowing a client's id is not enough to lock it
+ * out from everywhere, and per address across clients.
+ */
+export function secretFailureRules(surface: string, clientId: string, ip: string): LimitRule[] {
+  return [
+    { key: `${surface}:${clientId}:${ip}`, limit: 20, windowMs: 5 * 60_000 },
+    { key: `${surface}-ip:${ip}`, limit: 100, windowMs: 5 * 60_000 },
+  ];
+}
+
+/**
+ * Failure limits for secrets checked on hot paths (the token service, OAuth client
+ * authentication): only failures are counted, so a client that authenticates correctly costs one
+ * peek and no write; but once the failures under any rule reach its limit, every attempt is
+ * refused until the window ends — the right secret included, or a guesser could tell a correct
+ * guess by its answer (RFC 6749 §10.10).
+ */
+export class FailureLimit {
+  constructor(private readonly limiter: RateLimiter) {}
+
+  /** Undefined when an attempt may go ahead; otherwise the seconds to wait. */
+  async blocked(rules: readonly LimitRule[]): Promise<number | undefined> {
+    const r = await this.limiter.peek(rules);
+    return r.allowed ? undefined : r.retryAfter;
+  }
+
+  /** Counts a failure under every rule; answers the seconds to wait if that used up a limit. */
+  async fail(rules: readonly LimitRule[]): Promise<number | undefined> {
+    let wait: number | undefined;
+    for (const rule of rules) {
+      const r = await this.limiter.hit(rule.key, rule.limit, rule.windowMs);
+      if (!r.allowed) wait = Math.max(wait ?? 0, r.retryAfter);
+    }
+    return wait;
+  }
 }
 
 export class MemoryRateLimiter implements RateLimiter {
@@ -32,6 +76,21 @@ export class MemoryRateLimiter implements RateLimiter {
     return { allowed: w.count <= limit, retryAfter: Math.max(1, Math.ceil((w.resetAt - now) / 1000)), remaining: Math.max(0, limit - w.count) };
   }
 
+  async peek(rules: readonly LimitRule[]): Promise<RateLimitResult> {
+    const now = this.now();
+    let out: RateLimitResult = { allowed: true, retryAfter: 0, remaining: Infinity };
+    for (const rule of rules) {
+      const w = this.windows.get(rule.key);
+      if (!w || w.resetAt <= now) continue;
+      if (w.count >= rule.limit) {
+        out = { allowed: false, retryAfter: Math.max(out.retryAfter, Math.max(1, Math.ceil((w.resetAt - now) / 1000))), remaining: 0 };
+      } else if (out.allowed) {
+        out.remaining = Math.min(out.remaining, rule.limit - w.count);
+      }
+    }
+    return out;
+  }
+
   async reset(key: string): Promise<void> {
     this.windows.delete(key);
   }
@@ -49,12 +108,41 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}`;
 
+// For each key at or over its limit (ARGV[i]), the longest remaining window; 0 when none is.
+const PEEK_SCRIPT = `
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local n = tonumber(redis.call('GET', key) or '0')
+  if n >= tonumber(ARGV[i]) then
+    local ttl = redis.call('PTTL', key)
+    if ttl > wait then wait = ttl end
+  end
+end
+return wait`;
+
+// The scripts as commands: ioredis sends EVALSHA and the script's body only once per connection.
+interface ScriptedRedis {
+  tesseraHit(key: string, windowMs: number): Promise<[number, number]>;
+  tesseraPeek(numKeys: number, ...keysThenLimits: Array<string | number>): Promise<number>;
+}
+
 export class RedisRateLimiter implements RateLimiter {
-  constructor(private readonly redis: Redis, private readonly prefix = 'tessera:rl:') {}
+  private readonly scripts: ScriptedRedis;
+
+  constructor(private readonly redis: Redis, private readonly prefix = 'tessera:rl:') {
+    redis.defineCommand('tesseraHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
+    redis.defineCommand('tesseraPeek', { lua: PEEK_SCRIPT });
+    this.scripts = redis as unknown as ScriptedRedis;
+  }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
-    const [count, ttl] = (await this.redis.eval(HIT_SCRIPT, 1, this.prefix + key, windowMs)) as [number, number];
+    const [count, ttl] = await this.scripts.tesseraHit(this.prefix + key, windowMs);
     return { allowed: count <= limit, retryAfter: Math.max(1, Math.ceil(Math.max(ttl, 0) / 1000)), remaining: Math.max(0, limit - count) };
+  }
+
+  async peek(rules: readonly LimitRule[]): Promise<RateLimitResult> {
+    const wait = await this.scripts.tesseraPeek(rules.length, ...rules.map((r) => this.prefix + r.key), ...rules.map((r) => r.limit));
+    return wait > 0 ? { allowed: false, retryAfter: Math.max(1, Math.ceil(wait / 1000)), remaining: 0 } : { allowed: true, retryAfter: 0, remaining: 1 };
   }
 
   async reset(key: string): Promise<void> {

@@ -1,17 +1,16 @@
 // Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3):
 // client_secret_basic, client_secret_post, or none for public clients. Secrets are compared in
 // constant time against their SHA-256; an unknown client is compared against a dummy hash so the
-// answer's timing does not tell which part was wrong. Attempts are limited per client and per
-// address (RFC 6749 §10.10), like log-in: counted before the check, cleared by a success.
+// answer's timing does not tell which part was wrong. Failures are limited per client and
+// address and per address (RFC 6749 §10.10).
 import type { Deps } from '../deps.js';
 import type { ConnectorsTable } from '../db/schema.js';
 import { safeEqual, sha256 } from '../lib/hash.js';
 import type { GrantType } from './client-metadata.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
-import { findClient } from './queries.js';
-
-const LIMIT_PER_CLIENT = { limit: 20, windowMs: 5 * 60_000 };
-const LIMIT_PER_IP = { limit: 100, windowMs: 5 * 60_000 };
+import { prepared } from '../db/prepared.js';
+import type { ReadCache } from '../db/read-cache.js';
+import { FailureLimit, secretFailureRules } from '../lib/rate-limit.js';
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
@@ -53,35 +52,70 @@ function parseBasic(header: string): { id: string; secret: string } {
   }
 }
 
-export async function authenticateClient(deps: Deps, input: ClientCredentialsInput, ip: string): Promise<Client> {
-  const basic = input.authorization && /^basic /i.test(input.authorization) ? parseBasic(input.authorization) : undefined;
-  // RFC 6749 §2.3: a client MUST NOT use more than one authentication method in a request.
-  if (basic && input.client_secret !== undefined) throw new InvalidRequest('use only one client authentication method');
-  if (basic && input.client_id !== undefined && input.client_id !== basic.id) throw new InvalidRequest('client_id does not match the authenticated client');
-  const id = basic?.id ?? input.client_id;
-  const secret = basic?.secret ?? input.client_secret;
-  const method: AuthMethod = basic ? 'client_secret_basic' : secret !== undefined ? 'client_secret_post' : 'none';
-  if (!id) throw new InvalidClient('client authentication is required', Boolean(basic));
+interface ClientRecord { client: Omit<Client, 'authMethod'>; secretHash: string }
 
-  if (method === 'none') {
-    const row = await findClient(deps.db, id);
-    if (!row) throw new InvalidClient('client authentication failed');
-    if (row.client_type !== 'public') throw new InvalidClient('this client must authenticate with its secret');
-    return toClient(row, method);
+const clientById = prepared<{ id: string }>()((db, p) => db.selectFrom('connectors').selectAll().where('id', '=', p.id));
+
+// An unknown client is compared against this, so the answer's timing does not tell which part was wrong.
+const NO_SUCH_SECRET = sha256('no such client');
+
+/**
+ * Client authentication for one database: client rows come from a cache that any write to
+ * connectors empties (read-cache.ts), so a deleted client or a rotated secret is refused at once.
+ */
+export class ClientAuthenticator {
+  private readonly clients: ReadCache<ClientRecord>;
+  private readonly failures: FailureLimit;
+
+  constructor(private readonly deps: Deps) {
+    this.clients = deps.caches.region('oauth:clients', { tables: ['connectors'], max: 50_000, ttlMs: 60_000 });
+    this.failures = new FailureLimit(deps.limiter);
   }
 
-  const keys = [[`oauth-client:${id}`, LIMIT_PER_CLIENT], [`oauth-client-ip:${ip}`, LIMIT_PER_IP]] as const;
-  for (const [key, rule] of keys) {
-    const r = await deps.limiter.hit(key, rule.limit, rule.windowMs);
-    if (!r.allowed) {
-      const err = new InvalidClient('too many client authentication attempts; try again later', Boolean(basic), 429);
-      err.retryAfter = r.retryAfter;
-      throw err;
+  private record(id: string): Promise<ClientRecord | undefined> {
+    return this.clients.load(id, async () => {
+      const row = await clientById.first(this.deps.db, { id });
+      if (!row) return undefined;
+      const { authMethod: _m, ...client } = toClient(row, 'none');
+      return { client, secretHash: row.secret_hash };
+    });
+  }
+
+  async authenticate(input: ClientCredentialsInput, ip: string): Promise<Client> {
+    const basic = input.authorization && /^basic /i.test(input.authorization) ? parseBasic(input.authorization) : undefined;
+    // RFC 6749 §2.3: a client MUST NOT use more than one authentication method in a request.
+    if (basic && input.client_secret !== undefined) throw new InvalidRequest('use only one client authentication method');
+    if (basic && input.client_id !== undefined && input.client_id !== basic.id) throw new InvalidRequest('client_id does not match the authenticated client');
+    const id = basic?.id ?? input.client_id;
+    const secret = basic?.secret ?? input.client_secret;
+    const method: AuthMethod = basic ? 'client_secret_basic' : secret !== undefined ? 'client_secret_post' : 'none';
+    if (!id) throw new InvalidClient('client authentication is required', Boolean(basic));
+
+    if (method === 'none') {
+      const rec = await this.record(id);
+      if (!rec) throw new InvalidClient('client authentication failed');
+      if (rec.client.type !== 'public') throw new InvalidClient('this client must authenticate with its secret');
+      return { ...rec.client, authMethod: method };
     }
+
+    // Failures are limited per client and address (RFC 6749 §10.10); once a limit is reached even
+    // the right secret waits, or a guesser could tell a correct guess by its answer.
+    const rules = secretFailureRules('oauth-client', id, ip);
+    const tooMany = (retryAfter: number): InvalidClient => {
+      const err = new InvalidClient('too many client authentication attempts; try again later', Boolean(basic), 429);
+      err.retryAfter = retryAfter;
+      return err;
+    };
+    const wait = await this.failures.blocked(rules);
+    if (wait !== undefined) throw tooMany(wait);
+    const rec = await this.record(id);
+    // Public clients have no secret: their stored hash is empty and matches nothing.
+    const ok = safeEqual(sha256(secret ?? ''), rec?.secretHash || NO_SUCH_SECRET);
+    if (!rec || !ok || rec.client.type === 'public') {
+      const blocked = await this.failures.fail(rules);
+      if (blocked !== undefined) throw tooMany(blocked);
+      throw new InvalidClient('client authentication failed', Boolean(basic));
+    }
+    return { ...rec.client, authMethod: method };
   }
-  const row = await findClient(deps.db, id);
-  const ok = safeEqual(sha256(secret ?? ''), row?.secret_hash || sha256('no such client'));
-  if (!row || !ok || row.client_type === 'public') throw new InvalidClient('client authentication failed', Boolean(basic));
-  for (const [key] of keys) await deps.limiter.reset(key);
-  return toClient(row, method);
 }

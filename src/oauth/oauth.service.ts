@@ -4,7 +4,7 @@ import type { Deps } from '../deps.js';
 import type { OrgRole } from '../db/schema.js';
 import { sha256 } from '../lib/hash.js';
 import { newSecret } from '../lib/ids.js';
-import { authenticateClient, type Client, type ClientCredentialsInput } from './client-auth.js';
+import { ClientAuthenticator, type Client, type ClientCredentialsInput } from './client-auth.js';
 import {
   AccessDenied, ConsentRequired, InsufficientScope, InvalidToken, LoginRequired, OAuthError, UnauthorizedClient, UnsupportedGrantType, UnsupportedTokenType,
 } from './errors.js';
@@ -38,7 +38,11 @@ export type AuthorizeOutcome =
 export interface Person { id: string }
 
 export class OAuthService {
-  constructor(private readonly deps: Deps) {}
+  private readonly clientAuth: ClientAuthenticator;
+
+  constructor(private readonly deps: Deps) {
+    this.clientAuth = new ClientAuthenticator(deps);
+  }
 
   get issuer(): string {
     return this.deps.config.publicUrl;
@@ -137,7 +141,7 @@ export class OAuthService {
   async token(params: TokenParams & ClientCredentialsInput, ip: string): Promise<TokenResponse> {
     const grant = GRANTS.get(params.grant_type ?? '');
     if (!grant) throw new UnsupportedGrantType(`grant_type "${params.grant_type}" is not supported`);
-    const client = await authenticateClient(this.deps, params, ip);
+    const client = await this.clientAuth.authenticate(params, ip);
     if (!client.grantTypes.includes(grant.grantType)) throw new UnauthorizedClient(`this client may not use the ${grant.grantType} grant`);
     return grant.handler(this.deps, client, params);
   }
@@ -145,7 +149,7 @@ export class OAuthService {
   // ---- revocation (RFC 7009) ----
 
   async revoke(input: ClientCredentialsInput & { token: string; token_type_hint?: string | undefined }, ip: string): Promise<void> {
-    const client = await authenticateClient(this.deps, input, ip);
+    const client = await this.clientAuth.authenticate(input, ip);
     const hint = input.token_type_hint;
     // RFC 7009 §2.2.1: a hint the server does not know is an error; a wrong hint is not.
     if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') throw new UnsupportedTokenType(`token_type_hint "${hint}" is not supported`);
@@ -164,7 +168,7 @@ export class OAuthService {
   // ---- introspection (RFC 7662) ----
 
   async introspect(input: ClientCredentialsInput & { token: string }, ip: string): Promise<Introspection> {
-    const client = await authenticateClient(this.deps, input, ip);
+    const client = await this.clientAuth.authenticate(input, ip);
     if (client.type !== 'confidential') throw new UnauthorizedClient('public clients cannot introspect tokens');
     const access = await activeAccessToken(this.deps, input.token);
     // §2.2 and §4: a token of another client is reported inactive, so clients cannot scan.

@@ -2,8 +2,27 @@
 // transaction. Codes and refresh tokens are looked up by their SHA-256 only.
 import type { Kysely } from 'kysely';
 import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshTokensTable } from '../db/schema.js';
+import { prepared } from '../db/prepared.js';
 
 type Db = Kysely<Database>;
+
+// The token endpoint's own statements run on every request: precompiled (db/prepared.ts).
+const familyInsert = prepared<OAuthFamiliesTable>()((db, p) => db.insertInto('oauth_families').values({
+  id: p.id, connector_id: p.connector_id, user_id: p.user_id, scope: p.scope, auth_time: p.auth_time, created_at: p.created_at,
+  revoked_at: p.revoked_at, revoked_reason: p.revoked_reason,
+}));
+const familyById = prepared<{ id: string }>()((db, p) => db.selectFrom('oauth_families').selectAll().where('id', '=', p.id));
+const refreshTokenInsert = prepared<OAuthRefreshTokensTable>()((db, p) => db.insertInto('oauth_refresh_tokens').values({
+  token_hash: p.token_hash, family_id: p.family_id, created_at: p.created_at, expires_at: p.expires_at, spent_at: p.spent_at,
+}));
+const refreshTokenByHash = prepared<{ hash: string }>()((db, p) => db.selectFrom('oauth_refresh_tokens')
+  .innerJoin('oauth_families', 'oauth_families.id', 'oauth_refresh_tokens.family_id')
+  .select(['oauth_refresh_tokens.token_hash', 'oauth_refresh_tokens.family_id', 'oauth_refresh_tokens.expires_at', 'oauth_refresh_tokens.spent_at',
+    'oauth_families.connector_id', 'oauth_families.user_id', 'oauth_families.scope', 'oauth_families.auth_time', 'oauth_families.revoked_at'])
+  .where('oauth_refresh_tokens.token_hash', '=', p.hash));
+const refreshTokenSpend = prepared<{ hash: string; now: number }>()((db, p) => db.updateTable('oauth_refresh_tokens').set({ spent_at: p.now })
+  .where('token_hash', '=', p.hash).where('spent_at', 'is', null));
+const revokedJti = prepared<{ jti: string }>()((db, p) => db.selectFrom('oauth_revoked_access_tokens').select('jti').where('jti', '=', p.jti));
 
 export const findClient = (db: Db, id: string): Promise<ConnectorsTable | undefined> =>
   db.selectFrom('connectors').selectAll().where('id', '=', id).executeTakeFirst();
@@ -23,11 +42,10 @@ export async function redeemCode(db: Db, codeHash: string, now: number, familyId
 }
 
 export async function insertFamily(db: Db, row: OAuthFamiliesTable): Promise<void> {
-  await db.insertInto('oauth_families').values(row).execute();
+  await familyInsert.run(db, row);
 }
 
-export const findFamily = (db: Db, id: string): Promise<OAuthFamiliesTable | undefined> =>
-  db.selectFrom('oauth_families').selectAll().where('id', '=', id).executeTakeFirst();
+export const findFamily = (db: Db, id: string): Promise<OAuthFamiliesTable | undefined> => familyById.first(db, { id });
 
 export async function revokeFamily(db: Db, id: string, now: number, reason: string): Promise<void> {
   await db.updateTable('oauth_families').set({ revoked_at: now, revoked_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).execute();
@@ -39,20 +57,14 @@ export async function revokeFamiliesOf(db: Db, userId: string, connectorId: stri
 }
 
 export async function insertRefreshToken(db: Db, row: OAuthRefreshTokensTable): Promise<void> {
-  await db.insertInto('oauth_refresh_tokens').values(row).execute();
+  await refreshTokenInsert.run(db, row);
 }
 
-export const findRefreshToken = (db: Db, tokenHash: string) =>
-  db.selectFrom('oauth_refresh_tokens').innerJoin('oauth_families', 'oauth_families.id', 'oauth_refresh_tokens.family_id')
-    .select(['oauth_refresh_tokens.token_hash', 'oauth_refresh_tokens.family_id', 'oauth_refresh_tokens.expires_at', 'oauth_refresh_tokens.spent_at',
-      'oauth_families.connector_id', 'oauth_families.user_id', 'oauth_families.scope', 'oauth_families.auth_time', 'oauth_families.revoked_at'])
-    .where('oauth_refresh_tokens.token_hash', '=', tokenHash).executeTakeFirst();
+export const findRefreshToken = (db: Db, tokenHash: string) => refreshTokenByHash.first(db, { hash: tokenHash });
 
 /** Compare-and-set: of two concurrent uses of one refresh token, exactly one spends it. */
 export async function spendRefreshToken(db: Db, tokenHash: string, now: number): Promise<boolean> {
-  const res = await db.updateTable('oauth_refresh_tokens').set({ spent_at: now })
-    .where('token_hash', '=', tokenHash).where('spent_at', 'is', null).executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
+  return (await refreshTokenSpend.run(db, { hash: tokenHash, now })) === 1;
 }
 
 export async function revokeAccessToken(db: Db, jti: string, expiresAt: number, now: number): Promise<void> {
@@ -63,7 +75,7 @@ export async function revokeAccessToken(db: Db, jti: string, expiresAt: number, 
 }
 
 export async function isAccessTokenRevoked(db: Db, jti: string): Promise<boolean> {
-  return (await db.selectFrom('oauth_revoked_access_tokens').select('jti').where('jti', '=', jti).executeTakeFirst()) !== undefined;
+  return (await revokedJti.first(db, { jti })) !== undefined;
 }
 
 export const findConsent = (db: Db, userId: string, connectorId: string) =>

@@ -7,7 +7,8 @@ import { can, type Action, type Actor } from '../auth/policy.js';
 import { ApiError, invalid, notFound } from '../lib/errors.js';
 import { newId, uuidv7 } from '../lib/ids.js';
 import { toE164 } from '../lib/phone.js';
-import type { Database, GroupRole, GroupsTable, OrgRole } from '../db/schema.js';
+import type { Database, GroupRole, GroupsTable, MessagesTable, OrgRole } from '../db/schema.js';
+import { prepared } from '../db/prepared.js';
 import { normaliseEmail } from '../accounts/accounts.service.js';
 import type { EventSource, WebhookEvents } from '../webhooks/events.js';
 
@@ -180,14 +181,18 @@ export class OrgsService {
 
 // ---- group data shared by the portal and the platform API (callers have authorised) ----
 
+const membersOf = prepared<{ groupId: string }>()((db, p) => db.selectFrom('group_members')
+  .leftJoin('phone_numbers', (j) => j.onRef('phone_numbers.e164', '=', 'group_members.phone').on('phone_numbers.verified_at', 'is not', null))
+  .leftJoin('users', 'users.id', 'phone_numbers.user_id')
+  .select(['group_members.id', 'group_members.phone', 'group_members.role', 'users.name', 'users.id as user_id'])
+  .where('group_members.group_id', '=', p.groupId)
+  .orderBy('group_members.created_at').orderBy('group_members.id'));
+
+/** The tables listMembers reads: a cache of its answers must be emptied when they change. */
+export const MEMBER_TABLES = ['group_members', 'phone_numbers', 'users'] as const;
+
 export async function listMembers(db: Kysely<Database>, groupId: string): Promise<GroupMember[]> {
-  const rows = await db.selectFrom('group_members')
-    .leftJoin('phone_numbers', (j) => j.onRef('phone_numbers.e164', '=', 'group_members.phone').on('phone_numbers.verified_at', 'is not', null))
-    .leftJoin('users', 'users.id', 'phone_numbers.user_id')
-    .select(['group_members.id', 'group_members.phone', 'group_members.role', 'users.name', 'users.id as user_id'])
-    .where('group_members.group_id', '=', groupId)
-    .orderBy('group_members.created_at').orderBy('group_members.id')
-    .execute();
+  const rows = await membersOf.all(db, { groupId });
   return rows.map((r) => ({ id: r.id, phone: r.phone, role: r.role as GroupRole, isProvisioned: r.user_id !== null, name: r.name }));
 }
 
@@ -217,13 +222,17 @@ export async function removeMember(db: Kysely<Database>, groupId: string, member
 
 export const MESSAGE_MAX = 4000;
 
+const insertMessage = prepared<MessagesTable>()((db, p) => db.insertInto('messages').values({
+  id: p.id, group_id: p.group_id, sender_type: p.sender_type, sender_id: p.sender_id, sender_name: p.sender_name, text: p.text, created_at: p.created_at,
+}));
+
 export async function postMessage(deps: Pick<Deps, 'db' | 'clock'>, groupId: string, sender: { type: 'user' | 'connector'; id: string; name: string }, textInput: string): Promise<Message> {
   const text = textInput.trim();
   if (!text) throw invalid('message', 'must not be empty');
   if (text.length > MESSAGE_MAX) throw invalid('message', `must be at most ${MESSAGE_MAX} characters`);
   const now = deps.clock.now();
   const msg = { id: uuidv7(now), group_id: groupId, sender_type: sender.type, sender_id: sender.id, sender_name: sender.name, text, created_at: now };
-  await deps.db.insertInto('messages').values(msg).execute();
+  await insertMessage.run(deps.db, msg);
   const { group_id: _g, ...out } = msg;
   return out;
 }

@@ -1,14 +1,17 @@
 // Every migration, in order. Names sort lexically: 0001-0099 foundation, 0100-0199 OAuth,
-// 0200-0299 domains (Kandy). Add new files here.
+// 0200-0299 domains (Kandy), 0300-0399 infrastructure. Add new files here; Kysely refuses a new
+// migration that sorts before one a database has already applied.
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_webhooks.js';
 import * as m0100 from './0100_oauth.js';
 import * as m0200 from './0200_domains.js';
+import * as m0300 from './0300_change_feed.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_webhooks': m0002,
   '0100_oauth': m0100,
   '0200_domains': m0200,
+  '0300_change_feed': m0300,
 };

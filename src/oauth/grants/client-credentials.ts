@@ -3,6 +3,7 @@
 // organisation (RFC 6749 §3.3 allows a documented default). No refresh token (§4.4.3).
 import type { Deps } from '../../deps.js';
 import { uuidv7 } from '../../lib/ids.js';
+import { prepared } from '../../db/prepared.js';
 import type { Client } from '../client-auth.js';
 import { UnauthorizedClient } from '../errors.js';
 import { insertFamily } from '../queries.js';
@@ -10,16 +11,35 @@ import { checkClientCredentialsScopes, parseScopes, splitScope } from '../scopes
 import { issueTokens, type TokenResponse } from '../tokens.js';
 import type { Grant, TokenParams } from './types.js';
 
+// The client's live family for this scope, if it has one.
+const familyFor = prepared<{ connectorId: string; scope: string }>()((db, p) => db.selectFrom('oauth_families').select('id')
+  .where('connector_id', '=', p.connectorId).where('user_id', 'is', null).where('scope', '=', p.scope).where('revoked_at', 'is', null)
+  .orderBy('created_at').limit(1));
+
+/**
+ * Access tokens carry a grant family (gid) so introspection and userinfo can tell a revoked one at
+ * once. Client credentials involve no person, code or refresh token, so nothing ever revokes such
+ * a family but the client's deletion; one family per client and scope is made on first use and
+ * reused, instead of a row written per token. (Two first requests at once may make two; both are
+ * valid.) A single token is still revoked by its jti.
+ */
+async function clientFamily(deps: Deps, client: Client, scope: string, now: number): Promise<string> {
+  const families = deps.caches.region<string>('oauth:client-families', { tables: ['oauth_families', 'connectors'], max: 50_000, ttlMs: 60_000 });
+  const found = await families.load(`${client.id} ${scope}`, async () => (await familyFor.first(deps.db, { connectorId: client.id, scope }))?.id);
+  if (found) return found;
+  const id = uuidv7(now);
+  await insertFamily(deps.db, { id, connector_id: client.id, user_id: null, scope, auth_time: null, created_at: now, revoked_at: null, revoked_reason: null });
+  return id;
+}
+
 async function handler(deps: Deps, client: Client, params: TokenParams): Promise<TokenResponse> {
   if (client.type !== 'confidential') throw new UnauthorizedClient('public clients cannot use client_credentials');
   const raw = params.scope === undefined ? client.permissions.map((p) => `Org/${client.orgId}.${p}`) : splitScope(params.scope);
   const scopes = parseScopes(raw, client.permissions);
   checkClientCredentialsScopes(scopes, client.orgId);
   const now = deps.clock.now();
-  const familyId = uuidv7(now);
   const scope = scopes.map((s) => s.raw).join(' ');
-  // A family per issuance, so the token can be revoked and introspected like any other.
-  await insertFamily(deps.db, { id: familyId, connector_id: client.id, user_id: null, scope, auth_time: null, created_at: now, revoked_at: null, revoked_reason: null });
+  const familyId = await clientFamily(deps, client, scope, now);
   return issueTokens(deps, { client, familyId, scope, bearer: { id: client.orgId, type: 'Organization' } }, now);
 }
 
