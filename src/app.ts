@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import { openDatabase, ping, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { ReadCaches } from './db/read-cache.js';
+import { NOTIFYING_TABLES } from './db/migrations/0300_change_feed.js';
 import { SigningKeys } from './keys/signing-keys.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './lib/rate-limit.js';
@@ -70,7 +71,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     }
     const deps: Deps = {
       config, db: db.kysely, dialect: db.dialect, clock, log: app.log, limiter,
-      sms: createSmsProvider(config, db.kysely, clock, app.log), keys, caches: new ReadCaches(db.changes),
+      sms: createSmsProvider(config, db.kysely, clock, app.log), keys, caches: new ReadCaches(db.changes, NOTIFYING_TABLES),
     };
     const services = createServices(deps, { webhookKey: await instanceSecret(db.kysely, 'webhook_key') });
     const csrfKey = await instanceSecret(db.kysely, 'csrf_key');
@@ -99,13 +100,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
     await app.register(async (scope) => kaizalaRoutes(scope, services));
     await app.register(async (scope) => kandyRoutes(scope, services));
-    // Cookies only where sessions live (the portal and the OAuth pages): the bearer-token APIs
-    // neither read nor set them, and the plugin's hooks would run on every one of their requests.
+    // Cookies only where sessions live (the portal and the OAuth pages, which register the plugin
+    // in their own scope): the bearer-token APIs neither read nor set them, and the plugin's hooks
+    // would run on every one of their requests.
     await app.register(async (scope) => {
       await scope.register(cookie);
-      await scope.register(async (portal) => portalRoutes(portal, services, csrfKey));
-      await scope.register(async (oauth) => oauthRoutes(oauth, services, csrfKey));
+      await portalRoutes(scope, services, csrfKey);
     });
+    await app.register(async (scope) => oauthRoutes(scope, services, csrfKey));
 
     app.addHook('onClose', async () => {
       await services.webhookDispatcher.stop();

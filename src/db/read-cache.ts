@@ -76,16 +76,24 @@ export class ReadCache<T> {
 
 /** The regions of one database, created on first use and shared by name. */
 export class ReadCaches {
-  private readonly regions = new Map<string, ReadCache<unknown>>();
+  private readonly regions = new Map<string, { cache: ReadCache<unknown>; tables: readonly string[] }>();
 
-  constructor(private readonly feed: ChangeFeed) {}
+  /** watchable: the tables whose changes other processes hear of (the PostgreSQL triggers). */
+  constructor(private readonly feed: ChangeFeed, private readonly watchable: readonly string[]) {}
 
   region<T>(name: string, opts: RegionOptions): ReadCache<T> {
     let r = this.regions.get(name);
     if (!r) {
-      r = new ReadCache<unknown>(this.feed, opts);
+      // A region over a table without a change trigger would serve other instances' stale rows.
+      const unwatched = opts.tables.filter((t) => !this.watchable.includes(t));
+      if (unwatched.length) throw new Error(`cache region ${name} reads ${unwatched.join(', ')}: add them to the change-feed triggers first`);
+      r = { cache: new ReadCache<unknown>(this.feed, opts), tables: opts.tables };
       this.regions.set(name, r);
     }
-    return r as ReadCache<T>;
+    return r.cache as ReadCache<T>;
+  }
+
+  describe(): Array<{ name: string; tables: readonly string[]; size: number }> {
+    return [...this.regions].map(([name, r]) => ({ name, tables: r.tables, size: r.cache.size }));
   }
 }

@@ -8,8 +8,13 @@ import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
 import type { Database } from '../db/schema.js';
 import type { ChangeFeed } from '../db/change-feed.js';
+import { prepared } from '../db/prepared.js';
 
 export const SIGNING_ALG = 'ES256';
+
+// Changes whenever a key is added or retired: enough to tell whether a reload is needed.
+const keysFingerprint = prepared()((db) => db.selectFrom('signing_keys')
+  .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('created_at').as('newest'), eb.fn.count<number>('retired_at').as('retired')]));
 
 /** The longest lifetime of any token Tessera signs: retired keys stay published this long. */
 export const MAX_SIGNED_TOKEN_LIFETIME_MS = 366 * 24 * 3600 * 1000;
@@ -27,6 +32,8 @@ export class SigningKeys {
   private byKid = new Map<string, SigningKey>();
   private jwks: { keys: JWK[] } = { keys: [] };
   private loadedAt = 0;
+  private loadedFingerprint = '';
+  private suspect = false;
   private reloading: Promise<void> | undefined;
 
   constructor(
@@ -40,19 +47,28 @@ export class SigningKeys {
     private readonly reloadEveryMs = 60_000,
   ) {
     changes?.subscribe((w) => {
-      if (w !== 'all') {
-        if (w.has('signing_keys')) this.loadedAt = 0;
-        return;
-      }
-      // "Something changed" (another process wrote to SQLite, or the feed reconnected): reload
-      // within a second rather than on every request of a busy pair of processes.
-      this.loadedAt = Math.min(this.loadedAt, this.clock.now() - this.reloadEveryMs + 1000);
+      if (w === 'all') this.suspect = true;
+      else if (w.has('signing_keys')) this.loadedAt = 0;
     });
   }
 
-  private stale(): boolean {
+  /**
+   * Reloads if the keys may have changed. "Something changed" without saying what (another
+   * process wrote to the SQLite file, or the PostgreSQL listener reconnected) costs one small
+   * query that tells whether the keys did, rather than a reload per request of a busy pair of
+   * processes.
+   */
+  private async refresh(): Promise<void> {
     this.changes?.sync();
-    return this.clock.now() - this.loadedAt > this.reloadEveryMs;
+    if (this.clock.now() - this.loadedAt > this.reloadEveryMs) return this.reload();
+    if (!this.suspect) return;
+    this.suspect = false;
+    if (await this.fingerprint() !== this.loadedFingerprint) await this.reload();
+  }
+
+  private async fingerprint(): Promise<string> {
+    const r = await keysFingerprint.first(this.db, {});
+    return `${r?.n ?? 0}/${r?.newest ?? 0}/${r?.retired ?? 0}`;
   }
 
   /** Loads the keys, generating the first one on a fresh database. */
@@ -64,7 +80,7 @@ export class SigningKeys {
   }
 
   async signingKey(): Promise<SigningKey> {
-    if (this.stale()) await this.reload();
+    await this.refresh();
     if (!this.current) throw new Error('signing keys not initialised');
     return this.current;
   }
@@ -80,7 +96,7 @@ export class SigningKeys {
 
   /** The JWKS to publish: every key that may still have tokens out, reloaded when stale. */
   async publishedJwks(): Promise<{ keys: JWK[] }> {
-    if (this.stale()) await this.reload();
+    await this.refresh();
     return this.jwks;
   }
 
@@ -119,6 +135,7 @@ export class SigningKeys {
 
   private async load(): Promise<void> {
     const now = this.clock.now();
+    const fingerprint = await this.fingerprint();
     const rows = await this.db.selectFrom('signing_keys').selectAll()
       .where((eb) => eb.or([eb('publish_until', 'is', null), eb('publish_until', '>', now)]))
       .orderBy('created_at', 'desc')
@@ -144,5 +161,6 @@ export class SigningKeys {
     this.current = current;
     this.jwks = { keys: [...byKid.values()].map((k) => k.publicJwk) };
     this.loadedAt = now;
+    this.loadedFingerprint = fingerprint;
   }
 }

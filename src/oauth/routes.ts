@@ -3,6 +3,7 @@
 // interactive authorization pages (portal session, CSRF on every POST, anti-framing headers,
 // HTML errors).
 import type { FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
 import type { Services } from '../services.js';
 import { ApiError } from '../lib/errors.js';
 import { describeValidation } from '../http/errors.js';
@@ -27,6 +28,7 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, csrf
   });
 
   await app.register(async (ui) => {
+    await ui.register(cookie);
     const portal = new Portal(services, csrfKey);
     ui.addHook('onRequest', (req, reply) => portal.load(req, reply));
     ui.addHook('preValidation', async (req) => {

@@ -1,0 +1,112 @@
+// Several Tessera instances on one database: what one instance changes, every other honours at
+// once, although each keeps in-memory caches of grants, groups, member lists and clients. On an
+// SQLite file (two connections, as two processes would have) the change reaches the other
+// instance through PRAGMA data_version; on PostgreSQL through LISTEN/NOTIFY triggers.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
+import { accessToken, seedConnectorFlow } from '../helpers/portal.js';
+import { dropSchema } from '../../src/db/database.js';
+import { NOTIFYING_TABLES } from '../../src/db/migrations/0300_change_feed.js';
+import { PostgresFeed } from '../../src/db/change-feed.js';
+import { SigningKeys } from '../../src/keys/signing-keys.js';
+
+const REVOKED = { error: { code: 'invalid_token', message: 'accessToken: has been revoked', details: { field: 'accessToken' } } };
+
+describe(`two instances sharing ${onPostgres() ? 'one PostgreSQL schema' : 'one SQLite file'}`, () => {
+  const pg = onPostgres();
+  const schema = pg ? `t_inst_${randomBytes(5).toString('hex')}` : undefined;
+  const dir = pg ? undefined : mkdtempSync(join(tmpdir(), 'tessera-instances-'));
+  const env: Record<string, string> = pg ? { DATABASE_SCHEMA: schema! } : { DATABASE_URL: `sqlite:${join(dir!, "tessera.db")}` };
+  let a: TestApp;
+  let b: TestApp;
+  let s: Awaited<ReturnType<typeof seedConnectorFlow>>;
+  let token: string;
+  const members = (app: TestApp) => app.app.inject({ method: 'GET', url: `/v1/groups/${s.groupId}/members`, headers: { accessToken: token } });
+
+  before(async () => {
+    a = await createTestApp(env);
+    b = await createTestApp(env);
+    s = await seedConnectorFlow(a.app);
+    token = (await accessToken(a.app, s.connector, s.refreshToken)).json().accessToken as string;
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    if (schema) await dropSchema(process.env.DATABASE_URL!, schema);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a member added on one instance is listed by the other at once, though it had cached the list', async () => {
+    const before = await members(b);
+    assert.equal(before.statusCode, 200);
+    assert.deepEqual(before.json().members.map((m: { mobileNumber: string }) => m.mobileNumber), ['+14155550123']);
+    const add = await a.app.inject({ method: 'PUT', url: `/v1/groups/${s.groupId}/members`, headers: { accessToken: token }, payload: { members: ['+14155550177'] } });
+    assert.deepEqual([add.statusCode, add.json()], [200, { result: true, membersAdded: 1 }]);
+    const after_ = await members(b);
+    assert.deepEqual(after_.json().members.map((m: { mobileNumber: string; isProvisioned: boolean }) => [m.mobileNumber, m.isProvisioned]),
+      [['+14155550123', true], ['+14155550177', false]]);
+  });
+
+  test('a grant revoked on one instance stops its access token on the other at once', async () => {
+    assert.equal((await members(b)).statusCode, 200); // cached on b
+    const page = await s.person.get(`/groups/${s.groupId}`);
+    const grantId = new RegExp(`/groups/${s.groupId}/connectors/([0-9a-f-]{36})/revoke`).exec(page.body)![1]!;
+    assert.equal((await s.person.post(`/groups/${s.groupId}/connectors/${grantId}/revoke`, {})).statusCode, 303);
+    const res = await members(b);
+    assert.deepEqual([res.statusCode, res.json()], [401, REVOKED]);
+    const exchange = await accessToken(b.app, s.connector, s.refreshToken);
+    assert.deepEqual([exchange.statusCode, exchange.json().error.code], [401, 'invalid_token']);
+  });
+
+  test('a signing key rotated by another process is published by this one at once', async () => {
+    const jwks = async () => (await b.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as { keys: Array<{ kid: string }> };
+    const before = (await jwks()).keys.map((k) => k.kid);
+    // `tessera keys rotate` opens its own SigningKeys on instance a's database connection.
+    const kid = await new SigningKeys(a.db.kysely, a.clock).rotate();
+    const after_ = (await jwks()).keys.map((k) => k.kid);
+    assert.deepEqual(after_, [kid, ...before]);
+    // And tokens b signs from now on use it.
+    const fresh = await seedConnectorFlow(b.app, { email: 'k@example.com', phone: '+14155550188', orgName: 'Keys' });
+    const jwt = (await accessToken(b.app, fresh.connector, fresh.refreshToken)).json().accessToken as string;
+    assert.equal(JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()).kid, kid);
+    await jwtVerify(jwt, createLocalJWKSet(await jwks() as never), { issuer: b.config.publicUrl, typ: 'at+jwt' });
+  });
+
+  test('while the PostgreSQL listener is down, caches are bypassed (still correct), and it reconnects', { skip: !pg && 'PostgreSQL only' }, async () => {
+    const fresh = await seedConnectorFlow(a.app, { email: 'l@example.com', phone: '+14155550189', orgName: 'Listen' });
+    const at = (await accessToken(a.app, fresh.connector, fresh.refreshToken)).json().accessToken as string;
+    const list = () => b.app.inject({ method: 'GET', url: `/v1/groups/${fresh.groupId}/members`, headers: { accessToken: at } });
+    assert.equal((await list()).statusCode, 200);
+    const feed = b.db.changes as PostgresFeed;
+    feed.dropConnection();
+    assert.equal(feed.reliable, false);
+    const page = await fresh.person.get(`/groups/${fresh.groupId}`);
+    const grantId = new RegExp(`/groups/${fresh.groupId}/connectors/([0-9a-f-]{36})/revoke`).exec(page.body)![1]!;
+    await fresh.person.post(`/groups/${fresh.groupId}/connectors/${grantId}/revoke`, {});
+    assert.deepEqual([(await list()).statusCode, (await list()).json()], [401, REVOKED]);
+    const deadline = Date.now() + 10_000;
+    while (!feed.reliable && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(feed.reliable, true);
+  });
+});
+
+describe('the cache regions', () => {
+  test('name only tables whose changes other instances hear of', async () => {
+    const t = await createTestApp();
+    try {
+      const regions = t.services.deps.caches.describe();
+      assert.ok(regions.length >= 6, `regions: ${regions.map((r) => r.name).join(', ')}`);
+      for (const r of regions) {
+        for (const table of r.tables) assert.ok((NOTIFYING_TABLES as readonly string[]).includes(table), `${r.name} reads ${table}, which has no change trigger`);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
