@@ -157,113 +157,7 @@ export interface AuditEventsTable {
   created_at: number;
 }
 
-// ---- domains and user provisioning (Kandy seed, migration 0200) ----
-
-export interface PlansTable {
-  id: string;
-  name: string;
-  max_users: number;
-  created_at: number;
-}
-
-export interface ApiAccountsTable {
-  id: string;
-  org_id: string;
-  plan_id: string;
-  api_key: string;
-  api_secret_hash: string | null;
-  /** Users provisioned across the account's domains; only ever moved by a conditional UPDATE. */
-  users_used: number;
-  created_at: number;
-}
-
-export interface DomainsTable {
-  id: string;
-  account_id: string;
-  org_id: string;
-  domain_name: string;
-  project_name: string;
-  api_key: string;
-  api_secret_hash: string;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface DomainUsersTable {
-  id: string;
-  domain_id: string;
-  account_id: string;
-  user_id: string;
-  country_code: string;
-  first_name: string | null;
-  last_name: string | null;
-  email: string | null;
-  password_hash: string;
-  api_key: string;
-  api_secret_hash: string;
-  created_at: number;
-}
-
-export type DomainTokenKind = 'account' | 'domain' | 'user';
-
-export interface DomainTokensTable {
-  token_hash: string;
-  kind: DomainTokenKind;
-  account_id: string;
-  domain_id: string | null;
-  domain_user_id: string | null;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-}
-
-// ---- OAuth 2.0 / OpenID Connect (migration 0100) ----
-
-export interface OAuthFamiliesTable {
-  id: string;
-  connector_id: string;
-  /** Null for client credentials: no person is involved. */
-  user_id: string | null;
-  scope: string;
-  auth_time: number | null;
-  created_at: number;
-  revoked_at: number | null;
-  revoked_reason: string | null;
-}
-
-export interface OAuthCodesTable {
-  code_hash: string;
-  connector_id: string;
-  user_id: string;
-  redirect_uri: string;
-  scope: string;
-  code_challenge: string | null;
-  nonce: string | null;
-  auth_time: number;
-  created_at: number;
-  expires_at: number;
-  redeemed_at: number | null;
-  /** The family the first redemption created: a second redemption revokes it. */
-  family_id: string | null;
-}
-
-export interface OAuthRefreshTokensTable {
-  token_hash: string;
-  family_id: string;
-  created_at: number;
-  expires_at: number;
-  spent_at: number | null;
-}
-
-export interface OAuthRevokedAccessTokensTable { jti: string; expires_at: number }
-
-export interface OAuthConsentsTable {
-  user_id: string;
-  connector_id: string;
-  scope: string;
-  created_at: number;
-  updated_at: number;
-}
+// ---- webhooks (migration 0002) ----
 
 export interface WebhooksTable {
   id: string;
@@ -341,6 +235,66 @@ export interface OAuthConsentsTable {
   scope: string;
   created_at: number;
   updated_at: number;
+}
+
+// ---- domains and user provisioning (Kandy seed, migration 0200) ----
+
+export interface PlansTable {
+  id: string;
+  name: string;
+  max_users: number;
+  created_at: number;
+}
+
+export interface ApiAccountsTable {
+  id: string;
+  org_id: string;
+  plan_id: string;
+  api_key: string;
+  api_secret_hash: string | null;
+  /** Users provisioned across the account's domains; only ever moved by a conditional UPDATE. */
+  users_used: number;
+  created_at: number;
+}
+
+export interface DomainsTable {
+  id: string;
+  account_id: string;
+  org_id: string;
+  domain_name: string;
+  project_name: string;
+  api_key: string;
+  api_secret_hash: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DomainUsersTable {
+  id: string;
+  domain_id: string;
+  account_id: string;
+  user_id: string;
+  country_code: string;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+  password_hash: string;
+  api_key: string;
+  api_secret_hash: string;
+  created_at: number;
+}
+
+export type DomainTokenKind = 'account' | 'domain' | 'user';
+
+export interface DomainTokensTable {
+  token_hash: string;
+  kind: DomainTokenKind;
+  account_id: string;
+  domain_id: string | null;
+  domain_user_id: string | null;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
 }
 
 export interface Database {
