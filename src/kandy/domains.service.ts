@@ -2,7 +2,7 @@
 // wrap results in {result, status, message}, the native API and the portal in their own shapes.
 // Errors are ApiErrors from Tessera's catalogue; each surface has a serializer for them.
 import type { Deps } from '../deps.js';
-import { isUniqueViolation } from '../deps.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../deps.js';
 import { can, type Actor } from '../auth/policy.js';
 import { ApiError, notFound } from '../lib/errors.js';
 import { hashPassword, safeEqual, sha256 } from '../lib/hash.js';
@@ -44,6 +44,8 @@ export interface IssuedToken { token: string; expiresAt: number }
 const TOKEN_PREFIX = { account: 'AAT', domain: 'DAT', user: 'UAT' } as const;
 
 const badCredentials = (field: string): ApiError => new ApiError('invalid_credentials', `${field}: the key and secret do not match`, { field });
+/** What a token whose project or account is gone answers (deleting a project revokes its tokens). */
+const revokedToken = (): ApiError => new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
 
 /**
  * Passwords Tessera generates carry ~95 random bits, so SHA-256 protects them as well as it protects
@@ -151,13 +153,15 @@ export class DomainsService {
     if (!apiKey) throw missing('key');
     if (!apiSecret) throw missing('account_api_secret');
     const account = await q.findAccountByKey(this.deps.db, apiKey);
+    // An account whose secret was never generated answers like a wrong secret: keys are not secret,
+    // so telling "this key exists" apart would only help someone guessing.
     if (!account || !account.api_secret_hash || !safeEqual(sha256(apiSecret), account.api_secret_hash)) throw badCredentials('account_api_secret');
-    return this.issue('account', account.id, null, null);
+    return this.issue('account', account.id, null, null, () => badCredentials('account_api_secret'));
   }
 
   async domainToken(apiKey: string | undefined, apiSecret: string | undefined): Promise<IssuedToken & { domain: DomainsTable }> {
     const domain = await this.domainByCredentials(apiKey, apiSecret);
-    return { ...(await this.issue('domain', domain.account_id, domain.id, null)), domain };
+    return { ...(await this.issue('domain', domain.account_id, domain.id, null, () => badCredentials('domain_api_secret'))), domain };
   }
 
   async userToken(apiKey: string | undefined, apiSecret: string | undefined, userIdInput: string | undefined): Promise<IssuedToken & { full_user_id: string }> {
@@ -165,14 +169,14 @@ export class DomainsService {
     const domain = await this.domainByCredentials(apiKey, apiSecret);
     const user = await q.findUser(this.deps.db, domain.id, normaliseUserId(userIdInput));
     if (!user) throw notFound('User');
-    return { ...(await this.issue('user', domain.account_id, domain.id, user.id)), full_user_id: `${user.user_id}@${domain.domain_name}` };
+    return { ...(await this.issue('user', domain.account_id, domain.id, user.id, () => notFound('User'))), full_user_id: `${user.user_id}@${domain.domain_name}` };
   }
 
   /** The native API's user token: the domain access token stands in for the domain's key and secret. */
   async userTokenForDomain(ctx: DomainContext, userIdInput: string): Promise<IssuedToken & { full_user_id: string }> {
     const user = await q.findUser(this.deps.db, ctx.domainId, normaliseUserId(userIdInput));
     if (!user) throw notFound('User');
-    return { ...(await this.issue('user', ctx.accountId, ctx.domainId, user.id)), full_user_id: `${user.user_id}@${ctx.domainName}` };
+    return { ...(await this.issue('user', ctx.accountId, ctx.domainId, user.id, () => notFound('User'))), full_user_id: `${user.user_id}@${ctx.domainName}` };
   }
 
   private async domainByCredentials(apiKey: string | undefined, apiSecret: string | undefined): Promise<DomainsTable> {
@@ -183,11 +187,21 @@ export class DomainsService {
     return domain;
   }
 
-  private async issue(kind: DomainTokenKind, accountId: string, domainId: string | null, domainUserId: string | null): Promise<IssuedToken> {
+  /**
+   * Stores a new token's hash. The account, project or user it refers to was read just before and
+   * may have been deleted since: the foreign key then refuses the row, and `gone` says what the
+   * same request would have been answered a moment later.
+   */
+  private async issue(kind: DomainTokenKind, accountId: string, domainId: string | null, domainUserId: string | null, gone: () => ApiError): Promise<IssuedToken> {
     const token = newToken(TOKEN_PREFIX[kind]);
     const now = this.deps.clock.now();
     const expiresAt = now + ACCESS_TOKEN_TTL_MS;
-    await q.insertToken(this.deps.db, { token_hash: sha256(token), kind, account_id: accountId, domain_id: domainId, domain_user_id: domainUserId, created_at: now, expires_at: expiresAt });
+    try {
+      await q.insertToken(this.deps.db, { token_hash: sha256(token), kind, account_id: accountId, domain_id: domainId, domain_user_id: domainUserId, created_at: now, expires_at: expiresAt });
+    } catch (err) {
+      if (isForeignKeyViolation(err)) throw gone();
+      throw err;
+    }
     return { token, expiresAt };
   }
 
@@ -204,14 +218,14 @@ export class DomainsService {
   async authenticateAccount(token: string | undefined): Promise<AccountContext> {
     const row = await this.authenticate('account', token);
     const account = await q.findAccountById(this.deps.db, row.account_id);
-    if (!account) throw new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
+    if (!account) throw revokedToken();
     return { accountId: account.id, orgId: account.org_id };
   }
 
   async authenticateDomain(token: string | undefined): Promise<DomainContext> {
     const row = await this.authenticate('domain', token);
     const domain = row.domain_id ? await q.findDomainById(this.deps.db, row.domain_id) : undefined;
-    if (!domain) throw new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
+    if (!domain) throw revokedToken();
     return { accountId: domain.account_id, orgId: domain.org_id, domainId: domain.id, domainName: domain.domain_name };
   }
 
@@ -294,7 +308,7 @@ export class DomainsService {
     // Cheap early answers (not authoritative: the conditional UPDATE and the unique constraint
     // are), so a flood of refused requests does not each pay for a password hash.
     const account = await q.findAccountById(this.deps.db, ctx.accountId);
-    if (!account) throw new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
+    if (!account) throw revokedToken();
     if (account.users_used >= account.max_users) throw this.quotaError(account);
     if (await q.findUser(this.deps.db, ctx.domainId, userId)) throw this.duplicateUser(userId, ctx.domainName);
 
@@ -306,12 +320,20 @@ export class DomainsService {
     };
     try {
       await this.deps.db.transaction().execute(async (trx) => {
-        if (!(await q.takeUserSlot(trx, ctx.accountId))) throw this.quotaError(account);
-        // A unique violation here rolls the slot back with the rest of the transaction.
+        if (!(await q.takeUserSlot(trx, ctx.accountId))) {
+          // Read again under the lock: the plan may have changed, or the account gone with its organisation.
+          const now = await q.findAccountById(trx, ctx.accountId);
+          throw now ? this.quotaError(now) : revokedToken();
+        }
+        // A unique or foreign-key violation here rolls the slot back with the rest of the
+        // transaction. The latter means the project was deleted while this request ran (the
+        // deletion held the account lock, so this create waited for its commit): the token died
+        // with the project.
         await q.insertUser(trx, row);
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw this.duplicateUser(userId, ctx.domainName);
+      if (isForeignKeyViolation(err)) throw revokedToken();
       throw err;
     }
     return {
@@ -328,6 +350,8 @@ export class DomainsService {
     if (!userIdInput) throw missing('user_id');
     const userId = normaliseUserId(userIdInput);
     const deleted = await this.deps.db.transaction().execute(async (trx) => {
+      // The account lock first, as every writer of domain_users takes it (queries.ts, "Lock order").
+      await q.lockAccount(trx, ctx.accountId);
       const ok = await q.deleteUser(trx, ctx.domainId, userId);
       if (ok) await q.releaseUserSlots(trx, ctx.accountId, 1);
       return ok;

@@ -36,6 +36,15 @@ export function listPlans(db: Exec): Promise<PlansTable[]> {
   return db.selectFrom('plans').selectAll().orderBy('max_users').execute();
 }
 
+// Lock order. Every transaction that inserts or deletes domain_users rows first writes the
+// account's api_accounts row: creating a user (takeUserSlot), deleting one (lockAccount) and
+// deleting a project (lockAccount). On PostgreSQL the row lock makes them wait for each other, and
+// under READ COMMITTED each later statement sees what the one before it committed; SQLite holds
+// the database write lock from the first write to the commit. So users_used moves in step with the
+// rows, and a create that waited for a project's deletion finds the project gone (a foreign-key
+// violation the service answers as a revoked token) instead of adding a user the cascade would
+// remove without giving its slot back.
+
 /**
  * Takes one user slot if the plan has one left. The WHERE re-checks the counter under the row
  * lock (PostgreSQL re-evaluates it after a concurrent update commits; SQLite holds the database
@@ -47,6 +56,17 @@ export async function takeUserSlot(db: Exec, accountId: string): Promise<boolean
     .where('id', '=', accountId)
     .where((eb) => eb('users_used', '<', eb.selectFrom('plans').select('plans.max_users').whereRef('plans.id', '=', 'api_accounts.plan_id')))
     .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/**
+ * Takes the account row's lock for the rest of the transaction (see "Lock order" above). A no-op
+ * UPDATE rather than SELECT … FOR UPDATE because SQLite has no FOR UPDATE, and a write as the first
+ * statement makes SQLite take the write lock at once (waiting busy_timeout for another process)
+ * instead of failing to upgrade a read lock later. Answers whether the account exists.
+ */
+export async function lockAccount(db: Exec, accountId: string): Promise<boolean> {
+  const res = await db.updateTable('api_accounts').set((eb) => ({ users_used: eb.ref('users_used') })).where('id', '=', accountId).executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
 
@@ -85,12 +105,18 @@ export async function setDomainSecret(db: Exec, domainId: string, secretHash: st
   await db.updateTable('domains').set({ api_secret_hash: secretHash, updated_at: now }).where('id', '=', domainId).execute();
 }
 
-/** Deletes a domain, its users and (by cascade) its tokens; gives the users' slots back. */
+/**
+ * Deletes a domain with its users and tokens; gives the users' slots back. The account lock comes
+ * first, so no create can add a user to the domain between the count and the delete. The domain
+ * row goes first and ON DELETE CASCADE takes the users and tokens: PostgreSQL checks a new token's
+ * references in the order they were declared (domain before user), so a token being issued for
+ * one of the users waits on the domain row alone and cannot deadlock with this delete.
+ */
 export async function deleteDomain(db: Exec, domain: DomainsTable): Promise<void> {
-  const users = await db.deleteFrom('domain_users').where('domain_id', '=', domain.id).executeTakeFirst();
-  await db.deleteFrom('domain_tokens').where('domain_id', '=', domain.id).execute();
+  await lockAccount(db, domain.account_id);
+  const users = await db.selectFrom('domain_users').select((eb) => eb.fn.countAll<number>().as('n')).where('domain_id', '=', domain.id).executeTakeFirstOrThrow();
   await db.deleteFrom('domains').where('id', '=', domain.id).execute();
-  await releaseUserSlots(db, domain.account_id, Number(users.numDeletedRows));
+  await releaseUserSlots(db, domain.account_id, Number(users.n));
 }
 
 // ---- users ----

@@ -4,7 +4,8 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { sql } from 'kysely';
+import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
 import { createUser, domainToken, seedDomain, type SeededDomain } from './setup.js';
 
 const env = (status: number, message: string) => ({ result: null, status, message });
@@ -157,5 +158,45 @@ describe('Kandy failure paths', () => {
       env(5, 'domain_api_secret: the key and secret do not match'));
     const left = await t.db.kysely.selectFrom('domain_tokens').select('token_hash').where('kind', '!=', 'account').execute();
     assert.deepEqual(left, []);
+  });
+});
+
+// Token requests read the project (or user) and then insert the token; a deletion that commits in
+// between leaves the insert pointing at nothing. PostgreSQL lets a test hold that deletion open on
+// one connection while the requests run on others, so the interleaving is certain, not lucky.
+describe('token requests that race the deletion of their project', { skip: onPostgres() ? false : 'needs a deletion held open on a second connection (PostgreSQL)' }, () => {
+  let t: TestApp;
+  before(async () => { t = await createTestApp(); });
+  after(async () => { await t.close(); });
+
+  const waitingInserts = async (): Promise<number> => {
+    const res = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+      where wait_event_type = 'Lock' and query like 'insert into "domain_tokens"%'`.execute(t.db.kysely);
+    return res.rows[0]!.n;
+  };
+
+  test('are answered as if the project were already gone, never with a 500', async () => {
+    const d = await seedDomain(t, { email: 'gone@example.com', domainName: 'gone.example.com' });
+    const token = await domainToken(t.app, d);
+    assert.equal((await createUser(t.app, token, { user_id: 'bob', user_country_code: '+1' })).statusCode, 200);
+    const pending = await t.db.kysely.transaction().execute(async (trx) => {
+      await trx.deleteFrom('domains').where('id', '=', d.domainId).execute();
+      // Not yet committed: the requests still find the project and the user, then their inserts
+      // wait for this transaction's row lock.
+      const requests = [
+        t.app.inject({ url: `/v1.2/domains/accesstokens?key=${d.domainKey}&domain_api_secret=${d.domainSecret}` }),
+        t.app.inject({ url: `/v1.2/domains/users/accesstokens?key=${d.domainKey}&domain_api_secret=${d.domainSecret}&user_id=bob` }),
+      ];
+      const deadline = Date.now() + 10_000;
+      while ((await waitingInserts()) < requests.length) {
+        assert.ok(Date.now() < deadline, 'the token inserts never waited for the deletion');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return { requests };
+    });
+    const [domainTk, userTk] = await Promise.all(pending.requests);
+    assert.deepEqual([domainTk!.statusCode, domainTk!.json()], [401, env(5, 'domain_api_secret: the key and secret do not match')]);
+    assert.deepEqual([userTk!.statusCode, userTk!.json()], [404, env(7, 'User not found')]);
+    assert.deepEqual(await t.db.kysely.selectFrom('domain_tokens').select('token_hash').where('kind', '!=', 'account').execute(), []);
   });
 });
