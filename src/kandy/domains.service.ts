@@ -4,7 +4,7 @@
 import type { Deps } from '../deps.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../deps.js';
 import { can, type Actor } from '../auth/policy.js';
-import { ApiError, notFound } from '../lib/errors.js';
+import { ApiError, invalid, notFound } from '../lib/errors.js';
 import { hashPassword, safeEqual, sha256 } from '../lib/hash.js';
 import { newId } from '../lib/ids.js';
 import type { DomainTokenKind, DomainsTable } from '../db/schema.js';
@@ -164,12 +164,33 @@ export class DomainsService {
     return { ...(await this.issue('domain', domain.account_id, domain.id, null, () => badCredentials('domain_api_secret'))), domain };
   }
 
-  async userToken(apiKey: string | undefined, apiSecret: string | undefined, userIdInput: string | undefined): Promise<IssuedToken & { full_user_id: string }> {
-    if (!userIdInput) throw missing('user_id');
-    const domain = await this.domainByCredentials(apiKey, apiSecret);
-    const user = await q.findUser(this.deps.db, domain.id, normaliseUserId(userIdInput));
+  /**
+   * A user access token, two ways. With the project's key and secret and a user_id (Kandy's way:
+   * the developer's server asks for one of its users). Or with the user's own API key and secret
+   * (UAK…/UAS…, returned once when the user was created): the key names the user, so the user's
+   * app gets its token without holding the project secret. Keys say what they are by their prefix.
+   */
+  async userToken(input: { key?: string | undefined; domain_api_secret?: string | undefined; user_id?: string | undefined; user_api_secret?: string | undefined }): Promise<IssuedToken & { full_user_id: string }> {
+    if (input.key?.startsWith('UAK')) {
+      // Each credential pair is complete on its own; a mixed request is a client mistake worth naming.
+      if (input.domain_api_secret !== undefined) throw invalid('domain_api_secret', 'is not accepted with a user API key; send user_api_secret');
+      if (input.user_id !== undefined) throw invalid('user_id', 'is not accepted with a user API key (the key names the user)');
+      return this.userTokenByUserKey(input.key, input.user_api_secret, 'user_api_secret');
+    }
+    if (!input.user_id) throw missing('user_id');
+    const domain = await this.domainByCredentials(input.key, input.domain_api_secret);
+    const user = await q.findUser(this.deps.db, domain.id, normaliseUserId(input.user_id));
     if (!user) throw notFound('User');
     return { ...(await this.issue('user', domain.account_id, domain.id, user.id, () => notFound('User'))), full_user_id: `${user.user_id}@${domain.domain_name}` };
+  }
+
+  /** A user access token from the user's API key and secret (`secretField` names the secret on the caller's wire). */
+  async userTokenByUserKey(apiKey: string | undefined, apiSecret: string | undefined, secretField = 'user_api_secret'): Promise<IssuedToken & { full_user_id: string }> {
+    if (!apiKey) throw missing('key');
+    if (!apiSecret) throw missing(secretField);
+    const user = await q.findUserByKey(this.deps.db, apiKey);
+    if (!user || !safeEqual(sha256(apiSecret), user.api_secret_hash)) throw badCredentials(secretField);
+    return { ...(await this.issue('user', user.account_id, user.domain_id, user.id, () => badCredentials(secretField))), full_user_id: `${user.user_id}@${user.domain_name}` };
   }
 
   /** The native API's user token: the domain access token stands in for the domain's key and secret. */

@@ -132,6 +132,13 @@ export function findUser(db: Exec, domainId: string, userId: string): Promise<Do
   return db.selectFrom('domain_users').select(USER_COLUMNS).where('domain_id', '=', domainId).where('user_id', '=', userId).executeTakeFirst();
 }
 
+/** A user by its API key, with what a token for it needs; includes the secret's hash to compare. */
+export function findUserByKey(db: Exec, apiKey: string) {
+  return db.selectFrom('domain_users').innerJoin('domains', 'domains.id', 'domain_users.domain_id')
+    .select(['domain_users.id', 'domain_users.user_id', 'domain_users.account_id', 'domain_users.domain_id', 'domain_users.api_secret_hash', 'domains.domain_name'])
+    .where('domain_users.api_key', '=', apiKey).executeTakeFirst();
+}
+
 export async function insertUser(db: Exec, row: DomainUsersTable): Promise<void> {
   await db.insertInto('domain_users').values(row).execute();
 }

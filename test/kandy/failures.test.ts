@@ -178,7 +178,7 @@ describe('token requests that race the deletion of their project', { skip: onPos
   test('are answered as if the project were already gone, never with a 500', async () => {
     const d = await seedDomain(t, { email: 'gone@example.com', domainName: 'gone.example.com' });
     const token = await domainToken(t.app, d);
-    assert.equal((await createUser(t.app, token, { user_id: 'bob', user_country_code: '+1' })).statusCode, 200);
+    const bob = (await createUser(t.app, token, { user_id: 'bob', user_country_code: '+1' })).json().result;
     const pending = await t.db.kysely.transaction().execute(async (trx) => {
       await trx.deleteFrom('domains').where('id', '=', d.domainId).execute();
       // Not yet committed: the requests still find the project and the user, then their inserts
@@ -186,6 +186,7 @@ describe('token requests that race the deletion of their project', { skip: onPos
       const requests = [
         t.app.inject({ url: `/v1.2/domains/accesstokens?key=${d.domainKey}&domain_api_secret=${d.domainSecret}` }),
         t.app.inject({ url: `/v1.2/domains/users/accesstokens?key=${d.domainKey}&domain_api_secret=${d.domainSecret}&user_id=bob` }),
+        t.app.inject({ url: `/v1.2/domains/users/accesstokens?key=${bob.user_api_key}&user_api_secret=${bob.user_api_secret}` }),
       ];
       const deadline = Date.now() + 10_000;
       while ((await waitingInserts()) < requests.length) {
@@ -194,9 +195,10 @@ describe('token requests that race the deletion of their project', { skip: onPos
       }
       return { requests };
     });
-    const [domainTk, userTk] = await Promise.all(pending.requests);
+    const [domainTk, userTk, userKeyTk] = await Promise.all(pending.requests);
     assert.deepEqual([domainTk!.statusCode, domainTk!.json()], [401, env(5, 'domain_api_secret: the key and secret do not match')]);
     assert.deepEqual([userTk!.statusCode, userTk!.json()], [404, env(7, 'User not found')]);
+    assert.deepEqual([userKeyTk!.statusCode, userKeyTk!.json()], [401, env(5, 'user_api_secret: the key and secret do not match')]);
     assert.deepEqual(await t.db.kysely.selectFrom('domain_tokens').select('token_hash').where('kind', '!=', 'account').execute(), []);
   });
 });
