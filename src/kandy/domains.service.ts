@@ -65,9 +65,7 @@ export class DomainsService {
   async account(orgId: string): Promise<q.AccountWithPlan> {
     const existing = await q.findAccountByOrg(this.deps.db, orgId);
     if (existing) return existing;
-    await q.insertAccountIfAbsent(this.deps.db, {
-      id: newId(), org_id: orgId, plan_id: DEFAULT_PLAN, api_key: newKey('AAK'), api_secret_hash: null, users_used: 0, created_at: this.deps.clock.now(),
-    });
+    await q.insertAccountIfAbsent(this.deps.db, q.newAccountRow(orgId, DEFAULT_PLAN, this.deps.clock.now()));
     const row = await q.findAccountByOrg(this.deps.db, orgId);
     if (!row) throw new ApiError('internal_error', 'The account could not be created');
     return row;
@@ -387,8 +385,11 @@ export class DomainsService {
   }
 
   private quotaError(account: q.AccountWithPlan): ApiError {
+    // An operator may have lowered the plan below the account's usage (users are never deleted
+    // for that): say how many are in use then, since "all" would understate it.
+    const inUse = account.users_used > account.max_users ? `${account.users_used} are in use` : 'all are in use';
     return new ApiError('quota_exceeded',
-      `user quota reached: the ${account.plan_name} plan allows ${account.max_users} users per account and all are in use; delete a user or move to a larger plan`,
+      `user quota reached: the ${account.plan_name} plan allows ${account.max_users} user${account.max_users === 1 ? '' : 's'} per account and ${inUse}; delete a user or move to a larger plan`,
       { plan: account.plan_id, max_users: account.max_users });
   }
 

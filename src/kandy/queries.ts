@@ -2,6 +2,8 @@
 // transaction; every query that reads tenant data takes the account or domain it is scoped to.
 import type { Kysely, Transaction } from 'kysely';
 import type { ApiAccountsTable, Database, DomainTokenKind, DomainUsersTable, DomainsTable, PlansTable } from '../db/schema.js';
+import { newId } from '../lib/ids.js';
+import { newKey } from './credentials.js';
 
 export type Exec = Kysely<Database> | Transaction<Database>;
 
@@ -32,8 +34,46 @@ export async function setAccountSecret(db: Exec, accountId: string, secretHash: 
   await db.updateTable('api_accounts').set({ api_secret_hash: secretHash }).where('id', '=', accountId).execute();
 }
 
+/** The row of a new account: on the given plan, no users, no secret until someone generates one. */
+export const newAccountRow = (orgId: string, planId: string, now: number): ApiAccountsTable => ({
+  id: newId(), org_id: orgId, plan_id: planId, api_key: newKey('AAK'), api_secret_hash: null, users_used: 0, created_at: now,
+});
+
+export async function setAccountPlan(db: Exec, accountId: string, planId: string): Promise<void> {
+  await db.updateTable('api_accounts').set({ plan_id: planId }).where('id', '=', accountId).execute();
+}
+
+// ---- plans ----
+
 export function listPlans(db: Exec): Promise<PlansTable[]> {
   return db.selectFrom('plans').selectAll().orderBy('max_users').execute();
+}
+
+export function findPlan(db: Exec, id: string): Promise<PlansTable | undefined> {
+  return db.selectFrom('plans').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface PlanUsage extends PlansTable { accounts: number; accounts_over: number }
+
+/** Each plan with how many accounts are on it, and how many of those have more users than it allows. */
+export async function listPlanUsage(db: Exec): Promise<PlanUsage[]> {
+  const rows = await db.selectFrom('plans').leftJoin('api_accounts', 'api_accounts.plan_id', 'plans.id')
+    .select(['plans.id', 'plans.name', 'plans.max_users', 'plans.created_at'])
+    .select((eb) => [
+      eb.fn.count('api_accounts.id').as('accounts'),
+      eb.fn.count('api_accounts.id').filterWhere('api_accounts.users_used', '>', eb.ref('plans.max_users')).as('accounts_over'),
+    ])
+    .groupBy(['plans.id', 'plans.name', 'plans.max_users', 'plans.created_at'])
+    .orderBy('plans.max_users').orderBy('plans.id').execute();
+  return rows.map((r) => ({ ...r, accounts: Number(r.accounts), accounts_over: Number(r.accounts_over) }));
+}
+
+export async function insertPlan(db: Exec, row: PlansTable): Promise<void> {
+  await db.insertInto('plans').values(row).execute();
+}
+
+export async function updatePlan(db: Exec, id: string, changes: { name?: string; max_users?: number }): Promise<void> {
+  await db.updateTable('plans').set(changes).where('id', '=', id).execute();
 }
 
 // Lock order. Every transaction that inserts or deletes domain_users rows first writes the

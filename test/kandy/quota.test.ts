@@ -61,14 +61,14 @@ describe('the Basic plan allows five users per account', () => {
     assert.deepEqual(res.json(), { error: { code: 'quota_exceeded', message: QUOTA_ENVELOPE.detail, details: { plan: 'basic', max_users: 5 } } });
   });
 
-  test('deleting a user frees a slot; plans are data, so raising the limit takes effect at once', async () => {
+  test('deleting a user frees a slot; raising the plan\'s limit takes effect at once', async () => {
     const del = await t.app.inject({ method: 'DELETE', url: `/v1.2/domains/users?key=${token}&user_id=u5` });
     assert.equal(del.json().status, 0);
     assert.deepEqual(await counts(t, d.orgId), { rows: 4, used: 4 });
     assert.equal((await createUser(t.app, token, { user_id: 'u6', user_country_code: '+1' })).statusCode, 200);
     assert.equal((await createUser(t.app, token, { user_id: 'u7', user_country_code: '+1' })).statusCode, 403);
 
-    await t.db.kysely.updateTable('plans').set({ max_users: 6 }).where('id', '=', 'basic').execute();
+    await t.services.plans.set({ id: 'basic', maxUsers: 6 });
     assert.equal((await createUser(t.app, token, { user_id: 'u7', user_country_code: '+1' })).statusCode, 200);
     const eighth = await createUser(t.app, token, { user_id: 'u8', user_country_code: '+1' });
     assert.equal(eighth.statusCode, 403);
@@ -128,7 +128,7 @@ describe('the quota counter when a project is deleted while users are being crea
   test('creates racing a project deletion end with users_used equal to the users that exist, and no 500', async () => {
     const d = await seedDomain(t, { email: 'race@example.com', domainName: 'stays.example.com' });
     // A large plan, so the race is between the creates and the deletion, not for the last slot.
-    await t.db.kysely.updateTable('api_accounts').set({ plan_id: 'enterprise' }).where('org_id', '=', d.orgId).execute();
+    await t.services.plans.assign(d.orgId, 'enterprise');
     const staysToken = await domainToken(t.app, d);
     for (const id of ['kept1', 'kept2']) assert.equal((await createUser(t.app, staysToken, { user_id: id, user_country_code: '+1' })).statusCode, 200);
     const accountToken = (await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=${d.accountKey}&account_api_secret=${d.accountSecret}` })).json().result.account_access_token;
