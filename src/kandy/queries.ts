@@ -43,39 +43,6 @@ export async function setAccountPlan(db: Exec, accountId: string, planId: string
   await db.updateTable('api_accounts').set({ plan_id: planId }).where('id', '=', accountId).execute();
 }
 
-// ---- plans ----
-
-export function listPlans(db: Exec): Promise<PlansTable[]> {
-  return db.selectFrom('plans').selectAll().orderBy('max_users').execute();
-}
-
-export function findPlan(db: Exec, id: string): Promise<PlansTable | undefined> {
-  return db.selectFrom('plans').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
-export interface PlanUsage extends PlansTable { accounts: number; accounts_over: number }
-
-/** Each plan with how many accounts are on it, and how many of those have more users than it allows. */
-export async function listPlanUsage(db: Exec): Promise<PlanUsage[]> {
-  const rows = await db.selectFrom('plans').leftJoin('api_accounts', 'api_accounts.plan_id', 'plans.id')
-    .select(['plans.id', 'plans.name', 'plans.max_users', 'plans.created_at'])
-    .select((eb) => [
-      eb.fn.count('api_accounts.id').as('accounts'),
-      eb.fn.count('api_accounts.id').filterWhere('api_accounts.users_used', '>', eb.ref('plans.max_users')).as('accounts_over'),
-    ])
-    .groupBy(['plans.id', 'plans.name', 'plans.max_users', 'plans.created_at'])
-    .orderBy('plans.max_users').orderBy('plans.id').execute();
-  return rows.map((r) => ({ ...r, accounts: Number(r.accounts), accounts_over: Number(r.accounts_over) }));
-}
-
-export async function insertPlan(db: Exec, row: PlansTable): Promise<void> {
-  await db.insertInto('plans').values(row).execute();
-}
-
-export async function updatePlan(db: Exec, id: string, changes: { name?: string; max_users?: number }): Promise<void> {
-  await db.updateTable('plans').set(changes).where('id', '=', id).execute();
-}
-
 // Lock order. Every transaction that inserts or deletes domain_users rows first writes the
 // account's api_accounts row: creating a user (takeUserSlot), deleting one (lockAccount) and
 // deleting a project (lockAccount). On PostgreSQL the row lock makes them wait for each other, and
@@ -113,6 +80,39 @@ export async function lockAccount(db: Exec, accountId: string): Promise<boolean>
 export async function releaseUserSlots(db: Exec, accountId: string, count: number): Promise<void> {
   if (count <= 0) return;
   await db.updateTable('api_accounts').set((eb) => ({ users_used: eb('users_used', '-', count) })).where('id', '=', accountId).execute();
+}
+
+// ---- plans ----
+
+export function listPlans(db: Exec): Promise<PlansTable[]> {
+  return db.selectFrom('plans').selectAll().orderBy('max_users').execute();
+}
+
+export function findPlan(db: Exec, id: string): Promise<PlansTable | undefined> {
+  return db.selectFrom('plans').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface PlanUsage extends PlansTable { accounts: number; accounts_over: number }
+
+/** Each plan with how many accounts are on it, and how many of those have more users than it allows. */
+export async function listPlanUsage(db: Exec): Promise<PlanUsage[]> {
+  const rows = await db.selectFrom('plans').leftJoin('api_accounts', 'api_accounts.plan_id', 'plans.id')
+    .select(['plans.id', 'plans.name', 'plans.max_users', 'plans.created_at'])
+    .select((eb) => [
+      eb.fn.count('api_accounts.id').as('accounts'),
+      eb.fn.count('api_accounts.id').filterWhere('api_accounts.users_used', '>', eb.ref('plans.max_users')).as('accounts_over'),
+    ])
+    .groupBy(['plans.id', 'plans.name', 'plans.max_users', 'plans.created_at'])
+    .orderBy('plans.max_users').orderBy('plans.id').execute();
+  return rows.map((r) => ({ ...r, accounts: Number(r.accounts), accounts_over: Number(r.accounts_over) }));
+}
+
+export async function insertPlan(db: Exec, row: PlansTable): Promise<void> {
+  await db.insertInto('plans').values(row).execute();
+}
+
+export async function updatePlan(db: Exec, id: string, changes: { name?: string; max_users?: number }): Promise<void> {
+  await db.updateTable('plans').set(changes).where('id', '=', id).execute();
 }
 
 // ---- domains ----
