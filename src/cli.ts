@@ -1,16 +1,97 @@
 #!/usr/bin/env node
-// tessera start | migrate | keys rotate
+// tessera start | migrate | keys rotate | plans
+import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config.js';
 import { buildApp } from './app.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { SigningKeys } from './keys/signing-keys.js';
 import { systemClock } from './lib/clock.js';
+import { ApiError } from './lib/errors.js';
+import { PlansService } from './kandy/plans.service.js';
 
 const USAGE = `usage: tessera <command>
   start          run the server (applies pending migrations first)
   migrate        apply pending database migrations and exit
-  keys rotate    add a new signing key; older keys stay published until their tokens expire`;
+  keys rotate    add a new signing key; older keys stay published until their tokens expire
+  plans          list and configure plans and their user quotas (tessera plans help)`;
+
+const PLANS_USAGE = `usage: tessera plans <command>
+  list                                              each plan, its quota, and the accounts on it
+  set <plan> [--max-users <n>] [--name <name>]      change a plan's quota or name; creates the plan
+                                                    when it does not exist (then both are needed)
+  assign <organisation> <plan>                      move an organisation's account to a plan; the
+                                                    organisation by id or by account API key (AAK…)`;
+
+/** A bad argument: named on stderr, exit status 2, nothing written. */
+class UsageError extends Error {}
+
+// The service names fields as its rules do; the command names them as its arguments are typed.
+const ARGUMENT_NAMES: Record<string, string> = { max_users: '--max-users', name: '--name', plan: 'plan', organisation: 'organisation' };
+
+const users = (n: number): string => `${n} user${n === 1 ? '' : 's'}`;
+const OVER_NOTE = 'its users are kept, and new users are refused until it is under the limit';
+
+async function plansCommand(plans: PlansService, args: string[]): Promise<string> {
+  // parseArgs takes "--max-users -1" for a forgotten value followed by an option; it is a value
+  // (a wrong one), and the operator should hear why it is wrong.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--max-users' && /^-[0-9]/.test(args[i + 1] ?? '')) joined.push(`--max-users=${args[++i]}`);
+    else joined.push(args[i]!);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: joined, allowPositionals: true, strict: true, options: { 'max-users': { type: 'string' }, name: { type: 'string' } } });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const [sub, ...rest] = parsed.positionals;
+  const { 'max-users': maxUsers, name } = parsed.values;
+  const only = (allowed: string[]) => {
+    const extra = [...(maxUsers === undefined ? [] : ['--max-users']), ...(name === undefined ? [] : ['--name'])].filter((o) => !allowed.includes(o));
+    if (extra.length) throw new UsageError(`${extra[0]}: is not an option of "tessera plans ${sub}"`);
+  };
+  const positionals = (n: number, names: string[]) => {
+    if (rest.length > n) throw new UsageError(`unexpected argument "${rest[n]}" (tessera plans ${sub} takes ${names.join(' and ')})`);
+  };
+  switch (sub) {
+    case 'list': {
+      only([]);
+      positionals(0, ['no arguments']);
+      const rows = (await plans.list()).map((p) => [p.id, p.name, String(p.max_users), String(p.accounts), String(p.accounts_over)]);
+      const table = [['PLAN', 'NAME', 'USERS PER ACCOUNT', 'ACCOUNTS', 'OVER LIMIT'], ...rows];
+      const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+      // Text columns left-aligned, numbers right-aligned.
+      return table.map((r) => r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+    }
+    case 'set': {
+      only(['--max-users', '--name']);
+      positionals(1, ['a plan']);
+      const { plan, previous, accountsOver } = await plans.set({ id: rest[0] ?? '', maxUsers, name });
+      const was = previous && previous.max_users !== plan.max_users ? ` (was ${previous.max_users})` : '';
+      const renamed = previous && previous.name !== plan.name ? `, renamed from ${previous.name}` : '';
+      const lines = [`${previous ? 'plan' : 'created plan'} ${plan.id} (${plan.name}${renamed}): ${users(plan.max_users)} per account${was}`];
+      if (accountsOver) lines.push(`note: ${accountsOver === 1 ? '1 account on this plan has' : `${accountsOver} accounts on this plan have`} more users than that; ${OVER_NOTE}`);
+      return lines.join('\n');
+    }
+    case 'assign': {
+      only([]);
+      positionals(2, ['an organisation', 'a plan']);
+      const r = await plans.assign(rest[0], rest[1]);
+      const was = r.previousPlanId === undefined ? ' (new account)' : r.previousPlanId === r.plan.id ? ' (unchanged)' : `, was ${r.previousPlanId}`;
+      const lines = [`organisation ${r.org.name} (${r.org.id}): plan ${r.plan.id} (${r.plan.name}, ${users(r.plan.max_users)} per account)${was}; ${users(r.usersUsed)} in use`];
+      if (r.usersUsed > r.plan.max_users) lines.push(`note: the account has more users than the plan allows; ${OVER_NOTE}`);
+      return lines.join('\n');
+    }
+    case 'help':
+      return PLANS_USAGE;
+    case undefined:
+      throw new UsageError('');
+    default:
+      throw new UsageError(`unknown command "${sub}"`);
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, sub] = argv;
@@ -54,6 +135,29 @@ async function main(argv: string[]): Promise<number> {
         await db.close();
       }
       return 0;
+    }
+    case 'plans': {
+      const db = await openDatabase(config);
+      try {
+        await migrateToLatest(db);
+        console.log(await plansCommand(new PlansService({ db: db.kysely, clock: systemClock }), argv.slice(1)));
+        return 0;
+      } catch (err) {
+        if (err instanceof UsageError) {
+          console.error(err.message ? `tessera plans: ${err.message}\n${PLANS_USAGE}` : PLANS_USAGE);
+          return 2;
+        }
+        // The service's validation and not-found errors are about an argument: name it as typed.
+        if (err instanceof ApiError && err.status < 500) {
+          const field = typeof err.details?.field === 'string' ? err.details.field : undefined;
+          const message = field && ARGUMENT_NAMES[field] ? err.message.replace(new RegExp(`^${field}:`), `${ARGUMENT_NAMES[field]}:`) : err.message;
+          console.error(`tessera plans: ${message}`);
+          return 2;
+        }
+        throw err;
+      } finally {
+        await db.close();
+      }
     }
   }
   console.error(USAGE);

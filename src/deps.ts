@@ -28,3 +28,12 @@ export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string } | undefined;
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
+
+/**
+ * A row refers to one that is gone (a project deleted while a user or token for it was being
+ * written). SQLite reports it only with foreign_keys = ON, which openDatabase sets.
+ */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: string } | undefined;
+  return e?.code === '23503' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}

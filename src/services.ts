@@ -10,6 +10,7 @@ import { PlatformTokens } from './kaizala/access-tokens.js';
 import { PlatformService } from './kaizala/platform.service.js';
 import { OAuthService } from './oauth/oauth.service.js';
 import { DomainsService } from './kandy/domains.service.js';
+import { PlansService } from './kandy/plans.service.js';
 import { WebhookEvents } from './webhooks/events.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -26,6 +27,7 @@ export interface Services {
   platform: PlatformService;
   oauth: OAuthService;
   domains: DomainsService;
+  plans: PlansService;
   webhooks: WebhooksService;
   webhookDispatcher: WebhookDispatcher;
 }
@@ -52,6 +54,7 @@ export function createServices(deps: Deps, keys: InstanceKeys): Services {
     oauth: new OAuthService(deps),
     platform,
     domains: new DomainsService(deps),
+    plans: new PlansService(deps),
     webhooks: new WebhooksService(deps, platform, keys.webhookKey),
     webhookDispatcher: new WebhookDispatcher(deps, keys.webhookKey),
   };

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../src/config.js';
-import { createTestApp } from './helpers/app.js';
+import { createTestApp, onPostgres } from './helpers/app.js';
+import { createUser, domainToken, seedDomain } from './kandy/setup.js';
 
 const run = promisify(execFile);
 const cli = (args: string[], env: Record<string, string>) =>
@@ -55,5 +56,73 @@ test('health and readiness', async () => {
     assert.deepEqual([missing.statusCode, missing.json()], [404, { error: { code: 'not_found', message: 'No route for GET /nope' } }]);
   } finally {
     await t.close();
+  }
+});
+
+test('tessera plans lists plans, lowers and raises quotas, creates plans and moves accounts; bad arguments write nothing', async () => {
+  // The command and a running Tessera share one database: an SQLite file, or this run's PostgreSQL schema.
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-plans-'));
+  const t = await createTestApp(onPostgres() ? {} : { DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}` });
+  const env = { DATABASE_URL: t.config.databaseUrl, ...(t.config.databaseSchema ? { DATABASE_SCHEMA: t.config.databaseSchema } : {}), LOG_LEVEL: 'silent' };
+  const refused = (args: string[], stderr: string) => assert.rejects(cli(args, env),
+    (err: { code: number; stdout: string; stderr: string }) => {
+      assert.deepEqual([err.code, err.stdout, err.stderr], [2, '', stderr]);
+      return true;
+    });
+  const db = t.db.kysely;
+  const snapshot = async () => JSON.stringify(await Promise.all([
+    db.selectFrom('plans').select(['id', 'name', 'max_users']).orderBy('id').execute(),
+    db.selectFrom('api_accounts').select(['id', 'plan_id', 'users_used']).orderBy('id').execute(),
+    db.selectFrom('audit_events').select('id').orderBy('id').execute(),
+  ]));
+  try {
+    const d = await seedDomain(t, { email: 'plans@example.com', orgName: 'Plan Org', domainName: 'plans.example.com' });
+    const token = await domainToken(t.app, d);
+    for (const id of ['u1', 'u2']) assert.equal((await createUser(t.app, token, { user_id: id, user_country_code: '+1' })).statusCode, 200);
+
+    const listed = await cli(['plans', 'list'], env);
+    assert.equal(listed.stdout, [
+      'PLAN        NAME        USERS PER ACCOUNT  ACCOUNTS  OVER LIMIT',
+      'basic       Basic                       5         1           0',
+      'team        Team                      100         0           0',
+      'enterprise  Enterprise             100000         0           0',
+      '',
+    ].join('\n'));
+
+    // Lowering the quota below the account's usage deletes nobody; further creates are refused.
+    const lowered = await cli(['plans', 'set', 'basic', '--max-users', '1'], env);
+    assert.equal(lowered.stdout, 'plan basic (Basic): 1 user per account (was 5)\n'
+      + 'note: 1 account on this plan has more users than that; its users are kept, and new users are refused until it is under the limit\n');
+    const third = await createUser(t.app, token, { user_id: 'u3', user_country_code: '+1' });
+    assert.equal(third.statusCode, 403);
+    assert.deepEqual(third.json(), {
+      result: null, status: 1, message: 'failed to register user on compass',
+      detail: 'user quota reached: the Basic plan allows 1 user per account and 2 are in use; delete a user or move to a larger plan',
+    });
+    const users = (await t.app.inject({ url: `/v1.2/domains/users?key=${token}` })).json().result.users;
+    assert.deepEqual(users.map((u: { user_id: string }) => u.user_id), ['u1', 'u2']);
+    const over = await d.person.get(`/projects/${d.domainId}`);
+    assert.match(over.body, /<p id="plan-usage"><b>Basic<\/b> plan: <b>2<\/b> of 1 users\n<meter[^>]*><\/meter> <span class="tag warn">over the limit: new users are refused<\/span><\/p>/);
+
+    const before = await snapshot();
+    await refused(['plans', 'set', 'basic', '--max-users', '-1'], 'tessera plans: --max-users: must be a whole number from 0 to 2147483647\n');
+    await refused(['plans', 'set', 'gold', '--max-users', '3'], 'tessera plans: --name: is required to create the plan "gold"\n');
+    await refused(['plans', 'assign', d.orgId, 'gold'], 'tessera plans: plan: there is no plan "gold" (tessera plans list shows them)\n');
+    await refused(['plans', 'assign', 'no-such-org', 'team'], 'tessera plans: organisation: there is no organisation with id or account API key "no-such-org"\n');
+    assert.equal(await snapshot(), before, 'refused commands wrote nothing');
+
+    const created = await cli(['plans', 'set', 'gold', '--max-users', '3', '--name', 'Gold'], env);
+    assert.equal(created.stdout, 'created plan gold (Gold): 3 users per account\n');
+    // The organisation named by its account API key, as a customer would quote it.
+    const assigned = await cli(['plans', 'assign', d.accountKey, 'gold'], env);
+    assert.equal(assigned.stdout, `organisation Plan Org (${d.orgId}): plan gold (Gold, 3 users per account), was basic; 2 users in use\n`);
+    assert.equal((await createUser(t.app, token, { user_id: 'u3', user_country_code: '+1' })).statusCode, 200);
+    const usage = await t.app.inject({ url: '/api/v1/project/usage', headers: { authorization: `Bearer ${token}` } });
+    assert.deepEqual(usage.json(), { plan: 'Gold', usersUsed: 3, usersLimit: 3 });
+    const page = await d.person.get(`/projects/${d.domainId}`);
+    assert.match(page.body, /<p id="plan-usage"><b>Gold<\/b> plan: <b>3<\/b> of 3 users\n<meter[^>]*><\/meter> <span class="tag warn">limit reached<\/span><\/p>/);
+  } finally {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

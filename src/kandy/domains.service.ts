@@ -2,9 +2,9 @@
 // wrap results in {result, status, message}, the native API and the portal in their own shapes.
 // Errors are ApiErrors from Tessera's catalogue; each surface has a serializer for them.
 import type { Deps } from '../deps.js';
-import { isUniqueViolation } from '../deps.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../deps.js';
 import { can, type Actor } from '../auth/policy.js';
-import { ApiError, notFound } from '../lib/errors.js';
+import { ApiError, invalid, notFound } from '../lib/errors.js';
 import { hashPassword, safeEqual, sha256 } from '../lib/hash.js';
 import { newId } from '../lib/ids.js';
 import type { DomainTokenKind, DomainsTable } from '../db/schema.js';
@@ -44,6 +44,8 @@ export interface IssuedToken { token: string; expiresAt: number }
 const TOKEN_PREFIX = { account: 'AAT', domain: 'DAT', user: 'UAT' } as const;
 
 const badCredentials = (field: string): ApiError => new ApiError('invalid_credentials', `${field}: the key and secret do not match`, { field });
+/** What a token whose project or account is gone answers (deleting a project revokes its tokens). */
+const revokedToken = (): ApiError => new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
 
 /**
  * Passwords Tessera generates carry ~95 random bits, so SHA-256 protects them as well as it protects
@@ -63,9 +65,7 @@ export class DomainsService {
   async account(orgId: string): Promise<q.AccountWithPlan> {
     const existing = await q.findAccountByOrg(this.deps.db, orgId);
     if (existing) return existing;
-    await q.insertAccountIfAbsent(this.deps.db, {
-      id: newId(), org_id: orgId, plan_id: DEFAULT_PLAN, api_key: newKey('AAK'), api_secret_hash: null, users_used: 0, created_at: this.deps.clock.now(),
-    });
+    await q.insertAccountIfAbsent(this.deps.db, q.newAccountRow(orgId, DEFAULT_PLAN, this.deps.clock.now()));
     const row = await q.findAccountByOrg(this.deps.db, orgId);
     if (!row) throw new ApiError('internal_error', 'The account could not be created');
     return row;
@@ -151,28 +151,51 @@ export class DomainsService {
     if (!apiKey) throw missing('key');
     if (!apiSecret) throw missing('account_api_secret');
     const account = await q.findAccountByKey(this.deps.db, apiKey);
+    // An account whose secret was never generated answers like a wrong secret: keys are not secret,
+    // so telling "this key exists" apart would only help someone guessing.
     if (!account || !account.api_secret_hash || !safeEqual(sha256(apiSecret), account.api_secret_hash)) throw badCredentials('account_api_secret');
-    return this.issue('account', account.id, null, null);
+    return this.issue('account', account.id, null, null, () => badCredentials('account_api_secret'));
   }
 
   async domainToken(apiKey: string | undefined, apiSecret: string | undefined): Promise<IssuedToken & { domain: DomainsTable }> {
     const domain = await this.domainByCredentials(apiKey, apiSecret);
-    return { ...(await this.issue('domain', domain.account_id, domain.id, null)), domain };
+    return { ...(await this.issue('domain', domain.account_id, domain.id, null, () => badCredentials('domain_api_secret'))), domain };
   }
 
-  async userToken(apiKey: string | undefined, apiSecret: string | undefined, userIdInput: string | undefined): Promise<IssuedToken & { full_user_id: string }> {
-    if (!userIdInput) throw missing('user_id');
-    const domain = await this.domainByCredentials(apiKey, apiSecret);
-    const user = await q.findUser(this.deps.db, domain.id, normaliseUserId(userIdInput));
+  /**
+   * A user access token, two ways. With the project's key and secret and a user_id (Kandy's way:
+   * the developer's server asks for one of its users). Or with the user's own API key and secret
+   * (UAK…/UAS…, returned once when the user was created): the key names the user, so the user's
+   * app gets its token without holding the project secret. Keys say what they are by their prefix.
+   */
+  async userToken(input: { key?: string | undefined; domain_api_secret?: string | undefined; user_id?: string | undefined; user_api_secret?: string | undefined }): Promise<IssuedToken & { full_user_id: string }> {
+    if (input.key?.startsWith('UAK')) {
+      // Each credential pair is complete on its own; a mixed request is a client mistake worth naming.
+      if (input.domain_api_secret !== undefined) throw invalid('domain_api_secret', 'is not accepted with a user API key; send user_api_secret');
+      if (input.user_id !== undefined) throw invalid('user_id', 'is not accepted with a user API key (the key names the user)');
+      return this.userTokenByUserKey(input.key, input.user_api_secret, 'user_api_secret');
+    }
+    if (!input.user_id) throw missing('user_id');
+    const domain = await this.domainByCredentials(input.key, input.domain_api_secret);
+    const user = await q.findUser(this.deps.db, domain.id, normaliseUserId(input.user_id));
     if (!user) throw notFound('User');
-    return { ...(await this.issue('user', domain.account_id, domain.id, user.id)), full_user_id: `${user.user_id}@${domain.domain_name}` };
+    return { ...(await this.issue('user', domain.account_id, domain.id, user.id, () => notFound('User'))), full_user_id: `${user.user_id}@${domain.domain_name}` };
+  }
+
+  /** A user access token from the user's API key and secret (`secretField` names the secret on the caller's wire). */
+  async userTokenByUserKey(apiKey: string | undefined, apiSecret: string | undefined, secretField = 'user_api_secret'): Promise<IssuedToken & { full_user_id: string }> {
+    if (!apiKey) throw missing('key');
+    if (!apiSecret) throw missing(secretField);
+    const user = await q.findUserByKey(this.deps.db, apiKey);
+    if (!user || !safeEqual(sha256(apiSecret), user.api_secret_hash)) throw badCredentials(secretField);
+    return { ...(await this.issue('user', user.account_id, user.domain_id, user.id, () => badCredentials(secretField))), full_user_id: `${user.user_id}@${user.domain_name}` };
   }
 
   /** The native API's user token: the domain access token stands in for the domain's key and secret. */
   async userTokenForDomain(ctx: DomainContext, userIdInput: string): Promise<IssuedToken & { full_user_id: string }> {
     const user = await q.findUser(this.deps.db, ctx.domainId, normaliseUserId(userIdInput));
     if (!user) throw notFound('User');
-    return { ...(await this.issue('user', ctx.accountId, ctx.domainId, user.id)), full_user_id: `${user.user_id}@${ctx.domainName}` };
+    return { ...(await this.issue('user', ctx.accountId, ctx.domainId, user.id, () => notFound('User'))), full_user_id: `${user.user_id}@${ctx.domainName}` };
   }
 
   private async domainByCredentials(apiKey: string | undefined, apiSecret: string | undefined): Promise<DomainsTable> {
@@ -183,11 +206,21 @@ export class DomainsService {
     return domain;
   }
 
-  private async issue(kind: DomainTokenKind, accountId: string, domainId: string | null, domainUserId: string | null): Promise<IssuedToken> {
+  /**
+   * Stores a new token's hash. The account, project or user it refers to was read just before and
+   * may have been deleted since: the foreign key then refuses the row, and `gone` says what the
+   * same request would have been answered a moment later.
+   */
+  private async issue(kind: DomainTokenKind, accountId: string, domainId: string | null, domainUserId: string | null, gone: () => ApiError): Promise<IssuedToken> {
     const token = newToken(TOKEN_PREFIX[kind]);
     const now = this.deps.clock.now();
     const expiresAt = now + ACCESS_TOKEN_TTL_MS;
-    await q.insertToken(this.deps.db, { token_hash: sha256(token), kind, account_id: accountId, domain_id: domainId, domain_user_id: domainUserId, created_at: now, expires_at: expiresAt });
+    try {
+      await q.insertToken(this.deps.db, { token_hash: sha256(token), kind, account_id: accountId, domain_id: domainId, domain_user_id: domainUserId, created_at: now, expires_at: expiresAt });
+    } catch (err) {
+      if (isForeignKeyViolation(err)) throw gone();
+      throw err;
+    }
     return { token, expiresAt };
   }
 
@@ -204,14 +237,14 @@ export class DomainsService {
   async authenticateAccount(token: string | undefined): Promise<AccountContext> {
     const row = await this.authenticate('account', token);
     const account = await q.findAccountById(this.deps.db, row.account_id);
-    if (!account) throw new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
+    if (!account) throw revokedToken();
     return { accountId: account.id, orgId: account.org_id };
   }
 
   async authenticateDomain(token: string | undefined): Promise<DomainContext> {
     const row = await this.authenticate('domain', token);
     const domain = row.domain_id ? await q.findDomainById(this.deps.db, row.domain_id) : undefined;
-    if (!domain) throw new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
+    if (!domain) throw revokedToken();
     return { accountId: domain.account_id, orgId: domain.org_id, domainId: domain.id, domainName: domain.domain_name };
   }
 
@@ -294,7 +327,7 @@ export class DomainsService {
     // Cheap early answers (not authoritative: the conditional UPDATE and the unique constraint
     // are), so a flood of refused requests does not each pay for a password hash.
     const account = await q.findAccountById(this.deps.db, ctx.accountId);
-    if (!account) throw new ApiError('invalid_token', 'key: this access token has been revoked', { field: 'key' });
+    if (!account) throw revokedToken();
     if (account.users_used >= account.max_users) throw this.quotaError(account);
     if (await q.findUser(this.deps.db, ctx.domainId, userId)) throw this.duplicateUser(userId, ctx.domainName);
 
@@ -306,12 +339,20 @@ export class DomainsService {
     };
     try {
       await this.deps.db.transaction().execute(async (trx) => {
-        if (!(await q.takeUserSlot(trx, ctx.accountId))) throw this.quotaError(account);
-        // A unique violation here rolls the slot back with the rest of the transaction.
+        if (!(await q.takeUserSlot(trx, ctx.accountId))) {
+          // Read again under the lock: the plan may have changed, or the account gone with its organisation.
+          const now = await q.findAccountById(trx, ctx.accountId);
+          throw now ? this.quotaError(now) : revokedToken();
+        }
+        // A unique or foreign-key violation here rolls the slot back with the rest of the
+        // transaction. The latter means the project was deleted while this request ran (the
+        // deletion held the account lock, so this create waited for its commit): the token died
+        // with the project.
         await q.insertUser(trx, row);
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw this.duplicateUser(userId, ctx.domainName);
+      if (isForeignKeyViolation(err)) throw revokedToken();
       throw err;
     }
     return {
@@ -328,6 +369,8 @@ export class DomainsService {
     if (!userIdInput) throw missing('user_id');
     const userId = normaliseUserId(userIdInput);
     const deleted = await this.deps.db.transaction().execute(async (trx) => {
+      // The account lock first, as every writer of domain_users takes it (queries.ts, "Lock order").
+      await q.lockAccount(trx, ctx.accountId);
       const ok = await q.deleteUser(trx, ctx.domainId, userId);
       if (ok) await q.releaseUserSlots(trx, ctx.accountId, 1);
       return ok;
@@ -342,8 +385,11 @@ export class DomainsService {
   }
 
   private quotaError(account: q.AccountWithPlan): ApiError {
+    // An operator may have lowered the plan below the account's usage (users are never deleted
+    // for that): say how many are in use then, since "all" would understate it.
+    const inUse = account.users_used > account.max_users ? `${account.users_used} are in use` : 'all are in use';
     return new ApiError('quota_exceeded',
-      `user quota reached: the ${account.plan_name} plan allows ${account.max_users} users per account and all are in use; delete a user or move to a larger plan`,
+      `user quota reached: the ${account.plan_name} plan allows ${account.max_users} user${account.max_users === 1 ? '' : 's'} per account and ${inUse}; delete a user or move to a larger plan`,
       { plan: account.plan_id, max_users: account.max_users });
   }
 

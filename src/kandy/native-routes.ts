@@ -27,7 +27,7 @@ const User = Type.Object({
 const FIELD_NAMES: Record<string, string> = {
   user_id: 'userId', user_country_code: 'countryCode', user_first_name: 'firstName', user_last_name: 'lastName', user_email: 'email',
   user_password: 'password', domain_name: 'domainName', project_name: 'projectName', key: 'authorization',
-  account_api_secret: 'apiSecret', domain_api_secret: 'apiSecret',
+  account_api_secret: 'apiSecret', domain_api_secret: 'apiSecret', user_api_secret: 'apiSecret',
 };
 
 function nativeErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
@@ -72,6 +72,12 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
   r.post('/project/access-tokens', { schema: { body: Credentials, response: { 201: Token, ...errors } } }, async (req, reply) => {
     const t = await domains.domainToken(req.body.apiKey, req.body.apiSecret);
     return reply.code(201).send(token(t));
+  });
+
+  // The user's own API key and secret (returned once when the user was created).
+  r.post('/user/access-tokens', { schema: { body: Credentials, response: { 201: Type.Object({ ...Token.properties, fullUserId: Type.String() }), ...errors } } }, async (req, reply) => {
+    const t = await domains.userTokenByUserKey(req.body.apiKey, req.body.apiSecret);
+    return reply.code(201).send({ ...token(t), fullUserId: t.full_user_id });
   });
 
   // ---- account access token: projects ----

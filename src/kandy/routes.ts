@@ -98,11 +98,12 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
 
     r.get('/domains/users/accesstokens', {
       schema: {
-        querystring: Type.Object({ key: Key, domain_api_secret: Type.Optional(Str(200)), user_id: Type.Optional(Str(200)) }),
+        // key=<project API key>&domain_api_secret=…&user_id=…, or key=<user API key>&user_api_secret=…
+        querystring: Type.Object({ key: Key, domain_api_secret: Type.Optional(Str(200)), user_id: Type.Optional(Str(200)), user_api_secret: Type.Optional(Str(200)) }),
         response: { 200: Envelope(Type.Object({ user_access_token: Type.String(), full_user_id: Type.String(), expires_in: Type.Integer() })), ...failures },
       },
     }, async (req) => {
-      const t = await domains.userToken(req.query.key, req.query.domain_api_secret, req.query.user_id);
+      const t = await domains.userToken(req.query);
       return ok({ user_access_token: t.token, full_user_id: t.full_user_id, expires_in: expiresIn(t.expiresAt, now()) });
     });
 

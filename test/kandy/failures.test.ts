@@ -4,7 +4,9 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { sql } from 'kysely';
+import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
+import { PortalClient } from '../helpers/portal.js';
 import { createUser, domainToken, seedDomain, type SeededDomain } from './setup.js';
 
 const env = (status: number, message: string) => ({ result: null, status, message });
@@ -157,5 +159,165 @@ describe('Kandy failure paths', () => {
       env(5, 'domain_api_secret: the key and secret do not match'));
     const left = await t.db.kysely.selectFrom('domain_tokens').select('token_hash').where('kind', '!=', 'account').execute();
     assert.deepEqual(left, []);
+  });
+});
+
+describe('Kandy account access tokens: failure paths', () => {
+  let t: TestApp;
+  let d: SeededDomain;
+  let snapshot: string;
+
+  // Account tokens and projects are what these requests could write.
+  const state = async (): Promise<string> => {
+    const db = t.db.kysely;
+    const [tokens, domains, accounts] = await Promise.all([
+      db.selectFrom('domain_tokens').select(['token_hash', 'revoked_at']).orderBy('token_hash').execute(),
+      db.selectFrom('domains').select(['domain_name']).orderBy('domain_name').execute(),
+      db.selectFrom('api_accounts').select(['id', 'api_secret_hash', 'plan_id', 'users_used']).orderBy('id').execute(),
+    ]);
+    return JSON.stringify({ tokens, domains, accounts });
+  };
+  const expectFailure = async (res: LightMyRequestResponse, http: number, body: unknown) => {
+    assert.equal(res.statusCode, http, res.body);
+    assert.deepEqual(res.json(), body);
+    assert.equal(await state(), snapshot, 'nothing was written');
+  };
+  const accountToken = async (key: string, secret: string): Promise<string> => {
+    const res = await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=${key}&account_api_secret=${secret}` });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json().result.account_access_token as string;
+  };
+
+  before(async () => {
+    t = await createTestApp();
+    d = await seedDomain(t, { email: 'account@example.com', domainName: 'account.example.com' });
+  });
+  beforeEach(async () => { snapshot = await state(); });
+  after(async () => { await t.close(); });
+
+  test('a missing key or secret is named, with status 3', async () => {
+    await expectFailure(await t.app.inject({ url: '/v1.2/accounts/accesstokens' }), 400, env(3, 'key: is required'));
+    await expectFailure(await t.app.inject({ url: `/v1.2/accounts/accesstokens?account_api_secret=${d.accountSecret}` }), 400, env(3, 'key: is required'));
+    await expectFailure(await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=${d.accountKey}` }), 400, env(3, 'account_api_secret: is required'));
+    await expectFailure(await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=${d.accountKey}&account_api_secret=` }), 400, env(3, 'account_api_secret: is required'));
+    await expectFailure(await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=AAK${'0'.repeat(32)}&account_api_secret=${d.accountSecret}` }), 401,
+      env(5, 'account_api_secret: the key and secret do not match'));
+    // The project's key and secret do not open the account door.
+    await expectFailure(await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=${d.domainKey}&account_api_secret=${d.domainSecret}` }), 401,
+      env(5, 'account_api_secret: the key and secret do not match'));
+  });
+
+  test('an account whose secret was never generated gives no token, whatever secret is sent', async () => {
+    const person = new PortalClient(t.app);
+    await person.signup('nosecret@example.com', 'No Secret');
+    const orgId = await person.createOrg('No Secret Org');
+    // Opening the Projects page makes the account, without a secret.
+    const page = await person.get(`/projects?org=${orgId}`);
+    assert.match(page.body, /No account secret yet\./);
+    const key = /id="account-key">([^<]+)</.exec(page.body)![1]!;
+    snapshot = await state();
+    const account = await t.db.kysely.selectFrom('api_accounts').select('api_secret_hash').where('org_id', '=', orgId).executeTakeFirstOrThrow();
+    assert.equal(account.api_secret_hash, null);
+    for (const secret of [`AAS${'0'.repeat(32)}`, d.accountSecret, 'null']) {
+      await expectFailure(await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=${key}&account_api_secret=${secret}` }), 401,
+        env(5, 'account_api_secret: the key and secret do not match'));
+    }
+    await expectFailure(await t.app.inject({ method: 'POST', url: '/api/v1/account/access-tokens', payload: { apiKey: key, apiSecret: 'anything' } }), 401,
+      { error: { code: 'invalid_credentials', message: 'apiSecret: the key and secret do not match', details: { field: 'apiSecret' } } });
+  });
+
+  test('POST /v1.2/accounts/domains without a token: status 3, no project made', async () => {
+    const body = { domain_name: 'tokenless.example.com' };
+    await expectFailure(await t.app.inject({ method: 'POST', url: '/v1.2/accounts/domains', payload: body }), 401,
+      env(3, 'key: send the access token in the key query parameter or as Authorization: Bearer'));
+    await expectFailure(await t.app.inject({ method: 'POST', url: '/v1.2/accounts/domains?key=', payload: body }), 401,
+      env(3, 'key: send the access token in the key query parameter or as Authorization: Bearer'));
+    await expectFailure(await t.app.inject({ method: 'POST', url: `/v1.2/accounts/domains?key=AAT${'0'.repeat(64)}`, payload: body }), 401,
+      env(5, 'key: is not a valid account access token'));
+    await expectFailure(await t.app.inject({ method: 'POST', url: '/api/v1/projects', payload: { domainName: 'tokenless.example.com' } }), 401,
+      { error: { code: 'unauthenticated', message: 'authorization: send the access token as Authorization: Bearer <token>', details: { field: 'authorization' } } });
+  });
+
+  test('an expired account token is refused with status 6 and creates nothing', async () => {
+    const token = await accountToken(d.accountKey, d.accountSecret);
+    snapshot = await state();
+    t.clock.advance(24 * 3600 * 1000 + 1);
+    try {
+      await expectFailure(await t.app.inject({ method: 'POST', url: `/v1.2/accounts/domains?key=${token}`, payload: { domain_name: 'late.example.com' } }), 401,
+        env(6, 'key: this access token has expired; request a new one'));
+      await expectFailure(await t.app.inject({ url: `/v1.2/accounts/domains?key=${token}` }), 401, env(6, 'key: this access token has expired; request a new one'));
+      await expectFailure(await t.app.inject({ method: 'DELETE', url: `/v1.2/accounts/domains?key=${token}&domain_name=account.example.com` }), 401,
+        env(6, 'key: this access token has expired; request a new one'));
+    } finally {
+      t.clock.advance(-(24 * 3600 * 1000 + 1));
+    }
+    // Within its lifetime the same token works: its age alone was refused.
+    assert.equal((await t.app.inject({ url: `/v1.2/accounts/domains?key=${token}` })).json().status, 0);
+  });
+
+  test('rotating the account secret revokes account tokens; the old secret stops working', async () => {
+    const before = await accountToken(d.accountKey, d.accountSecret);
+    const native = await t.app.inject({ method: 'POST', url: '/api/v1/account/access-tokens', payload: { apiKey: d.accountKey, apiSecret: d.accountSecret } });
+    assert.equal(native.statusCode, 201);
+    const domainTokenBefore = await domainToken(t.app, d);
+    await d.person.get(`/projects?org=${d.orgId}`);
+    const rotated = await d.person.post('/projects/account-secret', { orgId: d.orgId });
+    assert.equal(rotated.statusCode, 200);
+    const newSecret = /id="account-secret">([^<]+)</.exec(rotated.body)![1]!;
+    snapshot = await state();
+    await expectFailure(await t.app.inject({ url: `/v1.2/accounts/domains?key=${before}` }), 401, env(5, 'key: this access token has been revoked'));
+    await expectFailure(await t.app.inject({ method: 'POST', url: `/v1.2/accounts/domains?key=${before}`, payload: { domain_name: 'after.example.com' } }), 401,
+      env(5, 'key: this access token has been revoked'));
+    await expectFailure(await t.app.inject({ url: '/api/v1/projects', headers: { authorization: `Bearer ${native.json().accessToken}` } }), 401,
+      { error: { code: 'invalid_token', message: 'authorization: this access token has been revoked', details: { field: 'authorization' } } });
+    await expectFailure(await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=${d.accountKey}&account_api_secret=${d.accountSecret}` }), 401,
+      env(5, 'account_api_secret: the key and secret do not match'));
+    // Project tokens are the project's: the account secret does not revoke them.
+    assert.equal((await t.app.inject({ url: `/v1.2/domains/users?key=${domainTokenBefore}` })).json().status, 0);
+    const after = await accountToken(d.accountKey, newSecret);
+    const list = await t.app.inject({ url: `/v1.2/accounts/domains?key=${after}` });
+    assert.deepEqual(list.json().result.domains.map((x: { domain_name: string }) => x.domain_name), ['account.example.com']);
+  });
+});
+
+// Token requests read the project (or user) and then insert the token; a deletion that commits in
+// between leaves the insert pointing at nothing. PostgreSQL lets a test hold that deletion open on
+// one connection while the requests run on others, so the interleaving is certain, not lucky.
+describe('token requests that race the deletion of their project', { skip: onPostgres() ? false : 'needs a deletion held open on a second connection (PostgreSQL)' }, () => {
+  let t: TestApp;
+  before(async () => { t = await createTestApp(); });
+  after(async () => { await t.close(); });
+
+  const waitingInserts = async (): Promise<number> => {
+    const res = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+      where wait_event_type = 'Lock' and query like 'insert into "domain_tokens"%'`.execute(t.db.kysely);
+    return res.rows[0]!.n;
+  };
+
+  test('are answered as if the project were already gone, never with a 500', async () => {
+    const d = await seedDomain(t, { email: 'gone@example.com', domainName: 'gone.example.com' });
+    const token = await domainToken(t.app, d);
+    const bob = (await createUser(t.app, token, { user_id: 'bob', user_country_code: '+1' })).json().result;
+    const pending = await t.db.kysely.transaction().execute(async (trx) => {
+      await trx.deleteFrom('domains').where('id', '=', d.domainId).execute();
+      // Not yet committed: the requests still find the project and the user, then their inserts
+      // wait for this transaction's row lock.
+      const requests = [
+        t.app.inject({ url: `/v1.2/domains/accesstokens?key=${d.domainKey}&domain_api_secret=${d.domainSecret}` }),
+        t.app.inject({ url: `/v1.2/domains/users/accesstokens?key=${d.domainKey}&domain_api_secret=${d.domainSecret}&user_id=bob` }),
+        t.app.inject({ url: `/v1.2/domains/users/accesstokens?key=${bob.user_api_key}&user_api_secret=${bob.user_api_secret}` }),
+      ];
+      const deadline = Date.now() + 10_000;
+      while ((await waitingInserts()) < requests.length) {
+        assert.ok(Date.now() < deadline, 'the token inserts never waited for the deletion');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return { requests };
+    });
+    const [domainTk, userTk, userKeyTk] = await Promise.all(pending.requests);
+    assert.deepEqual([domainTk!.statusCode, domainTk!.json()], [401, env(5, 'domain_api_secret: the key and secret do not match')]);
+    assert.deepEqual([userTk!.statusCode, userTk!.json()], [404, env(7, 'User not found')]);
+    assert.deepEqual([userKeyTk!.statusCode, userKeyTk!.json()], [401, env(5, 'user_api_secret: the key and secret do not match')]);
+    assert.deepEqual(await t.db.kysely.selectFrom('domain_tokens').select('token_hash').where('kind', '!=', 'account').execute(), []);
   });
 });

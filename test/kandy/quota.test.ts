@@ -3,6 +3,7 @@
 // per DATABASE_URL). The two-process case is in quota-processes.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, domainToken, seedDomain, type SeededDomain } from './setup.js';
 
@@ -60,14 +61,14 @@ describe('the Basic plan allows five users per account', () => {
     assert.deepEqual(res.json(), { error: { code: 'quota_exceeded', message: QUOTA_ENVELOPE.detail, details: { plan: 'basic', max_users: 5 } } });
   });
 
-  test('deleting a user frees a slot; plans are data, so raising the limit takes effect at once', async () => {
+  test('deleting a user frees a slot; raising the plan\'s limit takes effect at once', async () => {
     const del = await t.app.inject({ method: 'DELETE', url: `/v1.2/domains/users?key=${token}&user_id=u5` });
     assert.equal(del.json().status, 0);
     assert.deepEqual(await counts(t, d.orgId), { rows: 4, used: 4 });
     assert.equal((await createUser(t.app, token, { user_id: 'u6', user_country_code: '+1' })).statusCode, 200);
     assert.equal((await createUser(t.app, token, { user_id: 'u7', user_country_code: '+1' })).statusCode, 403);
 
-    await t.db.kysely.updateTable('plans').set({ max_users: 6 }).where('id', '=', 'basic').execute();
+    await t.services.plans.set({ id: 'basic', maxUsers: 6 });
     assert.equal((await createUser(t.app, token, { user_id: 'u7', user_country_code: '+1' })).statusCode, 200);
     const eighth = await createUser(t.app, token, { user_id: 'u8', user_country_code: '+1' });
     assert.equal(eighth.statusCode, 403);
@@ -111,5 +112,49 @@ describe('the quota under concurrency (one process)', () => {
       assert.deepEqual(r.json(), { result: null, status: 8, message: 'user_id: "same" already exists in dup.example.com' });
     }
     assert.deepEqual(await counts(t, d.orgId), { rows: 1, used: 1 });
+  });
+});
+
+describe('the quota counter when a project is deleted while users are being created', () => {
+  let t: TestApp;
+  before(async () => { t = await createTestApp(); });
+  after(async () => { await t.close(); });
+
+  // A create that lost the race to the deletion answers as any request with the dead project's
+  // token does: authenticated before the deletion, or after it.
+  const REVOKED = { result: null, status: 5, message: 'key: this access token has been revoked' };
+  const UNKNOWN = { result: null, status: 5, message: 'key: is not a valid domain access token' };
+
+  test('creates racing a project deletion end with users_used equal to the users that exist, and no 500', async () => {
+    const d = await seedDomain(t, { email: 'race@example.com', domainName: 'stays.example.com' });
+    // A large plan, so the race is between the creates and the deletion, not for the last slot.
+    await t.services.plans.assign(d.orgId, 'enterprise');
+    const staysToken = await domainToken(t.app, d);
+    for (const id of ['kept1', 'kept2']) assert.equal((await createUser(t.app, staysToken, { user_id: id, user_country_code: '+1' })).statusCode, 200);
+    const accountToken = (await t.app.inject({ url: `/v1.2/accounts/accesstokens?key=${d.accountKey}&account_api_secret=${d.accountSecret}` })).json().result.account_access_token;
+
+    const outcomes = new Map<string, number>();
+    // The deletion starts at a different moment of the burst in each round, so it lands before,
+    // among and after the creates' transactions.
+    for (let round = 0; round < 8; round++) {
+      const domainName = `race${round}.example.com`;
+      const made = await t.app.inject({ method: 'POST', url: `/v1.2/accounts/domains?key=${accountToken}`, payload: { domain_name: domainName } });
+      assert.equal(made.statusCode, 200, made.body);
+      const { domain_api_key: domainKey, domain_api_secret: domainSecret } = made.json().result;
+      const token = await domainToken(t.app, { domainKey, domainSecret });
+      // Given passwords are hashed with scrypt (tens of milliseconds) between authentication and
+      // the transaction, so the deletion commits inside that window whatever the scheduling.
+      const creates = Array.from({ length: 22 }, (_, i) => createUser(t.app, token, { user_id: `user${i}`, user_country_code: '+1', ...(i < 2 ? { user_password: 'sunny2day9' } : {}) }));
+      for (let tick = 0; tick < round * 3; tick++) await new Promise((resolve) => setImmediate(resolve));
+      const deletion = await t.app.inject({ method: 'DELETE', url: `/v1.2/accounts/domains?key=${accountToken}&domain_name=${domainName}` });
+      assert.deepEqual([deletion.statusCode, deletion.json()], [200, { result: null, status: 0, message: 'Domain Deleted' }]);
+      for (const res of await Promise.all(creates)) {
+        const body = res.json();
+        if (res.statusCode === 200) assert.equal(body.status, 0);
+        else assert.ok(res.statusCode === 401 && (isDeepStrictEqual(body, REVOKED) || isDeepStrictEqual(body, UNKNOWN)), `${res.statusCode} ${res.body}`);
+        outcomes.set(`${res.statusCode} ${body.message}`, (outcomes.get(`${res.statusCode} ${body.message}`) ?? 0) + 1);
+      }
+      assert.deepEqual(await counts(t, d.orgId), { rows: 2, used: 2 }, `after round ${round}: ${JSON.stringify([...outcomes])}`);
+    }
   });
 });

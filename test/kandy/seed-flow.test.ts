@@ -3,11 +3,22 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { createUser, domainToken, seedDomain, type SeededDomain } from './setup.js';
+import { sha256, verifyPassword } from '../../src/lib/hash.js';
+import { createUser, domainToken as requestDomainToken, seedDomain, type SeededDomain } from './setup.js';
+
+interface Created { user_id: string; user_password: string; user_api_key: string; user_api_secret: string }
 
 describe('the Kandy seed: domain access token, then user creation', () => {
   let t: TestApp;
   let d: SeededDomain;
+  // Every credential handed out below, so the storage test can check each one's stored hash.
+  const created: Created[] = [];
+  const issued: string[] = [];
+  const domainToken = async (...args: Parameters<typeof requestDomainToken>) => {
+    const token = await requestDomainToken(...args);
+    issued.push(token);
+    return token;
+  };
   before(async () => {
     t = await createTestApp();
     d = await seedDomain(t);
@@ -26,6 +37,7 @@ describe('the Kandy seed: domain access token, then user creation', () => {
     assert.equal(body.message, 'success');
     assert.match(body.result.domain_access_token, /^DAT[0-9a-f]{64}$/);
     assert.equal(body.result.expires_in, 24 * 3600);
+    issued.push(body.result.domain_access_token);
   });
 
   test('the seed\'s curl creates bob with generated credentials and the documented fields', async () => {
@@ -45,6 +57,7 @@ describe('the Kandy seed: domain access token, then user creation', () => {
     assert.match(body.result.user_password, /^[A-Za-z0-9]{16}$/);
     assert.match(body.result.user_password, /[A-Za-z]/);
     assert.ok((body.result.user_password.match(/[0-9]/g) ?? []).length >= 2);
+    created.push(body.result);
   });
 
   test('the koa-request shape (user_id "test", "+1" for USA) works and "US" is accepted too', async () => {
@@ -52,9 +65,11 @@ describe('the Kandy seed: domain access token, then user creation', () => {
     const a = await createUser(t.app, token, { user_id: 'test', user_country_code: '+1' });
     assert.equal(a.statusCode, 200);
     assert.equal(a.json().result.full_user_id, 'test@goofiw.gmail.com');
+    created.push(a.json().result);
     const b = await createUser(t.app, token, { user_id: 'carol', user_country_code: 'US', user_first_name: 'Carol', user_last_name: 'Kim', user_email: 'Carol@Example.com', user_password: 'sunny2day9' });
     assert.equal(b.statusCode, 200);
     assert.equal(b.json().result.user_password, 'sunny2day9');
+    created.push(b.json().result);
   });
 
   test('the token also works as Authorization: Bearer, and listings carry no secrets', async () => {
@@ -72,17 +87,29 @@ describe('the Kandy seed: domain access token, then user creation', () => {
     assert.doesNotMatch(res.body, /user_password|user_api_secret|UAS[0-9a-f]/);
   });
 
-  test('secrets are stored only as hashes', async () => {
-    const rows = await t.db.kysely.selectFrom('domain_users').selectAll().execute();
+  test('secrets, passwords and tokens are stored as their hashes, nothing else', async () => {
+    const rows = await t.db.kysely.selectFrom('domain_users').selectAll().orderBy('user_id').execute();
+    assert.deepEqual(rows.map((r) => r.user_id), ['bob', 'carol', 'test']);
     for (const r of rows) {
-      assert.doesNotMatch(r.api_secret_hash, /^UAS/);
-      // Generated passwords (high entropy) get SHA-256, given ones scrypt.
-      assert.match(r.password_hash, r.user_id === 'carol' ? /^scrypt\$/ : /^sha256\$[A-Za-z0-9_-]{43}$/);
+      const c = created.find((x) => x.user_id === r.user_id)!;
+      assert.equal(r.api_key, c.user_api_key);
+      assert.equal(r.api_secret_hash, sha256(c.user_api_secret));
+      if (r.user_id === 'carol') {
+        // A password someone chose gets scrypt, which verifies it and nothing else.
+        assert.match(r.password_hash, /^scrypt\$32768\$8\$1\$/);
+        assert.equal(await verifyPassword('sunny2day9', r.password_hash), true);
+        assert.equal(await verifyPassword('sunny2day8', r.password_hash), false);
+      } else {
+        // Generated passwords (about 95 random bits) get SHA-256, with the scheme recorded.
+        assert.equal(r.password_hash, `sha256$${sha256(c.user_password)}`);
+      }
     }
-    const domain = await t.db.kysely.selectFrom('domains').selectAll().executeTakeFirstOrThrow();
-    assert.notEqual(domain.api_secret_hash, d.domainSecret);
-    const tokens = await t.db.kysely.selectFrom('domain_tokens').select('token_hash').execute();
-    for (const tk of tokens) assert.doesNotMatch(tk.token_hash, /^DAT/);
+    const domain = await t.db.kysely.selectFrom('domains').select('api_secret_hash').where('id', '=', d.domainId).executeTakeFirstOrThrow();
+    assert.equal(domain.api_secret_hash, sha256(d.domainSecret));
+    const account = await t.db.kysely.selectFrom('api_accounts').select('api_secret_hash').where('org_id', '=', d.orgId).executeTakeFirstOrThrow();
+    assert.equal(account.api_secret_hash, sha256(d.accountSecret));
+    const tokens = await t.db.kysely.selectFrom('domain_tokens').select('token_hash').where('kind', '=', 'domain').execute();
+    assert.deepEqual(tokens.map((tk) => tk.token_hash).sort(), issued.map(sha256).sort());
   });
 
   test('a user access token comes from the domain key, secret and user_id; deleting a user frees it', async () => {

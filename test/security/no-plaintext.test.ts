@@ -3,8 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { sql } from 'kysely';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { dumpAllTables } from '../helpers/db.js';
 import { ALL_PERMISSIONS, PortalClient, accessToken } from '../helpers/portal.js';
 
 let t: TestApp;
@@ -14,20 +14,6 @@ before(async () => {
   t = await createTestApp({}, {}, { logLevel: 'debug', logStream: stream });
 });
 after(async () => { await t.close(); });
-
-async function dumpAllTables(): Promise<string> {
-  const db = t.db.kysely;
-  const tables = t.db.dialect === 'sqlite'
-    ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db)).rows.map((r) => r.name)
-    : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(db)).rows.map((r) => r.name);
-  assert.ok(tables.includes('connectors') && tables.includes('grants') && tables.includes('sms_messages'));
-  let out = '';
-  for (const table of tables) {
-    const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(db)).rows;
-    out += `\n${table}: ${JSON.stringify(rows)}`;
-  }
-  return out;
-}
 
 test('no table and no log line holds a plaintext credential after the whole flow', async () => {
   const password = 'a very private passphrase';
@@ -57,7 +43,8 @@ test('no table and no log line holds a plaintext credential after the whole flow
   await person.get(`/connectors/${connector.id}`);
   const rotated = /id="connector-secret">([^<]+)</.exec((await person.post(`/connectors/${connector.id}/rotate`, {})).body)![1]!;
 
-  const dump = await dumpAllTables();
+  const { tables, dump } = await dumpAllTables(t.db);
+  assert.ok(tables.includes('connectors') && tables.includes('grants') && tables.includes('sms_messages'));
   const secrets: Record<string, string> = {
     password, pin, 'connector secret': connector.secret, 'rotated secret': rotated, 'refresh token': refreshToken, 'access token': at,
     'access token signature': at.split('.')[2]!, session,

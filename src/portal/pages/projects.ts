@@ -20,8 +20,12 @@ export async function projectPages(app: FastifyInstance, portal: Portal): Promis
   const base = s.deps.config.publicUrl;
   const isAdmin = (actor: Actor, orgId: string) => ['owner', 'admin'].includes(actor.orgRoles.get(orgId) ?? '');
 
+  // Over the limit happens when the operator lowers a plan below an account's usage: nobody is
+  // deleted, and the page says why creates are refused.
+  const usageTag = (a: AccountWithPlan): SafeHtml | '' => a.users_used > a.max_users ? html` <span class="tag warn">over the limit: new users are refused</span>`
+    : a.users_used === a.max_users ? html` <span class="tag warn">limit reached</span>` : '';
   const usage = (a: AccountWithPlan): SafeHtml => html`<p id="plan-usage"><b>${a.plan_name}</b> plan: <b>${a.users_used}</b> of ${a.max_users} users
-<meter min="0" max="${a.max_users}" value="${a.users_used}" style="width:160px;vertical-align:middle"></meter>${a.users_used >= a.max_users ? html` <span class="tag warn">limit reached</span>` : ''}</p>`;
+<meter min="0" max="${a.max_users}" value="${a.users_used}" style="width:160px;vertical-align:middle"></meter>${usageTag(a)}</p>`;
 
   const listPage = async (req: FastifyRequest, orgIdInput: string | undefined, opts: { error?: string; notice?: SafeHtml; form?: { domainName?: string; projectName?: string } } = {}) => {
     const actor = await portal.actor(req);
@@ -43,7 +47,7 @@ ${admin ? html`<form class="inline" method="post" action="/projects/account-secr
 <button class="secondary" type="submit">${account.api_secret_hash ? 'Rotate account secret' : 'Generate account secret'}</button></form>` : ''}</div>
 <div class="card"><h2 style="margin-top:0">Plan</h2>${usage(account)}
 <table><tr><th>Plan</th><th>Users per account</th></tr>${plans.map((p) => html`<tr><td>${p.name}${p.id === account.plan_id ? html` <span class="tag ok">current</span>` : ''}</td><td>${p.max_users}</td></tr>`)}</table>
-<p class="muted">Plans are set by the operator of this Tessera (see docs/kandy.md).</p></div>
+<p class="muted">Plans are set by the operator of this Tessera (<code>tessera plans</code>).</p></div>
 <h2>Projects of ${org.name}</h2>
 <table><tr><th>Domain</th><th>Project</th><th>API key</th><th>Users</th></tr>
 ${domains.map((d) => html`<tr><td><a href="/projects/${d.id}">${d.domain_name}</a></td><td>${d.project_name}</td><td><code>${d.api_key}</code></td><td>${d.users}</td></tr>`)}
