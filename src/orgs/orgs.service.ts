@@ -95,11 +95,15 @@ export class OrgsService {
 
   async createGroup(actor: Actor, orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string }): Promise<Group> {
     await this.authorizeOrg(actor, orgId, 'org.manage_groups');
-    return this.insertGroup(orgId, input, actor.phones[0]);
+    return (await this.insertGroup(orgId, input, actor.phones[0])).group;
   }
 
-  /** Inserts a group; the creator's phone (when known) becomes its first admin, as in Kaizala. */
-  async insertGroup(orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string }, adminPhone?: string): Promise<Group> {
+  /**
+   * Inserts a group; the creator's phone (when known) becomes its first admin, as in Kaizala.
+   * `members` (already normalised with normalisePhones) join in the same transaction, so a group
+   * is never left behind without the members the request asked for.
+   */
+  async insertGroup(orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string; members?: string[] }, adminPhone?: string): Promise<{ group: Group; membersAdded: string[] }> {
     const name = requireName(input.name, 'name');
     const welcome = (input.welcomeMessage ?? '').trim();
     if (welcome.length > 500) throw invalid('welcomeMessage', 'must be at most 500 characters');
@@ -113,11 +117,12 @@ export class OrgsService {
     }
     const now = this.deps.clock.now();
     const group: Group = { id: newId(), org_id: orgId, parent_id: input.parentId ?? null, name, welcome_message: welcome, group_type: groupType, created_at: now };
-    await this.deps.db.transaction().execute(async (trx) => {
+    const membersAdded = await this.deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('groups').values(group).execute();
       if (adminPhone) await trx.insertInto('group_members').values({ id: newId(), group_id: group.id, phone: adminPhone, role: 'admin', created_at: now }).execute();
+      return input.members?.length ? insertMembers(trx, group.id, input.members, 'member', now) : [];
     });
-    return group;
+    return { group, membersAdded };
   }
 
   /** Groups a person can see: all groups of orgs they belong to, and groups listing their phone. */
@@ -158,7 +163,8 @@ export class OrgsService {
   async addGroupMember(actor: Actor, actorName: string, groupId: string, phoneInput: string, role: string): Promise<void> {
     await this.authorizeGroup(actor, groupId, 'group.manage');
     if (!GROUP_ROLES.includes(role as GroupRole)) throw invalid('role', `must be one of ${GROUP_ROLES.join(', ')}`);
-    const added = await addMembers(this.deps, groupId, [phoneInput], role as GroupRole);
+    // The portal's form field is called phone, so the error names it so.
+    const added = await addMembers(this.deps, groupId, normalisePhones([phoneInput], () => 'phone'), role as GroupRole);
     if (added.length === 0) throw new ApiError('conflict', 'phone: this number is already a member', { field: 'phone' });
     await this.events.emit(groupId, 'MemberAdded', { member: added[0], memberName: '', type: role === 'admin' ? 'Admin' : 'Member' }, this.source(actor, actorName));
   }
@@ -191,20 +197,30 @@ export async function listMembers(db: Kysely<Database>, groupId: string): Promis
   return rows.map((r) => ({ id: r.id, phone: r.phone, role: r.role as GroupRole, isProvisioned: r.user_id !== null, name: r.name }));
 }
 
-/** Adds numbers that are not yet members; answers the numbers actually added. Duplicates are skipped. */
-export async function addMembers(deps: Pick<Deps, 'db' | 'clock'>, groupId: string, phones: string[], role: GroupRole): Promise<string[]> {
-  const normalised = [...new Set(phones.map((p, i) => toE164(p, phones.length > 1 ? `members[${i}]` : 'phone')))];
-  const now = deps.clock.now();
-  return deps.db.transaction().execute(async (trx) => {
-    const existing = new Set((await trx.selectFrom('group_members').select('phone').where('group_id', '=', groupId)
-      .where('phone', 'in', normalised).execute()).map((r) => r.phone));
-    const fresh = normalised.filter((p) => !existing.has(p));
-    if (fresh.length) {
-      await trx.insertInto('group_members').values(fresh.map((phone) => ({ id: newId(), group_id: groupId, phone, role, created_at: now })))
-        .onConflict((oc) => oc.columns(['group_id', 'phone']).doNothing()).execute();
-    }
-    return fresh;
-  });
+/**
+ * Normalises phone numbers to E.164 before anything is written; duplicates collapse. An invalid
+ * number is named as API bodies name it (`members[i]`) unless the caller names its own field.
+ */
+export function normalisePhones(phones: string[], field: (i: number) => string = (i) => `members[${i}]`): string[] {
+  return [...new Set(phones.map((p, i) => toE164(p, field(i))))];
+}
+
+/**
+ * Inserts the numbers (E.164) that are not yet members and answers those actually added. One
+ * statement (ON CONFLICT DO NOTHING … RETURNING), so concurrent adds of one number count it once;
+ * takes the executor, so it runs inside a caller's transaction.
+ */
+export async function insertMembers(db: Kysely<Database>, groupId: string, e164s: string[], role: GroupRole, now: number): Promise<string[]> {
+  if (!e164s.length) return [];
+  const rows = await db.insertInto('group_members').values(e164s.map((phone) => ({ id: newId(), group_id: groupId, phone, role, created_at: now })))
+    .onConflict((oc) => oc.columns(['group_id', 'phone']).doNothing()).returning('phone').execute();
+  const added = new Set(rows.map((r) => r.phone));
+  return e164s.filter((p) => added.has(p));
+}
+
+/** Adds numbers already normalised with normalisePhones; answers the numbers actually added. */
+export async function addMembers(deps: Pick<Deps, 'db' | 'clock'>, groupId: string, e164s: string[], role: GroupRole): Promise<string[]> {
+  return insertMembers(deps.db, groupId, e164s, role, deps.clock.now());
 }
 
 /** Deletes one member of a group and answers who it was; 404 when there is no such member. */
