@@ -17,6 +17,7 @@ import { createServices, type Services } from './services.js';
 import type { Deps } from './deps.js';
 import { loggerOptions } from './http/logging.js';
 import { jsonErrorHandler } from './http/errors.js';
+import { refuseNulCharacters } from './http/nul.js';
 import { kaizalaRoutes } from './kaizala/routes.js';
 import { kandyRoutes } from './kandy/routes.js';
 import { portalRoutes } from './portal/routes.js';
@@ -76,6 +77,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await app.register(formbody);
     await app.register(cookie);
     app.setErrorHandler(jsonErrorHandler);
+    // On the root, before any plugin registers, so every route of every surface inherits it.
+    app.addHook('preHandler', refuseNulCharacters);
     app.setNotFoundHandler((req, reply) => {
       void reply.code(404).send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
     });

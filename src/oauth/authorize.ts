@@ -7,6 +7,7 @@ import { findClient } from './queries.js';
 import { toClient, type Client } from './client-auth.js';
 import { InvalidRequest, InvalidScope, UnauthorizedClient, UnsupportedResponseType, type OAuthError } from './errors.js';
 import { parseScopes, splitScope, type ParsedScope } from './scopes.js';
+import { NUL_MESSAGE } from '../http/nul.js';
 
 /** Shown as a page, never redirected. */
 export class AuthorizePageError extends Error {}
@@ -38,12 +39,15 @@ function single(params: RawParams, name: string): string | undefined {
   const v = params[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new InvalidRequest(`${name}: must be given once`);
+  // The global NUL check (http/nul.ts) is off for these routes so that this reaches the client.
+  if (v.includes('\u0000')) throw new InvalidRequest(`${name}: ${NUL_MESSAGE}`);
   return v;
 }
 
 export async function resolveClientAndRedirect(deps: Deps, params: RawParams): Promise<ClientAndRedirect> {
   const clientId = params.client_id;
   if (typeof clientId !== 'string' || !clientId) throw new AuthorizePageError('The request does not name a client (client_id is missing).');
+  if (clientId.includes('\u0000')) throw new AuthorizePageError(`client_id: ${NUL_MESSAGE}`);
   const row = await findClient(deps.db, clientId);
   if (!row) throw new AuthorizePageError('The application that sent you here is not registered with Tessera.');
   const client = toClient(row, 'none');
