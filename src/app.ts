@@ -42,7 +42,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const clock = opts.clock ?? systemClock;
   const app = Fastify({
     logger: { ...loggerOptions(opts.logLevel ?? config.logLevel), ...(opts.logStream ? { stream: opts.logStream } : {}) },
-    trustProxy: true,
+    // Off unless configured: X-Forwarded-For from an untrusted peer would let any client choose
+    // the address that rate limits count against.
+    trustProxy: config.trustProxy,
     bodyLimit: 256 * 1024,
     // Reject unknown fields instead of silently dropping them, and coerce query strings.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
