@@ -79,7 +79,7 @@ export class OrgsService {
   async addMember(actor: Actor, orgId: string, emailInput: string, role: string): Promise<void> {
     await this.authorizeOrg(actor, orgId, 'org.manage_members');
     if (!ORG_ROLES.includes(role as OrgRole)) throw invalid('role', `must be one of ${ORG_ROLES.join(', ')}`);
-    if (role === 'owner' && actor.orgRoles.get(orgId) !== 'owner') throw new ApiError('forbidden', 'Only an owner may add another owner');
+    if (role === 'owner' && !can(actor, 'org.manage_owners', { orgId })) throw new ApiError('forbidden', 'Only an owner may add another owner');
     const email = normaliseEmail(emailInput);
     const user = await this.deps.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
     if (!user) throw new ApiError('not_found', 'email: no account uses this email; ask the person to sign up first', { field: 'email' });
@@ -89,6 +89,59 @@ export class OrgsService {
       if (isUniqueViolation(err)) throw new ApiError('conflict', 'email: this person is already a member', { field: 'email' });
       throw err;
     }
+  }
+
+  /**
+   * Changes a member's role. Admins manage roles below owner; only owners make or unmake owners;
+   * the last owner cannot be demoted, so an organisation is never left without one.
+   */
+  async changeMemberRole(actor: Actor, orgId: string, userId: string, roleInput: string): Promise<void> {
+    await this.authorizeOrg(actor, orgId, 'org.manage_members');
+    if (!ORG_ROLES.includes(roleInput as OrgRole)) throw invalid('role', `must be one of ${ORG_ROLES.join(', ')}`);
+    const role = roleInput as OrgRole;
+    await this.changeMembership(orgId, userId, async (trx, current) => {
+      if ((current === 'owner' || role === 'owner') && !can(actor, 'org.manage_owners', { orgId })) {
+        throw new ApiError('forbidden', 'Only an owner may make someone an owner or change an owner\'s role');
+      }
+      if (current === role) return;
+      await trx.updateTable('org_members').set({ role }).where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+    }, new ApiError('conflict', 'role: the organisation must keep at least one owner; make someone else an owner first', { field: 'role' }));
+  }
+
+  /** Removes a member; a person may always leave, except the last owner. Answers whether it was the actor. */
+  async removeMember(actor: Actor, orgId: string, userId: string): Promise<{ left: boolean }> {
+    const left = userId === actor.userId;
+    if (left) {
+      await this.get(actor, orgId);
+      if (!can(actor, 'org.leave', { orgId })) throw new ApiError('forbidden', 'You cannot leave this organisation');
+    } else {
+      await this.authorizeOrg(actor, orgId, 'org.manage_members');
+    }
+    await this.changeMembership(orgId, userId, async (trx, current) => {
+      if (current === 'owner' && !left && !can(actor, 'org.manage_owners', { orgId })) throw new ApiError('forbidden', 'Only an owner may remove an owner');
+      await trx.deleteFrom('org_members').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+    }, new ApiError('conflict', left ? 'You are the last owner of this organisation; make someone else an owner before leaving'
+      : 'The organisation must keep at least one owner; make someone else an owner first'));
+    return { left };
+  }
+
+  /**
+   * Runs a change to one membership in a transaction that ends with at least one owner left. On
+   * PostgreSQL the organisation's row is locked first, so two owners demoting each other at once
+   * are serialised and the second sees the first's change; SQLite runs one transaction at a time.
+   */
+  private async changeMembership(orgId: string, userId: string, change: (trx: Kysely<Database>, current: OrgRole) => Promise<void>, lastOwner: ApiError): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      const org = trx.selectFrom('organizations').select('id').where('id', '=', orgId);
+      await (this.deps.dialect === 'postgres' ? org.forUpdate() : org).executeTakeFirst();
+      const member = await trx.selectFrom('org_members').select('role').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+      if (!member) throw notFound('Member');
+      await change(trx, member.role);
+      if (member.role !== 'owner') return;
+      const owners = await trx.selectFrom('org_members').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId).where('role', '=', 'owner').executeTakeFirstOrThrow();
+      // Checked after the write, inside the transaction: whatever the change was, it is undone.
+      if (Number(owners.n) === 0) throw lastOwner;
+    });
   }
 
   // ---- groups ----
@@ -155,6 +208,11 @@ export class OrgsService {
     return loaded.group;
   }
 
+  async canReadGroup(actor: Actor, groupId: string): Promise<boolean> {
+    const loaded = await loadGroup(this.deps.db, groupId);
+    return !!loaded && can(actor, 'group.read', { orgId: loaded.group.org_id, groupRolesByPhone: loaded.roles });
+  }
+
   async canManageGroup(actor: Actor, groupId: string): Promise<boolean> {
     const loaded = await loadGroup(this.deps.db, groupId);
     return !!loaded && can(actor, 'group.manage', { orgId: loaded.group.org_id, groupRolesByPhone: loaded.roles });
@@ -169,8 +227,25 @@ export class OrgsService {
     await this.events.emit(groupId, 'MemberAdded', { member: added[0], memberName: '', type: role === 'admin' ? 'Admin' : 'Member' }, this.source(actor, actorName));
   }
 
-  async removeGroupMember(actor: Actor, actorName: string, groupId: string, memberId: string): Promise<void> {
+  /** Group admins and organisation admins change a member's role (admin or member). */
+  async changeGroupMemberRole(actor: Actor, groupId: string, memberId: string, roleInput: string): Promise<void> {
     await this.authorizeGroup(actor, groupId, 'group.manage');
+    if (!GROUP_ROLES.includes(roleInput as GroupRole)) throw invalid('role', `must be one of ${GROUP_ROLES.join(', ')}`);
+    const res = await this.deps.db.updateTable('group_members').set({ role: roleInput as GroupRole })
+      .where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) throw notFound('Member');
+  }
+
+  /** Managers remove anyone; a person may take their own verified number out of a group (leave). */
+  async removeGroupMember(actor: Actor, actorName: string, groupId: string, memberId: string): Promise<void> {
+    const loaded = await loadGroup(this.deps.db, groupId);
+    const resource = loaded && { orgId: loaded.group.org_id, groupRolesByPhone: loaded.roles };
+    if (!resource || !can(actor, 'group.read', resource)) throw notFound('Group');
+    const member = await this.deps.db.selectFrom('group_members').select('phone').where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
+    if (!member) throw notFound('Member');
+    if (!can(actor, 'group.manage', resource) && !can(actor, 'group.leave', { ...resource, memberPhone: member.phone })) {
+      throw new ApiError('forbidden', 'Only group admins and organisation admins may remove other members');
+    }
     const removed = await removeMember(this.deps.db, groupId, memberId);
     await this.events.emit(groupId, 'MemberRemoved', { member: removed.phone, memberName: '', type: removed.role === 'admin' ? 'Admin' : 'Member' }, this.source(actor, actorName));
   }
