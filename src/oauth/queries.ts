@@ -99,3 +99,9 @@ export async function orgNames(db: Db, ids: string[]): Promise<Map<string, strin
   const rows = await db.selectFrom('organizations').select(['id', 'name']).where('id', 'in', ids).execute();
   return new Map(rows.map((r) => [r.id, r.name]));
 }
+
+/** Every grant family of a connector, e.g. when its client type changes under its refresh tokens. */
+export async function revokeFamiliesOfConnector(db: Db, connectorId: string, now: number, reason: string): Promise<void> {
+  await db.updateTable('oauth_families').set({ revoked_at: now, revoked_reason: reason })
+    .where('connector_id', '=', connectorId).where('revoked_at', 'is', null).execute();
+}
