@@ -1,7 +1,7 @@
 // The authorization server's queries. Each takes the executor, so it runs inside or outside a
 // transaction. Codes and refresh tokens are looked up by their SHA-256 only.
 import type { Kysely } from 'kysely';
-import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshTokensTable } from '../db/schema.js';
+import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshTokensTable, OrgRole } from '../db/schema.js';
 
 type Db = Kysely<Database>;
 
@@ -104,4 +104,11 @@ export async function orgNames(db: Db, ids: string[]): Promise<Map<string, strin
 export async function revokeFamiliesOfConnector(db: Db, connectorId: string, now: number, reason: string): Promise<void> {
   await db.updateTable('oauth_families').set({ revoked_at: now, revoked_reason: reason })
     .where('connector_id', '=', connectorId).where('revoked_at', 'is', null).execute();
+}
+
+/** A person's roles in the given organisations (the ones a grant's `Org/` scopes target). */
+export async function orgRolesIn(db: Db, userId: string, orgIds: string[]): Promise<Map<string, OrgRole>> {
+  if (!orgIds.length) return new Map();
+  const rows = await db.selectFrom('org_members').select(['org_id', 'role']).where('user_id', '=', userId).where('org_id', 'in', orgIds).execute();
+  return new Map(rows.map((r) => [r.org_id, r.role]));
 }

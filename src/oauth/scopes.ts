@@ -74,6 +74,14 @@ export function parseScopes(raw: string[], permissions: readonly string[]): Pars
   });
 }
 
+/** The organisations a granted scope string targets (`Org/<uuid>.…`). */
+export function targetedOrgs(scope: string): string[] {
+  return [...new Set(splitScope(scope).flatMap((s) => {
+    const m = /^Org\/([a-z0-9-]+)\./.exec(s);
+    return m ? [m[1]!] : [];
+  }))];
+}
+
 /**
  * A person may grant organisation-targeted scopes only for organisations where they are an owner
  * or admin, and person-targeted scopes only for themselves.
@@ -89,6 +97,12 @@ export function checkPersonMayGrant(scopes: ParsedScope[], userId: string, orgRo
     if (!s.bearer.id) throw new InvalidScope(`the scope "${s.raw}" must name the organisation (Org/<uuid>.)`);
     if (!can(actor, 'org.grant_app_access', { orgId: s.bearer.id })) throw new AccessDenied(`only an owner or admin of the organisation may grant "${s.raw}"`);
   }
+}
+
+/** Whether the person may still grant access to these organisations (a refresh re-checks it). */
+export function personMayKeep(orgIds: string[], userId: string, orgRoles: Map<string, OrgRole>): boolean {
+  const actor = { userId, phones: [], orgRoles };
+  return orgIds.every((orgId) => can(actor, 'org.grant_app_access', { orgId }));
 }
 
 /** Client credentials act for the connector's own organisation (Zaikio: scopes carry `Org/<uuid>.`). */
