@@ -5,6 +5,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
+import { Type } from '@fastify/type-provider-typebox';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { openDatabase, ping, type Db } from './db/database.js';
@@ -23,6 +24,15 @@ import { kandyRoutes } from './kandy/routes.js';
 import { portalRoutes } from './portal/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { instanceSecret } from './keys/instance-secret.js';
+
+// The public members of an EC or RSA JWK. Serialised through this schema, a private member ("d",
+// primes) could never be published even if one reached the key set by mistake.
+const Jwk = Type.Object({
+  kty: Type.String(), kid: Type.String(), alg: Type.Optional(Type.String()), use: Type.Optional(Type.String()),
+  crv: Type.Optional(Type.String()), x: Type.Optional(Type.String()), y: Type.Optional(Type.String()),
+  n: Type.Optional(Type.String()), e: Type.Optional(Type.String()),
+});
+const Jwks = Type.Object({ keys: Type.Array(Jwk) });
 
 export interface BuildOptions {
   clock?: Clock;
@@ -85,8 +95,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       void reply.code(404).send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
     });
 
-    app.get('/healthz', async () => ({ status: 'ok' }));
-    app.get('/readyz', async (_req, reply) => {
+    app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+    app.get('/readyz', {
+      schema: { response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Type.Object({ status: Type.Literal('unavailable') }) } },
+    }, async (_req, reply) => {
       try {
         await ping(db);
         if (redis) await redis.ping();
@@ -95,7 +107,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         return reply.code(503).send({ status: 'unavailable' });
       }
     });
-    app.get('/.well-known/jwks.json', async (_req, reply) => {
+    app.get('/.well-known/jwks.json', { schema: { response: { 200: Jwks } } }, async (_req, reply) => {
+      // The key set is reloaded from the database when the loaded copy is older than a minute,
+      // but only on the way to the signing key: an instance that only verifies would otherwise
+      // publish forever what it loaded at start and miss a key rotated by `tessera keys rotate`
+      // or another instance. (To be replaced by SigningKeys.publishedJwks(), which reloads when
+      // stale, once src/keys/ has it.)
+      await keys.signingKey();
       void reply.header('cache-control', 'public, max-age=300');
       return keys.publicJwks();
     });
