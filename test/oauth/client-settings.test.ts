@@ -103,6 +103,21 @@ describe("editing a connector's OAuth settings", () => {
     assert.ok(!(await dev.get(`/connectors/${app.id}`)).body.includes(secret), 'shown once');
   });
 
+  test('the connector list narrows to one organisation with ?org=, which must be an ID', async () => {
+    await register('Listed');
+    const other = new PortalClient(t.app);
+    await other.signup('other-dev@example.com', 'Other');
+    await other.verifyPhone('+14155550177');
+    const otherOrg = await other.createOrg('Elsewhere');
+    assert.equal((await other.post(`/orgs/${otherOrg}/members`, { email: 'dev@example.com', role: 'admin' })).statusCode, 303);
+    await other.createConnector(otherOrg, 'Foreign', ['groupinfo.read']);
+    const names = (body: string) => [...body.matchAll(/<tr><td><a href="\/connectors\/[^"]+">([^<]+)<\/a><\/td><td>([^<]+)<\/td>/g)].map((m) => `${m[1]} (${m[2]})`);
+    const all = names((await dev.get('/connectors')).body);
+    assert.ok(all.includes('Listed (Contoso)') && all.includes('Foreign (Elsewhere)'), all.join(', '));
+    assert.deepEqual(names((await dev.get(`/connectors?org=${otherOrg}`)).body), ['Foreign (Elsewhere)']);
+    refused(await dev.get('/connectors?org=nope'), 400, 'org: must match format "uuid"');
+  });
+
   test("only the organisation's owners and admins may change them; another organisation finds nothing; CSRF is required", async () => {
     const web = await register('Guarded');
     const before = await row(web.id);

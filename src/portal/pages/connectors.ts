@@ -63,9 +63,11 @@ ${orgs.length ? html`<form method="post" action="/connectors" class="card">${csr
 <button type="submit">Create Connector</button></form>` : html`<div class="card">You need to be an owner or admin of an <a href="/orgs">organisation</a> to register connectors.</div>`}`;
   };
 
-  r.get('/connectors', async (req, reply) => {
-    const list = await s.connectors.listForActor(await portal.actor(req));
-    return portal.render(reply, portal.ctx(req, 'Connectors', 'connectors'), html`<h1>Connectors</h1><p><a class="button" href="/connectors/new">Add Connector</a></p>
+  // ?org= narrows the list to one organisation (the organisation page links here).
+  r.get('/connectors', { schema: { querystring: Type.Object({ org: Type.Optional(Type.String({ format: 'uuid' })) }) } }, async (req, reply) => {
+    const all = await s.connectors.listForActor(await portal.actor(req));
+    const list = req.query.org ? all.filter((c) => c.org_id === req.query.org) : all;
+    return portal.render(reply, portal.ctx(req, 'Connectors', 'connectors'), html`<h1>Connectors</h1><p><a class="button" href="/connectors/new">Add Connector</a>${req.query.org ? html` <a href="/connectors">All organisations</a>` : ''}</p>
 <table><tr><th>Name</th><th>Organisation</th><th>Connector ID</th><th>Permissions</th></tr>
 ${list.map((c) => html`<tr><td><a href="/connectors/${c.id}">${c.name}</a></td><td>${c.org_name}</td><td><code>${c.id}</code></td><td>${c.permissions.map((p) => html`<span class="tag">${p}</span>`)}</td></tr>`)}
 ${list.length ? '' : html`<tr><td colspan="4" class="muted">No connectors yet.</td></tr>`}</table>`);
