@@ -1,7 +1,7 @@
 // The authorization server's queries. Each takes the executor, so it runs inside or outside a
 // transaction. Codes and refresh tokens are looked up by their SHA-256 only.
 import type { Kysely } from 'kysely';
-import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshTokensTable, OrgRole } from '../db/schema.js';
+import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshTokensTable } from '../db/schema.js';
 
 type Db = Kysely<Database>;
 
@@ -107,7 +107,7 @@ export async function revokeFamiliesOfConnector(db: Db, connectorId: string, now
 }
 
 /** A person's roles in the given organisations (the ones a grant's `Org/` scopes target). */
-export async function orgRolesIn(db: Db, userId: string, orgIds: string[]): Promise<Map<string, OrgRole>> {
+export async function orgRolesIn(db: Db, userId: string, orgIds: string[]): Promise<Map<string, Database['org_members']['role']>> {
   if (!orgIds.length) return new Map();
   const rows = await db.selectFrom('org_members').select(['org_id', 'role']).where('user_id', '=', userId).where('org_id', 'in', orgIds).execute();
   return new Map(rows.map((r) => [r.org_id, r.role]));
