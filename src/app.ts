@@ -5,6 +5,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
+import { Type } from '@fastify/type-provider-typebox';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { openDatabase, ping, type Db } from './db/database.js';
@@ -19,11 +20,21 @@ import { createServices, type Services } from './services.js';
 import type { Deps } from './deps.js';
 import { loggerOptions } from './http/logging.js';
 import { jsonErrorHandler } from './http/errors.js';
+import { refuseNulCharacters } from './http/nul.js';
 import { kaizalaRoutes } from './kaizala/routes.js';
 import { kandyRoutes } from './kandy/routes.js';
 import { portalRoutes } from './portal/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { instanceSecret } from './keys/instance-secret.js';
+
+// The public members of an EC or RSA JWK. Serialised through this schema, a private member ("d",
+// primes) could never be published even if one reached the key set by mistake.
+const Jwk = Type.Object({
+  kty: Type.String(), kid: Type.String(), alg: Type.Optional(Type.String()), use: Type.Optional(Type.String()),
+  crv: Type.Optional(Type.String()), x: Type.Optional(Type.String()), y: Type.Optional(Type.String()),
+  n: Type.Optional(Type.String()), e: Type.Optional(Type.String()),
+});
+const Jwks = Type.Object({ keys: Type.Array(Jwk) });
 
 export interface BuildOptions {
   clock?: Clock;
@@ -43,7 +54,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const clock = opts.clock ?? systemClock;
   const app = Fastify({
     logger: { ...loggerOptions(opts.logLevel ?? config.logLevel), ...(opts.logStream ? { stream: opts.logStream } : {}) },
-    trustProxy: true,
+    // Off unless configured: X-Forwarded-For from an untrusted peer would let any client choose
+    // the address that rate limits count against.
+    trustProxy: config.trustProxy,
     bodyLimit: 256 * 1024,
     // Reject unknown fields instead of silently dropping them, and coerce query strings.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
@@ -79,12 +92,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
     await app.register(formbody);
     app.setErrorHandler(jsonErrorHandler);
+    // On the root, before any plugin registers, so every route of every surface inherits it.
+    app.addHook('preHandler', refuseNulCharacters);
     app.setNotFoundHandler((req, reply) => {
       void reply.code(404).send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
     });
 
-    app.get('/healthz', async () => ({ status: 'ok' }));
-    app.get('/readyz', async (_req, reply) => {
+    app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+    app.get('/readyz', {
+      schema: { response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Type.Object({ status: Type.Literal('unavailable') }) } },
+    }, async (_req, reply) => {
       try {
         await ping(db);
         if (redis) await redis.ping();
@@ -93,7 +110,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         return reply.code(503).send({ status: 'unavailable' });
       }
     });
-    app.get('/.well-known/jwks.json', async (_req, reply) => {
+    app.get('/.well-known/jwks.json', { schema: { response: { 200: Jwks } } }, async (_req, reply) => {
+      // publishedJwks() reloads when another process (another instance, `tessera keys rotate`)
+      // has changed the keys, so an instance that only verifies never publishes a stale set.
       void reply.header('cache-control', 'public, max-age=300');
       return keys.publishedJwks();
     });

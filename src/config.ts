@@ -1,5 +1,6 @@
 // Configuration is read once from the environment, validated, typed and frozen.
 // Every other module receives the Config object; nothing else reads process.env.
+import { isIP } from 'node:net';
 
 export type SmsProviderName = 'outbox' | 'http';
 
@@ -28,6 +29,13 @@ export interface Config {
    * connector cannot make Tessera call into its own network (SSRF); on in development and tests.
    */
   readonly webhookAllowPrivateTargets: boolean;
+  /**
+   * Which peers may say who the client is (X-Forwarded-For, -Proto, -Host), as Fastify's
+   * trustProxy: false (the default: the TCP peer is the client), true (any peer), or the
+   * addresses/CIDRs of the proxies. Trusting a header anyone can write would let a client pick
+   * its own address and dodge every per-address limit.
+   */
+  readonly trustProxy: boolean | string[];
 }
 
 export class ConfigError extends Error {
@@ -55,6 +63,31 @@ function url(name: string, raw: string, protocols: string[]): string {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
   }
   return raw;
+}
+
+// proxy-addr's names for address ranges, accepted by Fastify's trustProxy.
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function trustProxy(raw: string | undefined): boolean | string[] {
+  const value = (raw ?? '').trim();
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  // Fastify 5.12.1 dropped hop counts (they fail closed now): a count cannot tell whether the
+  // immediate peer is a proxy at all, so a client connecting directly could forge the hops.
+  // Refused here rather than silently trusting nobody.
+  if (/^\d+$/.test(value)) {
+    throw new ConfigError(`TRUST_PROXY cannot be a hop count ("${value}"): a count does not say which peer is a proxy; give the proxies' addresses or CIDRs (e.g. 10.0.0.0/8), or true`);
+  }
+  const entries = value.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!PROXY_RANGES.has(entry) && (!family || !prefixOk || rest.length)) {
+      throw new ConfigError(`TRUST_PROXY must be true, false, or a comma-separated list of proxy addresses or CIDRs; "${entry}" is none of those`);
+    }
+  }
+  return entries;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -95,6 +128,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     webhookAllowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS
       ? env.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true'
       : env.NODE_ENV !== 'production',
+    trustProxy: trustProxy(env.TRUST_PROXY),
     ...overrides,
   };
   return Object.freeze(config);

@@ -11,29 +11,43 @@ export interface Actor {
 
 export type Action =
   | 'org.read'
+  | 'org.leave'
   | 'org.manage_members'
+  | 'org.manage_owners'
   | 'org.manage_groups'
   | 'org.manage_connectors'
   | 'org.manage_projects'
+  | 'org.grant_app_access'
   | 'group.read'
-  | 'group.manage';
+  | 'group.manage'
+  | 'group.leave';
 
 export interface OrgResource { orgId: string }
 export interface GroupResource { orgId: string; groupRolesByPhone: Map<string, GroupRole> }
+/** One membership of a group, for leaving it. */
+export interface GroupMemberResource extends GroupResource { memberPhone: string }
 
 const isOrgAdmin = (actor: Actor, orgId: string): boolean => {
   const role = actor.orgRoles.get(orgId);
   return role === 'owner' || role === 'admin';
 };
 
-export function can(actor: Actor, action: Action, resource: OrgResource | GroupResource): boolean {
+export function can(actor: Actor, action: Action, resource: OrgResource | GroupResource | GroupMemberResource): boolean {
   switch (action) {
     case 'org.read':
+    case 'org.leave':
       return actor.orgRoles.has(resource.orgId);
+    // Admins manage members and roles below owner; only owners make, unmake or remove owners, so
+    // an admin can neither promote themselves nor push the owners out.
+    case 'org.manage_owners':
+      return actor.orgRoles.get(resource.orgId) === 'owner';
+    // org.grant_app_access: Zaikio lets only an organisation's owners and admins grant an app
+    // access to it (an `Org/<uuid>.` scope), and a refresh keeps it only while they still are.
     case 'org.manage_members':
     case 'org.manage_groups':
     case 'org.manage_connectors':
     case 'org.manage_projects':
+    case 'org.grant_app_access':
       return isOrgAdmin(actor, resource.orgId);
     case 'group.read': {
       if (actor.orgRoles.has(resource.orgId)) return true;
@@ -47,5 +61,8 @@ export function can(actor: Actor, action: Action, resource: OrgResource | GroupR
       const roles = (resource as GroupResource).groupRolesByPhone;
       return actor.phones.some((p) => roles.get(p) === 'admin');
     }
+    case 'group.leave':
+      // Membership follows the number: whoever verified it may take it out of the group.
+      return actor.phones.includes((resource as GroupMemberResource).memberPhone);
   }
 }

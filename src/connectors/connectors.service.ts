@@ -8,6 +8,7 @@ import { newId, newSecret, uuidv7 } from '../lib/ids.js';
 import type { ConnectorsTable } from '../db/schema.js';
 import { isPermission, type Permission } from './permissions.js';
 import { parseClientMetadata, type GrantType } from '../oauth/client-metadata.js';
+import { revokeFamiliesOfConnector } from '../oauth/queries.js';
 
 export type Connector = Omit<ConnectorsTable, 'secret_hash' | 'permissions' | 'redirect_uris' | 'grant_types'>
   & { permissions: Permission[]; redirect_uris: string[]; grant_types: GrantType[]; org_name?: string };
@@ -88,6 +89,31 @@ export class ConnectorsService {
     if (!row || !actor.orgRoles.has(row.org_id)) throw notFound('Connector');
     if (!can(actor, 'org.manage_connectors', { orgId: row.org_id })) throw new ApiError('forbidden', 'Only owners and admins of the organisation may manage its connectors');
     return toConnector(row);
+  }
+
+  /**
+   * Changes the OAuth settings under the rules of registration (parseClientMetadata, the one
+   * place for them). A public client has no secret: switching to public drops it, switching to
+   * confidential issues one, shown once. Either switch moves the secret generation (the token
+   * service's access tokens stop) and revokes the connector's OAuth grants, whose refresh tokens
+   * were issued under the other kind of client authentication. Removed redirect URIs and grant
+   * types take effect on the next request (the authorization and token endpoints read them).
+   */
+  async updateOAuth(actor: Actor, id: string, input: { clientType?: string; redirectUris?: string; grantTypes?: string[] }): Promise<{ connector: Connector; secret: string | undefined }> {
+    const connector = await this.getManaged(actor, id);
+    const oauth = parseClientMetadata(input);
+    const switched = oauth.clientType !== connector.client_type;
+    const secret = switched && oauth.clientType === 'confidential' ? newSecret(SECRET_PREFIX) : undefined;
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.updateTable('connectors').set((eb) => ({
+        redirect_uris: JSON.stringify(oauth.redirectUris), grant_types: JSON.stringify(oauth.grantTypes), client_type: oauth.clientType, updated_at: now,
+        ...(switched ? { secret_hash: secret ? sha256(secret) : '', secret_generation: eb('secret_generation', '+', 1) } : {}),
+      })).where('id', '=', id).execute();
+      if (switched) await revokeFamiliesOfConnector(trx, id, now, `client type changed to ${oauth.clientType}`);
+      await trx.insertInto('audit_events').values(this.audit(actor, connector.org_id, 'connector.oauth_updated', id)).execute();
+    });
+    return { connector: await this.getManaged(actor, id), secret };
   }
 
   /** A new secret; the old one and every access token issued under it stop working at once. */

@@ -11,11 +11,21 @@ const HEADER_NAMES: Record<string, string> = {
   applicationid: 'applicationId', applicationsecret: 'applicationSecret', refreshtoken: 'refreshToken', accesstoken: 'accessToken',
 };
 
+/**
+ * A JSON Pointer as the API names fields: `members[0]`, `a.b` (array items in brackets, as the
+ * services name them too, e.g. an invalid phone number in `members[1]`).
+ */
+export function fieldName(instancePath: string): string {
+  if (!instancePath) return '';
+  return instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((out, seg) => (/^\d+$/.test(seg) ? `${out}[${seg}]` : out ? `${out}.${seg}` : seg), '');
+}
+
 /** Turns the first schema-validation issue into a field name and a sentence. */
 export function describeValidation(err: FastifyError): { field: string; message: string } {
   const issue = (err.validation?.[0] ?? {}) as AjvIssue;
   const where = err.validationContext ?? 'body';
-  let field = (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  let field = fieldName(issue.instancePath ?? '');
   if (issue.keyword === 'required' && typeof issue.params?.missingProperty === 'string') {
     const missing = where === 'headers' ? HEADER_NAMES[issue.params.missingProperty] ?? issue.params.missingProperty : issue.params.missingProperty;
     field = field ? `${field}.${missing}` : missing;

@@ -4,7 +4,7 @@
 import type { Deps } from '../deps.js';
 import { ApiError, notFound } from '../lib/errors.js';
 import type { Permission } from '../connectors/permissions.js';
-import { addMembers, listMembers, listMessages, MEMBER_TABLES, postMessage, removeMember, type GroupMember, type Message, type OrgsService } from '../orgs/orgs.service.js';
+import { addMembers, listMembers, listMessages, MEMBER_TABLES, normalisePhones, postMessage, removeMember, type GroupMember, type Message, type OrgsService } from '../orgs/orgs.service.js';
 import type { GroupsTable } from '../db/schema.js';
 import { prepared } from '../db/prepared.js';
 import type { ReadCache } from '../db/read-cache.js';
@@ -103,9 +103,13 @@ export class PlatformService {
     this.require(ctx, 'groupinfo.write');
     if (input.members?.length) this.require(ctx, 'groupmember.write');
     const parent = await this.groupInScope(ctx, groupId);
-    const group = await this.orgs.insertGroup(parent.org_id, { name: input.name, welcomeMessage: input.welcomeMessage, parentId: parent.id, groupType: input.groupType });
-    const added = input.members?.length ? await addMembers(this.deps, group.id, input.members, 'member') : [];
-    return { groupName: group.name, groupId: group.id, membersAdded: added.length };
+    // Every number is checked before anything is written; the group and its members are then
+    // inserted in one transaction, so a bad number never leaves an empty group behind.
+    const members = normalisePhones(input.members ?? []);
+    const { group, membersAdded } = await this.orgs.insertGroup(parent.org_id, {
+      name: input.name, welcomeMessage: input.welcomeMessage, parentId: parent.id, groupType: input.groupType, members,
+    });
+    return { groupName: group.name, groupId: group.id, membersAdded: membersAdded.length };
   }
 
   async members(ctx: PlatformContext, groupId: string): Promise<GroupMember[]> {
@@ -117,7 +121,7 @@ export class PlatformService {
   async addMembers(ctx: PlatformContext, groupId: string, phones: string[]): Promise<number> {
     this.require(ctx, 'groupmember.write');
     await this.groupInScope(ctx, groupId);
-    const added = await addMembers(this.deps, groupId, phones, 'member');
+    const added = await addMembers(this.deps, groupId, normalisePhones(phones), 'member');
     for (const phone of added) await this.events.emit(groupId, 'MemberAdded', { member: phone, memberName: '', type: 'Member' }, this.source(ctx));
     return added.length;
   }

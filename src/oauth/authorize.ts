@@ -7,6 +7,7 @@ import { findClient } from './queries.js';
 import { toClient, type Client } from './client-auth.js';
 import { InvalidRequest, InvalidScope, UnauthorizedClient, UnsupportedResponseType, type OAuthError } from './errors.js';
 import { parseScopes, splitScope, type ParsedScope } from './scopes.js';
+import { NUL_MESSAGE } from '../http/nul.js';
 
 /** Shown as a page, never redirected. */
 export class AuthorizePageError extends Error {}
@@ -38,19 +39,42 @@ function single(params: RawParams, name: string): string | undefined {
   const v = params[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new InvalidRequest(`${name}: must be given once`);
+  // The global NUL check (http/nul.ts) is off for these routes so that this reaches the client.
+  if (v.includes('\u0000')) throw new InvalidRequest(`${name}: ${NUL_MESSAGE}`);
   return v;
+}
+
+// http on a loopback IP literal, with an optional port; the rest of the URI stays as written.
+const LOOPBACK_REDIRECT = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?([/?][^#]*)?$/;
+
+/**
+ * Exact match, or RFC 8252 §7.3: a native app listening on a loopback IP literal gets whatever
+ * port the operating system gave it, so for http://127.0.0.1 and http://[::1] the port is
+ * ignored and everything else must match exactly. `localhost` is not included (§8.3: a name can
+ * resolve elsewhere).
+ */
+export function redirectUriMatches(registered: readonly string[], requested: string): boolean {
+  if (registered.includes(requested)) return true;
+  const req = LOOPBACK_REDIRECT.exec(requested);
+  if (!req || (req[2] !== undefined && !(Number(req[2]) >= 1 && Number(req[2]) <= 65535))) return false;
+  return registered.some((uri) => {
+    const reg = LOOPBACK_REDIRECT.exec(uri);
+    return reg !== null && reg[1] === req[1] && (reg[3] ?? '') === (req[3] ?? '');
+  });
 }
 
 export async function resolveClientAndRedirect(deps: Deps, params: RawParams): Promise<ClientAndRedirect> {
   const clientId = params.client_id;
   if (typeof clientId !== 'string' || !clientId) throw new AuthorizePageError('The request does not name a client (client_id is missing).');
+  if (clientId.includes('\u0000')) throw new AuthorizePageError(`client_id: ${NUL_MESSAGE}`);
   const row = await findClient(deps.db, clientId);
   if (!row) throw new AuthorizePageError('The application that sent you here is not registered with Tessera.');
   const client = toClient(row, 'none');
   const redirectUri = params.redirect_uri;
   if (typeof redirectUri !== 'string' || !redirectUri) throw new AuthorizePageError('The request does not say where to send you back (redirect_uri is missing).');
-  // RFC 9700 §4.1.3: exact string comparison with a registered URI, nothing looser.
-  if (!client.redirectUris.includes(redirectUri)) throw new AuthorizePageError('The address the application wants to send you back to is not registered for it.');
+  // RFC 9700 §4.1.3: exact string comparison with a registered URI, nothing looser, except the
+  // port of a loopback IP literal (RFC 8252 §7.3).
+  if (!redirectUriMatches(client.redirectUris, redirectUri)) throw new AuthorizePageError('The address the application wants to send you back to is not registered for it.');
   const state = params.state;
   return { client, redirectUri, state: typeof state === 'string' ? state : undefined };
 }

@@ -111,3 +111,16 @@ export async function orgNames(db: Db, ids: string[]): Promise<Map<string, strin
   const rows = await db.selectFrom('organizations').select(['id', 'name']).where('id', 'in', ids).execute();
   return new Map(rows.map((r) => [r.id, r.name]));
 }
+
+/** Every grant family of a connector, e.g. when its client type changes under its refresh tokens. */
+export async function revokeFamiliesOfConnector(db: Db, connectorId: string, now: number, reason: string): Promise<void> {
+  await db.updateTable('oauth_families').set({ revoked_at: now, revoked_reason: reason })
+    .where('connector_id', '=', connectorId).where('revoked_at', 'is', null).execute();
+}
+
+/** A person's roles in the given organisations (the ones a grant's `Org/` scopes target). */
+export async function orgRolesIn(db: Db, userId: string, orgIds: string[]): Promise<Map<string, Database['org_members']['role']>> {
+  if (!orgIds.length) return new Map();
+  const rows = await db.selectFrom('org_members').select(['org_id', 'role']).where('user_id', '=', userId).where('org_id', 'in', orgIds).execute();
+  return new Map(rows.map((r) => [r.org_id, r.role]));
+}

@@ -1,19 +1,46 @@
 // Scopes. A connector may ask for its permissions (connectors/permissions.ts) and the OpenID
-// Connect scopes. Following the Zaikio grammar (shared/reference/zaikio.md) a permission may be
-// prefixed with its bearer: `Org/<uuid>.groupinfo.read` targets one organisation,
-// `Per/<uuid>.` or no prefix means the person. Scopes are separated by spaces (RFC 6749 §3.3) or
-// commas (Zaikio).
+// Connect scopes, in two spellings:
+// - a permission name, `groupinfo.read`, optionally prefixed with its bearer (`Org/<uuid>.` targets
+//   one organisation, `Per/<uuid>.` or no prefix means the person);
+// - Zaikio's grammar (shared/reference/zaikio.md), `[Org|Per[/uuid].]tessera.SCOPE.(r|w|rw)`,
+//   where SCOPE is a permission family (groupinfo, groupmember, textmessage, webhook): `r` stands
+//   for its read permission, `w` for every other one of the family (write, and remove for
+//   groupmember), `rw` for all of them. A scope is granted whole or not at all: the connector
+//   must hold every permission it stands for.
+// Scopes are separated by spaces (RFC 6749 §3.3) or commas (Zaikio).
 import type { OrgRole } from '../db/schema.js';
+import { can } from '../auth/policy.js';
+import { PERMISSION_NAMES, type Permission } from '../connectors/permissions.js';
 import { AccessDenied, InvalidScope } from './errors.js';
 
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'phone', 'offline_access'] as const;
 const OIDC = new Set<string>(OIDC_SCOPES);
 const BEARER = /^(Org|Per)(?:\/([a-z0-9-]{1,64}))?\.(.+)$/;
+/** Zaikio's scope grammar, as published; APP.SCOPE.PERM after an optional bearer. */
+const ZAIKIO = /^(?:(Org|Per)(?:\/([a-z0-9-]+))?\.)?([a-z][a-z0-9_]{2,})\.([a-z][a-z_]{2,})\.(rw|r|w)$/;
+
+/** Tessera's technical app name in Zaikio-style scopes (`tessera.groupinfo.r`). */
+export const APP_NAME = 'tessera';
+
+/** Permission family → what `r` and `w` stand for, derived from the permission list. */
+const FAMILIES = new Map<string, { r: Permission[]; w: Permission[] }>();
+for (const p of PERMISSION_NAMES) {
+  const [family, action] = p.split('.') as [string, string];
+  const f = FAMILIES.get(family) ?? { r: [], w: [] };
+  (action === 'read' ? f.r : f.w).push(p);
+  FAMILIES.set(family, f);
+}
+
+/** Every Zaikio-style scope Tessera understands (for discovery). */
+export const ZAIKIO_SCOPES = [...FAMILIES.entries()].flatMap(([family, f]) =>
+  [...(f.r.length ? ['r'] : []), ...(f.w.length ? ['w'] : []), ...(f.r.length && f.w.length ? ['rw'] : [])].map((perm) => `${APP_NAME}.${family}.${perm}`));
 
 export interface ParsedScope {
   raw: string;
-  /** The permission or OpenID scope without a bearer prefix. */
+  /** The scope without its bearer prefix: an OpenID scope, a permission, or `tessera.SCOPE.PERM`. */
   base: string;
+  /** The connector permissions it stands for (none for OpenID scopes). */
+  permissions: Permission[];
   bearer?: { type: 'Org' | 'Per'; id?: string };
 }
 
@@ -21,16 +48,38 @@ export function splitScope(raw: string | undefined): string[] {
   return [...new Set((raw ?? '').split(/[\s,]+/).filter(Boolean))];
 }
 
+const bearerOf = (type: string | undefined, id: string | undefined): Pick<ParsedScope, 'bearer'> =>
+  (type ? { bearer: { type: type as 'Org' | 'Per', ...(id ? { id } : {}) } } : {});
+
 /** Parses and checks every scope against what the connector may request (invalid_scope otherwise). */
 export function parseScopes(raw: string[], permissions: readonly string[]): ParsedScope[] {
   const allowed = new Set(permissions);
+  const refuse = (s: string, why = '') => new InvalidScope(`the scope "${s}" is not one this client may request${why}`);
   return raw.map((s) => {
-    if (OIDC.has(s)) return { raw: s, base: s };
+    if (OIDC.has(s)) return { raw: s, base: s, permissions: [] };
+    const z = ZAIKIO.exec(s);
+    if (z) {
+      const [, type, id, app, family, perm] = z as unknown as [string, string | undefined, string | undefined, string, string, 'r' | 'w' | 'rw'];
+      const f = FAMILIES.get(family);
+      if (app !== APP_NAME || !f) throw refuse(s);
+      const stands = [...(perm.includes('r') ? f.r : []), ...(perm.includes('w') ? f.w : [])];
+      if (!stands.length) throw refuse(s);
+      if (!stands.every((p) => allowed.has(p))) throw refuse(s, ` (it stands for ${stands.join(' and ')})`);
+      return { raw: s, base: `${app}.${family}.${perm}`, permissions: stands, ...bearerOf(type, id) };
+    }
     const m = BEARER.exec(s);
     const base = m ? m[3]! : s;
-    if (!allowed.has(base)) throw new InvalidScope(`the scope "${s}" is not one this client may request`);
-    return m ? { raw: s, base, bearer: { type: m[1] as 'Org' | 'Per', ...(m[2] ? { id: m[2] } : {}) } } : { raw: s, base };
+    if (!allowed.has(base)) throw refuse(s);
+    return { raw: s, base, permissions: [base as Permission], ...bearerOf(m?.[1], m?.[2]) };
   });
+}
+
+/** The organisations a granted scope string targets (`Org/<uuid>.…`). */
+export function targetedOrgs(scope: string): string[] {
+  return [...new Set(splitScope(scope).flatMap((s) => {
+    const m = /^Org\/([a-z0-9-]+)\./.exec(s);
+    return m ? [m[1]!] : [];
+  }))];
 }
 
 /**
@@ -38,6 +87,7 @@ export function parseScopes(raw: string[], permissions: readonly string[]): Pars
  * or admin, and person-targeted scopes only for themselves.
  */
 export function checkPersonMayGrant(scopes: ParsedScope[], userId: string, orgRoles: Map<string, OrgRole>): void {
+  const actor = { userId, phones: [], orgRoles };
   for (const s of scopes) {
     if (!s.bearer) continue;
     if (s.bearer.type === 'Per') {
@@ -45,9 +95,14 @@ export function checkPersonMayGrant(scopes: ParsedScope[], userId: string, orgRo
       continue;
     }
     if (!s.bearer.id) throw new InvalidScope(`the scope "${s.raw}" must name the organisation (Org/<uuid>.)`);
-    const role = orgRoles.get(s.bearer.id);
-    if (role !== 'owner' && role !== 'admin') throw new AccessDenied(`only an owner or admin of the organisation may grant "${s.raw}"`);
+    if (!can(actor, 'org.grant_app_access', { orgId: s.bearer.id })) throw new AccessDenied(`only an owner or admin of the organisation may grant "${s.raw}"`);
   }
+}
+
+/** Whether the person may still grant access to these organisations (a refresh re-checks it). */
+export function personMayKeep(orgIds: string[], userId: string, orgRoles: Map<string, OrgRole>): boolean {
+  const actor = { userId, phones: [], orgRoles };
+  return orgIds.every((orgId) => can(actor, 'org.grant_app_access', { orgId }));
 }
 
 /** Client credentials act for the connector's own organisation (Zaikio: scopes carry `Org/<uuid>.`). */

@@ -1,8 +1,9 @@
 // The interactive pages of the authorization flow, in the portal's frame (portal/views/layout.ts).
 import { html, type SafeHtml } from '../lib/html.js';
 import { csrfField } from '../portal/views/layout.js';
-import { PERMISSIONS, isPermission } from '../connectors/permissions.js';
+import { PERMISSIONS } from '../connectors/permissions.js';
 import type { AuthorizationRequest } from './authorize.js';
+import type { ParsedScope } from './scopes.js';
 
 const OIDC_LABELS: Record<string, string> = {
   openid: 'Know who you are (your Tessera account ID)',
@@ -12,16 +13,17 @@ const OIDC_LABELS: Record<string, string> = {
   offline_access: 'Stay connected when you are not using it',
 };
 
-export function scopeLabel(raw: string, base: string, orgNames: Map<string, string>): SafeHtml {
-  const label = OIDC_LABELS[base] ?? (isPermission(base) ? PERMISSIONS[base] : base);
-  const org = /^Org\/([a-z0-9-]+)\./.exec(raw)?.[1];
-  return html`${label}${org ? html` <span class="tag">for ${orgNames.get(org) ?? org}</span>` : ''} <code>${raw}</code>`;
+export function scopeLabel(scope: ParsedScope, orgNames: Map<string, string>): SafeHtml {
+  // A Zaikio-style scope stands for several permissions: the person reads each of them.
+  const label = OIDC_LABELS[scope.base] ?? (scope.permissions.length ? scope.permissions.map((p) => PERMISSIONS[p]).join('; ') : scope.base);
+  const org = scope.bearer?.type === 'Org' ? scope.bearer.id : undefined;
+  return html`${label}${org ? html` <span class="tag">for ${orgNames.get(org) ?? org}</span>` : ''} <code>${scope.raw}</code>`;
 }
 
 export function consentPage(req: AuthorizationRequest, csrf: string, who: { name: string; email: string }, orgName: string, orgNames: Map<string, string>): SafeHtml {
   return html`<div class="card"><h1>Allow ${req.client.name}?</h1>
 <p><b>${req.client.name}</b> (registered by ${orgName}) asks to:</p>
-<ul class="steps">${req.scopes.map((s) => html`<li>${scopeLabel(s.raw, s.base, orgNames)}</li>`)}</ul>
+<ul class="steps">${req.scopes.map((s) => html`<li>${scopeLabel(s, orgNames)}</li>`)}</ul>
 <p class="muted">Signed in as ${who.name} (${who.email}). You can withdraw this at any time under App consents.</p>
 <form method="post" action="/oauth/consent">${csrfField(csrf)}
 ${Object.entries(req.params).filter(([k]) => k !== 'prompt').map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}

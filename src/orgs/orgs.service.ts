@@ -80,7 +80,7 @@ export class OrgsService {
   async addMember(actor: Actor, orgId: string, emailInput: string, role: string): Promise<void> {
     await this.authorizeOrg(actor, orgId, 'org.manage_members');
     if (!ORG_ROLES.includes(role as OrgRole)) throw invalid('role', `must be one of ${ORG_ROLES.join(', ')}`);
-    if (role === 'owner' && actor.orgRoles.get(orgId) !== 'owner') throw new ApiError('forbidden', 'Only an owner may add another owner');
+    if (role === 'owner' && !can(actor, 'org.manage_owners', { orgId })) throw new ApiError('forbidden', 'Only an owner may add another owner');
     const email = normaliseEmail(emailInput);
     const user = await this.deps.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
     if (!user) throw new ApiError('not_found', 'email: no account uses this email; ask the person to sign up first', { field: 'email' });
@@ -92,15 +92,72 @@ export class OrgsService {
     }
   }
 
+  /**
+   * Changes a member's role. Admins manage roles below owner; only owners make or unmake owners;
+   * the last owner cannot be demoted, so an organisation is never left without one.
+   */
+  async changeMemberRole(actor: Actor, orgId: string, userId: string, roleInput: string): Promise<void> {
+    await this.authorizeOrg(actor, orgId, 'org.manage_members');
+    if (!ORG_ROLES.includes(roleInput as OrgRole)) throw invalid('role', `must be one of ${ORG_ROLES.join(', ')}`);
+    const role = roleInput as OrgRole;
+    await this.changeMembership(orgId, userId, async (trx, current) => {
+      if ((current === 'owner' || role === 'owner') && !can(actor, 'org.manage_owners', { orgId })) {
+        throw new ApiError('forbidden', 'Only an owner may make someone an owner or change an owner\'s role');
+      }
+      if (current === role) return;
+      await trx.updateTable('org_members').set({ role }).where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+    }, new ApiError('conflict', 'role: the organisation must keep at least one owner; make someone else an owner first', { field: 'role' }));
+  }
+
+  /** Removes a member; a person may always leave, except the last owner. Answers whether it was the actor. */
+  async removeMember(actor: Actor, orgId: string, userId: string): Promise<{ left: boolean }> {
+    const left = userId === actor.userId;
+    if (left) {
+      await this.get(actor, orgId);
+      if (!can(actor, 'org.leave', { orgId })) throw new ApiError('forbidden', 'You cannot leave this organisation');
+    } else {
+      await this.authorizeOrg(actor, orgId, 'org.manage_members');
+    }
+    await this.changeMembership(orgId, userId, async (trx, current) => {
+      if (current === 'owner' && !left && !can(actor, 'org.manage_owners', { orgId })) throw new ApiError('forbidden', 'Only an owner may remove an owner');
+      await trx.deleteFrom('org_members').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+    }, new ApiError('conflict', left ? 'You are the last owner of this organisation; make someone else an owner before leaving'
+      : 'The organisation must keep at least one owner; make someone else an owner first'));
+    return { left };
+  }
+
+  /**
+   * Runs a change to one membership in a transaction that ends with at least one owner left. On
+   * PostgreSQL the organisation's row is locked first, so two owners demoting each other at once
+   * are serialised and the second sees the first's change; SQLite runs one transaction at a time.
+   */
+  private async changeMembership(orgId: string, userId: string, change: (trx: Kysely<Database>, current: OrgRole) => Promise<void>, lastOwner: ApiError): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      const org = trx.selectFrom('organizations').select('id').where('id', '=', orgId);
+      await (this.deps.dialect === 'postgres' ? org.forUpdate() : org).executeTakeFirst();
+      const member = await trx.selectFrom('org_members').select('role').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+      if (!member) throw notFound('Member');
+      await change(trx, member.role);
+      if (member.role !== 'owner') return;
+      const owners = await trx.selectFrom('org_members').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId).where('role', '=', 'owner').executeTakeFirstOrThrow();
+      // Checked after the write, inside the transaction: whatever the change was, it is undone.
+      if (Number(owners.n) === 0) throw lastOwner;
+    });
+  }
+
   // ---- groups ----
 
   async createGroup(actor: Actor, orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string }): Promise<Group> {
     await this.authorizeOrg(actor, orgId, 'org.manage_groups');
-    return this.insertGroup(orgId, input, actor.phones[0]);
+    return (await this.insertGroup(orgId, input, actor.phones[0])).group;
   }
 
-  /** Inserts a group; the creator's phone (when known) becomes its first admin, as in Kaizala. */
-  async insertGroup(orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string }, adminPhone?: string): Promise<Group> {
+  /**
+   * Inserts a group; the creator's phone (when known) becomes its first admin, as in Kaizala.
+   * `members` (already normalised with normalisePhones) join in the same transaction, so a group
+   * is never left behind without the members the request asked for.
+   */
+  async insertGroup(orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string; members?: string[] }, adminPhone?: string): Promise<{ group: Group; membersAdded: string[] }> {
     const name = requireName(input.name, 'name');
     const welcome = (input.welcomeMessage ?? '').trim();
     if (welcome.length > 500) throw invalid('welcomeMessage', 'must be at most 500 characters');
@@ -114,11 +171,12 @@ export class OrgsService {
     }
     const now = this.deps.clock.now();
     const group: Group = { id: newId(), org_id: orgId, parent_id: input.parentId ?? null, name, welcome_message: welcome, group_type: groupType, created_at: now };
-    await this.deps.db.transaction().execute(async (trx) => {
+    const membersAdded = await this.deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('groups').values(group).execute();
       if (adminPhone) await trx.insertInto('group_members').values({ id: newId(), group_id: group.id, phone: adminPhone, role: 'admin', created_at: now }).execute();
+      return input.members?.length ? insertMembers(trx, group.id, input.members, 'member', now) : [];
     });
-    return group;
+    return { group, membersAdded };
   }
 
   /** Groups a person can see: all groups of orgs they belong to, and groups listing their phone. */
@@ -151,6 +209,11 @@ export class OrgsService {
     return loaded.group;
   }
 
+  async canReadGroup(actor: Actor, groupId: string): Promise<boolean> {
+    const loaded = await loadGroup(this.deps.db, groupId);
+    return !!loaded && can(actor, 'group.read', { orgId: loaded.group.org_id, groupRolesByPhone: loaded.roles });
+  }
+
   async canManageGroup(actor: Actor, groupId: string): Promise<boolean> {
     const loaded = await loadGroup(this.deps.db, groupId);
     return !!loaded && can(actor, 'group.manage', { orgId: loaded.group.org_id, groupRolesByPhone: loaded.roles });
@@ -159,13 +222,31 @@ export class OrgsService {
   async addGroupMember(actor: Actor, actorName: string, groupId: string, phoneInput: string, role: string): Promise<void> {
     await this.authorizeGroup(actor, groupId, 'group.manage');
     if (!GROUP_ROLES.includes(role as GroupRole)) throw invalid('role', `must be one of ${GROUP_ROLES.join(', ')}`);
-    const added = await addMembers(this.deps, groupId, [phoneInput], role as GroupRole);
+    // The portal's form field is called phone, so the error names it so.
+    const added = await addMembers(this.deps, groupId, normalisePhones([phoneInput], () => 'phone'), role as GroupRole);
     if (added.length === 0) throw new ApiError('conflict', 'phone: this number is already a member', { field: 'phone' });
     await this.events.emit(groupId, 'MemberAdded', { member: added[0], memberName: '', type: role === 'admin' ? 'Admin' : 'Member' }, this.source(actor, actorName));
   }
 
-  async removeGroupMember(actor: Actor, actorName: string, groupId: string, memberId: string): Promise<void> {
+  /** Group admins and organisation admins change a member's role (admin or member). */
+  async changeGroupMemberRole(actor: Actor, groupId: string, memberId: string, roleInput: string): Promise<void> {
     await this.authorizeGroup(actor, groupId, 'group.manage');
+    if (!GROUP_ROLES.includes(roleInput as GroupRole)) throw invalid('role', `must be one of ${GROUP_ROLES.join(', ')}`);
+    const res = await this.deps.db.updateTable('group_members').set({ role: roleInput as GroupRole })
+      .where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) throw notFound('Member');
+  }
+
+  /** Managers remove anyone; a person may take their own verified number out of a group (leave). */
+  async removeGroupMember(actor: Actor, actorName: string, groupId: string, memberId: string): Promise<void> {
+    const loaded = await loadGroup(this.deps.db, groupId);
+    const resource = loaded && { orgId: loaded.group.org_id, groupRolesByPhone: loaded.roles };
+    if (!resource || !can(actor, 'group.read', resource)) throw notFound('Group');
+    const member = await this.deps.db.selectFrom('group_members').select('phone').where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
+    if (!member) throw notFound('Member');
+    if (!can(actor, 'group.manage', resource) && !can(actor, 'group.leave', { ...resource, memberPhone: member.phone })) {
+      throw new ApiError('forbidden', 'Only group admins and organisation admins may remove other members');
+    }
     const removed = await removeMember(this.deps.db, groupId, memberId);
     await this.events.emit(groupId, 'MemberRemoved', { member: removed.phone, memberName: '', type: removed.role === 'admin' ? 'Admin' : 'Member' }, this.source(actor, actorName));
   }
@@ -196,20 +277,30 @@ export async function listMembers(db: Kysely<Database>, groupId: string): Promis
   return rows.map((r) => ({ id: r.id, phone: r.phone, role: r.role as GroupRole, isProvisioned: r.user_id !== null, name: r.name }));
 }
 
-/** Adds numbers that are not yet members; answers the numbers actually added. Duplicates are skipped. */
-export async function addMembers(deps: Pick<Deps, 'db' | 'clock'>, groupId: string, phones: string[], role: GroupRole): Promise<string[]> {
-  const normalised = [...new Set(phones.map((p, i) => toE164(p, phones.length > 1 ? `members[${i}]` : 'phone')))];
-  const now = deps.clock.now();
-  return deps.db.transaction().execute(async (trx) => {
-    const existing = new Set((await trx.selectFrom('group_members').select('phone').where('group_id', '=', groupId)
-      .where('phone', 'in', normalised).execute()).map((r) => r.phone));
-    const fresh = normalised.filter((p) => !existing.has(p));
-    if (fresh.length) {
-      await trx.insertInto('group_members').values(fresh.map((phone) => ({ id: newId(), group_id: groupId, phone, role, created_at: now })))
-        .onConflict((oc) => oc.columns(['group_id', 'phone']).doNothing()).execute();
-    }
-    return fresh;
-  });
+/**
+ * Normalises phone numbers to E.164 before anything is written; duplicates collapse. An invalid
+ * number is named as API bodies name it (`members[i]`) unless the caller names its own field.
+ */
+export function normalisePhones(phones: string[], field: (i: number) => string = (i) => `members[${i}]`): string[] {
+  return [...new Set(phones.map((p, i) => toE164(p, field(i))))];
+}
+
+/**
+ * Inserts the numbers (E.164) that are not yet members and answers those actually added. One
+ * statement (ON CONFLICT DO NOTHING … RETURNING), so concurrent adds of one number count it once;
+ * takes the executor, so it runs inside a caller's transaction.
+ */
+export async function insertMembers(db: Kysely<Database>, groupId: string, e164s: string[], role: GroupRole, now: number): Promise<string[]> {
+  if (!e164s.length) return [];
+  const rows = await db.insertInto('group_members').values(e164s.map((phone) => ({ id: newId(), group_id: groupId, phone, role, created_at: now })))
+    .onConflict((oc) => oc.columns(['group_id', 'phone']).doNothing()).returning('phone').execute();
+  const added = new Set(rows.map((r) => r.phone));
+  return e164s.filter((p) => added.has(p));
+}
+
+/** Adds numbers already normalised with normalisePhones; answers the numbers actually added. */
+export async function addMembers(deps: Pick<Deps, 'db' | 'clock'>, groupId: string, e164s: string[], role: GroupRole): Promise<string[]> {
+  return insertMembers(deps.db, groupId, e164s, role, deps.clock.now());
 }
 
 /** Deletes one member of a group and answers who it was; 404 when there is no such member. */

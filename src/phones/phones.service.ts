@@ -15,9 +15,14 @@ export const PIN_MAX_ATTEMPTS = 5;
 /** Minimum gap between two PINs to one number, and the most PINs per hour. */
 export const PIN_RESEND_COOLDOWN_MS = 30_000;
 export const PIN_SENDS_PER_HOUR = 5;
+/** The most PINs one account may have sent in an hour, whatever the numbers. */
+export const PIN_SENDS_PER_USER_PER_HOUR = 10;
 const HOUR = 3600_000;
 
 export const REDACTED_PIN_TEXT = 'Your Tessera verification PIN was here. It has been used or replaced, so it is no longer shown.';
+
+/** The shortest gap between two PINs to one number, whichever account or row asked. */
+const gapKey = (e164: string): string => `sms:e164-gap:${e164}`;
 
 export type PhoneNumber = Pick<PhoneNumbersTable, 'id' | 'e164' | 'verified_at' | 'pin_expires_at' | 'created_at'>;
 
@@ -62,10 +67,9 @@ export class PhonesService {
     try {
       await this.sendPin(userId, row.id);
     } catch (err) {
-      // No half-added number is left behind when the very first PIN could not be sent.
-      if (created && err instanceof ApiError && err.code === 'sms_delivery_failed') {
-        await db.deleteFrom('phone_numbers').where('id', '=', row.id).where('verified_at', 'is', null).execute();
-      }
+      // No half-added number is left behind when the very first PIN could not be sent (the
+      // gateway failed, or the number's or the account's sending limit is used up).
+      if (created) await db.deleteFrom('phone_numbers').where('id', '=', row.id).where('verified_at', 'is', null).execute();
       throw err;
     }
     return this.get(userId, row.id);
@@ -88,6 +92,7 @@ export class PhonesService {
       const wait = Math.ceil((row.pin_window_start! + HOUR - now) / 1000);
       throw new ApiError('rate_limited', `At most ${PIN_SENDS_PER_HOUR} PINs an hour are sent to one number; try again in ${Math.ceil(wait / 60)} min`, undefined, wait);
     }
+    await this.countSend(userId, row.e164);
     const pin = newPin(6);
     // Compare-and-set on pin_sent_at so two concurrent requests cannot both send.
     const updated = await db.updateTable('phone_numbers').set({
@@ -113,6 +118,9 @@ export class PhonesService {
         pin_hash: row.pin_hash, pin_expires_at: row.pin_expires_at, pin_attempts: row.pin_attempts,
         pin_sent_at: row.pin_sent_at, pin_sends: row.pin_sends, pin_window_start: row.pin_window_start,
       }).where('id', '=', id).execute();
+      // Nothing reached the phone, so the gap between two PINs does not apply to the retry; the
+      // hourly counts keep the attempt (a failing gateway must not become a free loop either).
+      await this.deps.limiter.reset(gapKey(row.e164));
       if (err instanceof SmsDeliveryError) throw new ApiError('sms_delivery_failed', `The SMS could not be sent: ${err.message}. Try again in a moment.`);
       throw err;
     }
@@ -180,6 +188,32 @@ export class PhonesService {
   outbox(userId: string): Promise<{ id: string; recipient: string; body: string; created_at: number }[]> {
     return this.deps.db.selectFrom('sms_messages').select(['id', 'recipient', 'body', 'created_at'])
       .where('user_id', '=', userId).orderBy('id', 'desc').limit(50).execute();
+  }
+
+  /**
+   * Counts a PIN about to be sent against the number (E.164) and the account, through the shared
+   * rate limiter rather than the phone_numbers row: that row belongs to one account and is
+   * deleted with the number, so "add number → remove it → add it again", or a second account
+   * adding the same number, would otherwise start from zero each time and send without limit.
+   */
+  private async countSend(userId: string, e164: string): Promise<void> {
+    const gap = await this.deps.limiter.hit(gapKey(e164), 1, PIN_RESEND_COOLDOWN_MS);
+    if (!gap.allowed) {
+      throw new ApiError('rate_limited', `A PIN was sent moments ago; you can ask for another in ${gap.retryAfter} s`, undefined, gap.retryAfter);
+    }
+    const hourly = [
+      [`sms:e164:${e164}`, PIN_SENDS_PER_HOUR, 'to one number'],
+      [`sms:user:${userId}`, PIN_SENDS_PER_USER_PER_HOUR, 'for one account'],
+    ] as const;
+    for (const [key, limit, what] of hourly) {
+      const r = await this.deps.limiter.hit(key, limit, HOUR);
+      if (!r.allowed) {
+        // Nothing is sent, so the gap this request just took is given back: the next person
+        // is told about the hourly limit, not about a PIN that never went out.
+        await this.deps.limiter.reset(gapKey(e164));
+        throw new ApiError('rate_limited', `At most ${limit} PINs an hour are sent ${what}; try again in ${Math.ceil(r.retryAfter / 60)} min`, undefined, r.retryAfter);
+      }
+    }
   }
 
   private async invalidatePin(id: string): Promise<void> {

@@ -121,6 +121,29 @@ describe('the platform API', () => {
     assert.equal(after_, before);
   });
 
+  test('one malformed number is named members[0], as the body names it', async () => {
+    const put = await t.app.inject({ method: 'PUT', url: `/v1/groups/${groupId}/members`, headers: auth, payload: { members: ['not a phone'] } });
+    assert.deepEqual([put.statusCode, put.json()], [400, {
+      error: { code: 'invalid_phone_number', message: 'members[0]: "not a phone" is not a valid phone number; use international form such as +14155550123', details: { field: 'members[0]' } },
+    }]);
+  });
+
+  test('a subgroup with a malformed member number is refused and not created', async () => {
+    const groupsBefore = await t.db.kysely.selectFrom('groups').select('id').execute();
+    const membersBefore = await t.db.kysely.selectFrom('group_members').select('id').execute();
+    for (const members of [['not a phone'], ['+14155550151', 'not a phone']]) {
+      const res = await t.app.inject({ method: 'POST', url: `/v1/groups/${groupId}/subGroups`, headers: auth, payload: { name: 'Ghost', members } });
+      const i = members.length - 1;
+      assert.deepEqual([res.statusCode, res.json()], [400, {
+        error: { code: 'invalid_phone_number', message: `members[${i}]: "not a phone" is not a valid phone number; use international form such as +14155550123`, details: { field: `members[${i}]` } },
+      }]);
+    }
+    const list = await t.app.inject({ method: 'GET', url: `/v1/groups/${groupId}/subGroups`, headers: auth });
+    assert.ok(!list.json().groups.some((g: { groupName: string }) => g.groupName === 'Ghost'), 'no Ghost subgroup is listed');
+    assert.equal((await t.db.kysely.selectFrom('groups').select('id').execute()).length, groupsBefore.length);
+    assert.equal((await t.db.kysely.selectFrom('group_members').select('id').execute()).length, membersBefore.length);
+  });
+
   test('creates subgroups inside the granted group and lists them', async () => {
     const res = await t.app.inject({ method: 'POST', url: `/v1/groups/${groupId}/subGroups`, headers: auth, payload: { name: 'Night shift', members: ['+14155550150'] } });
     assert.equal(res.statusCode, 201);

@@ -2,7 +2,7 @@
 // rotation both verify through the JWKS, which keeps publishing the retired key.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { createListeningApp } from '../helpers/browser.js';
 import type { TestApp } from '../helpers/app.js';
 import { SigningKeys } from '../../src/keys/signing-keys.js';
@@ -62,5 +62,35 @@ describe('signing-key rotation', () => {
     assert.equal(decodeProtectedHeader(afterRotation).kid, kid);
     const remote = createRemoteJWKSet(new URL(`${t.url}/.well-known/jwks.json`));
     for (const jwt of [before, afterRotation]) await jwtVerify(jwt, remote, { issuer: t.url, typ: 'at+jwt' });
+  });
+
+  const published = async () => {
+    const res = await fetch(`${t.url}/.well-known/jwks.json`);
+    assert.equal(res.status, 200);
+    return ((await res.json()) as { keys: Record<string, string>[] }).keys;
+  };
+
+  test('an instance that only verifies publishes a key rotated elsewhere within a minute, without signing anything', async () => {
+    const cli = new SigningKeys(t.db.kysely, t.clock);
+    await cli.init();
+    const kid = await cli.rotate();
+    t.clock.advance(61_000);
+    assert.ok((await published()).some((k) => k.kid === kid), 'the rotated key is in the JWKS');
+  });
+
+  test('only the public members of a key are ever published', async () => {
+    // A key stored by mistake with its private member in public_jwk.
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = await exportJWK(privateKey);
+    const kid = '00000000-0000-7000-8000-000000000001';
+    const now = t.clock.now();
+    await t.db.kysely.insertInto('signing_keys').values({
+      kid, alg: 'ES256', private_jwk: JSON.stringify(jwk), public_jwk: JSON.stringify({ ...jwk, kid, alg: 'ES256', use: 'sig' }),
+      created_at: 0, retired_at: now, publish_until: now + 3600_000,
+    }).execute();
+    t.clock.advance(61_000);
+    const key = (await published()).find((k) => k.kid === kid);
+    assert.ok(key, 'the key is published');
+    assert.deepEqual(Object.keys(key).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
   });
 });

@@ -82,3 +82,69 @@ describe('refresh tokens', () => {
     assert.deepEqual([res.statusCode, res.json()], [400, { error: 'invalid_grant', error_description: 'the refresh token has expired' }]);
   });
 });
+
+describe('refresh re-checks the organisation role behind an Org/ scope', () => {
+  let t: TestApp;
+  let web: OAuthClientReg;
+  let orgId: string;
+  let dev: PortalClient;
+  const admins: Record<string, { client: PortalClient; id: string }> = {};
+
+  before(async () => {
+    t = await createTestApp();
+    const d = await developer(t.app);
+    ({ dev, orgId } = d);
+    web = await d.register('Web');
+    for (const name of ['alice', 'bob', 'carol']) {
+      const client = new PortalClient(t.app);
+      await client.signup(`${name}@example.com`, name);
+      assert.equal((await dev.post(`/orgs/${orgId}/members`, { email: `${name}@example.com`, role: 'admin' })).statusCode, 303);
+      admins[name] = { client, id: (await t.db.kysely.selectFrom('users').select('id').where('email', '=', `${name}@example.com`).executeTakeFirstOrThrow()).id };
+    }
+  });
+  after(async () => { await t.close(); });
+
+  const refresh = (token: string) => tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: token }, { authorization: basic(web.id, web.secret) });
+  const grant = async (who: string, scope: string) => {
+    const c = await codeFor(admins[who]!.client, web.id, scope);
+    const res = await redeem(t.app, web, c.code, c.verifier);
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json() as { access_token: string; refresh_token: string };
+  };
+  const LOST = { error: 'invalid_grant', error_description: 'the person who granted this refresh token is no longer an owner or admin of the organisation it targets; every token of this grant is revoked' };
+
+  test('an admin demoted to member loses the grant at the next refresh, and the whole family is revoked', async () => {
+    const first = await grant('alice', `Org/${orgId}.groupinfo.read`);
+    const second = await refresh(first.refresh_token);
+    assert.equal(second.statusCode, 200, 'still an admin: rotation works');
+    const tokens = second.json();
+    await dev.get(`/orgs/${orgId}`);
+    assert.equal((await dev.post(`/orgs/${orgId}/members/${admins.alice!.id}/role`, { role: 'member' })).statusCode, 303);
+    const res = await refresh(tokens.refresh_token);
+    assert.deepEqual([res.statusCode, res.json()], [400, LOST]);
+    assert.deepEqual(await introspect(t.app, web, tokens.access_token), { active: false });
+    const again = await refresh(tokens.refresh_token);
+    assert.deepEqual([again.statusCode, again.json()], [400, { error: 'invalid_grant', error_description: 'the refresh token has been revoked' }]);
+    const family = await t.db.kysely.selectFrom('oauth_families').select('revoked_reason').where('user_id', '=', admins.alice!.id).where('scope', '=', `Org/${orgId}.groupinfo.read`).executeTakeFirstOrThrow();
+    assert.equal(family.revoked_reason, 'organisation role lost');
+  });
+
+  test('a removed admin loses an Org/ grant in the Zaikio spelling; their grant for themselves is untouched', async () => {
+    const org = await grant('bob', `openid Org/${orgId}.tessera.groupinfo.r`);
+    const own = await grant('bob', 'openid tessera.groupinfo.r');
+    await dev.get(`/orgs/${orgId}`);
+    assert.equal((await dev.post(`/orgs/${orgId}/members/${admins.bob!.id}/remove`, {})).statusCode, 303);
+    const res = await refresh(org.refresh_token);
+    assert.deepEqual([res.statusCode, res.json()], [400, LOST]);
+    assert.equal((await refresh(own.refresh_token)).statusCode, 200);
+  });
+
+  test('an admin who stays an admin, or becomes an owner, keeps refreshing', async () => {
+    const first = await grant('carol', `Org/${orgId}.groupinfo.read`);
+    await dev.get(`/orgs/${orgId}`);
+    assert.equal((await dev.post(`/orgs/${orgId}/members/${admins.carol!.id}/role`, { role: 'owner' })).statusCode, 303);
+    const res = await refresh(first.refresh_token);
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().scope, `Org/${orgId}.groupinfo.read`);
+  });
+});

@@ -105,6 +105,44 @@ describe('the PIN flow', () => {
     assert.equal(good.statusCode, 303);
   });
 
+  test('removing and re-adding a number does not reset its limits, nor does a second account adding it', async () => {
+    const p = await person();
+    const phone = '+14155550170';
+    const listed = async (who: PortalClient) => (await who.get('/phones')).body.includes(phone);
+    for (let i = 1; i <= 5; i++) {
+      const url = await addPhone(p, phone);
+      const id = /\/phones\/([^/]+)\/verify/.exec(url)![1]!;
+      // Straight back: the 30 s gap belongs to the number, not to the deleted row.
+      assert.equal((await p.post(`/phones/${id}/delete`, {})).statusCode, 303);
+      const soon = await p.post('/phones', { phone });
+      assert.deepEqual([soon.statusCode, soon.headers['retry-after'], errorText(soon.body)], [429, '30', 'A PIN was sent moments ago; you can ask for another in 30 s'], `round ${i}`);
+      t.clock.advance(31_000);
+    }
+    // Five PINs went to the number in 155 s; the sixth waits for the hour that began with the first.
+    const sixth = await p.post('/phones', { phone });
+    assert.deepEqual([sixth.statusCode, sixth.headers['retry-after'], errorText(sixth.body)], [429, '3445', 'At most 5 PINs an hour are sent to one number; try again in 58 min']);
+    assert.equal(await listed(p), false, 'no pending number is left behind');
+    const other = await person();
+    const theirs = await other.post('/phones', { phone });
+    assert.deepEqual([theirs.statusCode, theirs.headers['retry-after'], errorText(theirs.body)], [429, '3445', 'At most 5 PINs an hour are sent to one number; try again in 58 min']);
+    assert.equal(await listed(other), false);
+    const sent = await t.db.kysely.selectFrom('sms_messages').select('id').where('recipient', '=', phone).execute();
+    assert.equal(sent.length, 5);
+    t.clock.advance(3445_000);
+    assert.equal((await other.post('/phones', { phone })).statusCode, 303);
+  });
+
+  test('one account gets at most 10 PINs an hour, whatever the numbers', async () => {
+    const p = await person();
+    for (let i = 0; i < 10; i++) await addPhone(p, `+141555501${80 + i}`);
+    const eleventh = await p.post('/phones', { phone: '+14155550190' });
+    assert.deepEqual([eleventh.statusCode, eleventh.headers['retry-after'], errorText(eleventh.body)], [429, '3600', 'At most 10 PINs an hour are sent for one account; try again in 60 min']);
+    assert.doesNotMatch((await p.get('/phones')).body, /\+14155550190/);
+    // The refused send gave the number's 30 s gap back: another person may add it at once.
+    const other = await person();
+    assert.equal((await other.post('/phones', { phone: '+14155550190' })).statusCode, 303);
+  });
+
   test('a number verified by one account cannot be claimed by another', async () => {
     const p1 = await person();
     await p1.verifyPhone('+14155550147');

@@ -21,7 +21,10 @@ export async function authorizeEndpoint(app: FastifyInstance, services: Services
     throw err;
   };
 
-  r.get('/oauth/authorize', { schema: { querystring: Params } }, async (req, reply) => {
+  // Both routes check NUL characters in validateAuthorizationRequest, which can report them to
+  // the client's redirect URI (RFC 6749 §4.1.2.1) once that is established; the global check
+  // (http/nul.ts) could only show a page.
+  r.get('/oauth/authorize', { schema: { querystring: Params }, config: { checksNulItself: true } }, async (req, reply) => {
     try {
       const outcome = await oauth.authorize(req.query, req.user, req.cookies[SESSION_COOKIE]);
       if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 303);
@@ -37,6 +40,7 @@ export async function authorizeEndpoint(app: FastifyInstance, services: Services
 
   r.post('/oauth/consent', {
     schema: { body: Type.Object({ _csrf: Type.String(), decision: Type.Union([Type.Literal('allow'), Type.Literal('deny')]), ...Params.properties }) },
+    config: { checksNulItself: true },
   }, async (req, reply) => {
     try {
       const url = await oauth.decide(req.body, req.user, req.cookies[SESSION_COOKIE], req.body.decision === 'allow');

@@ -6,7 +6,7 @@ import type { Services } from '../../services.js';
 import { PERMISSION_NAMES } from '../../connectors/permissions.js';
 import { SIGNING_ALG } from '../../keys/signing-keys.js';
 import { GRANT_TYPES } from '../client-metadata.js';
-import { OIDC_SCOPES } from '../scopes.js';
+import { OIDC_SCOPES, ZAIKIO_SCOPES } from '../scopes.js';
 
 const Strings = Type.Array(Type.String());
 const Metadata = Type.Object({
@@ -35,7 +35,7 @@ export function metadata(issuer: string) {
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     code_challenge_methods_supported: ['S256'],
-    scopes_supported: [...OIDC_SCOPES, ...PERMISSION_NAMES],
+    scopes_supported: [...OIDC_SCOPES, ...PERMISSION_NAMES, ...ZAIKIO_SCOPES],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [SIGNING_ALG],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified'],

@@ -6,8 +6,8 @@ import type { Deps } from '../../deps.js';
 import { sha256 } from '../../lib/hash.js';
 import type { Client } from '../client-auth.js';
 import { InvalidGrant, InvalidScope } from '../errors.js';
-import { findRefreshToken, insertRefreshToken, revokeFamily, spendRefreshToken } from '../queries.js';
-import { parseScopes, splitScope } from '../scopes.js';
+import { findRefreshToken, insertRefreshToken, orgRolesIn, revokeFamily, spendRefreshToken } from '../queries.js';
+import { parseScopes, personMayKeep, splitScope, targetedOrgs } from '../scopes.js';
 import { bearerFor, issueTokens, newRefreshToken, type Bearer, type TokenResponse } from '../tokens.js';
 import { required, type Grant, type TokenParams } from './types.js';
 
@@ -21,6 +21,13 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   if (row.revoked_at !== null) throw new InvalidGrant('the refresh token has been revoked');
   if (row.spent_at !== null) return reuse(deps, row.family_id);
   if (row.expires_at <= now) throw new InvalidGrant('the refresh token has expired');
+  // An `Org/` scope was granted by an owner or admin of that organisation; one who is no longer
+  // loses the grant, instead of keeping it through endless rotation.
+  const orgIds = targetedOrgs(row.scope);
+  if (row.user_id && orgIds.length && !personMayKeep(orgIds, row.user_id, await orgRolesIn(deps.db, row.user_id, orgIds))) {
+    await revokeFamily(deps.db, row.family_id, now, 'organisation role lost');
+    throw new InvalidGrant('the person who granted this refresh token is no longer an owner or admin of the organisation it targets; every token of this grant is revoked');
+  }
 
   // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
   const granted = splitScope(row.scope);

@@ -7,7 +7,7 @@ import { csrfField, errorBox } from '../views/layout.js';
 import type { Portal } from '../session.js';
 import { attempt } from '../routes.js';
 import type { Actor } from '../../auth/policy.js';
-import { listMembers, listMessages } from '../../orgs/orgs.service.js';
+import { GROUP_ROLES, listMembers, listMessages } from '../../orgs/orgs.service.js';
 
 const GroupId = Type.Object({ groupId: Type.String({ format: 'uuid' }) });
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
@@ -37,9 +37,11 @@ ${manage ? html`<div class="card" style="margin-top:14px"><form method="post" ac
 ${orgConnectors.map((c) => html`<option value="${c.id}">${c.name}</option>`)}</select>
 <label for="connector-id">…or any connector by its ID</label><input id="connector-id" type="text" name="connectorIdManual" placeholder="00000000-0000-0000-0000-000000000000">
 <button type="submit">Add Connector</button></form></div>` : ''}
-<h2>Members</h2><table><tr><th>Phone</th><th>Name</th><th>Role</th><th></th></tr>
-${members.map((m) => html`<tr><td>${m.phone}</td><td>${m.isProvisioned ? m.name : html`<span class="tag warn">not provisioned</span>`}</td><td>${m.role}</td>
-<td>${manage ? html`<form class="inline" method="post" action="/groups/${group.id}/members/${m.id}/delete">${csrfField(csrf)}<button class="secondary" type="submit">Remove</button></form>` : ''}</td></tr>`)}
+<h2 id="members">Members</h2><table><tr><th>Phone</th><th>Name</th><th>Role</th><th></th></tr>
+${members.map((m) => html`<tr><td>${m.phone}</td><td>${m.isProvisioned ? m.name : html`<span class="tag warn">not provisioned</span>`}</td>
+<td>${manage ? html`<form class="inline" method="post" action="/groups/${group.id}/members/${m.id}/role">${csrfField(csrf)}<select name="role" aria-label="Role of ${m.phone}">${GROUP_ROLES.map((r) => html`<option ${r === m.role ? 'selected' : ''}>${r}</option>`)}</select> <button class="secondary" type="submit">Change role</button></form>` : m.role}</td>
+<td>${manage ? html`<form class="inline" method="post" action="/groups/${group.id}/members/${m.id}/delete">${csrfField(csrf)}<button class="secondary" type="submit">Remove</button></form>`
+    : actor.phones.includes(m.phone) ? html`<form class="inline" method="post" action="/groups/${group.id}/members/${m.id}/delete">${csrfField(csrf)}<button class="secondary" type="submit">Leave group</button></form>` : ''}</td></tr>`)}
 ${members.length ? '' : html`<tr><td colspan="4" class="muted">No members.</td></tr>`}</table>
 ${manage ? html`<div class="card" style="margin-top:14px"><form method="post" action="/groups/${group.id}/members">${csrfField(csrf)}
 <label for="member-phone">Add a member by phone number</label><input id="member-phone" type="tel" name="phone" placeholder="+14155550123" required>
@@ -97,12 +99,23 @@ ${groups.length ? '' : html`<tr><td colspan="2" class="muted">No groups. Create 
       }, onError(req, actor, reply, portal.ctx(req, 'Group', 'groups')));
     });
 
-  r.post('/groups/:groupId/members/:memberId/delete', {
-    schema: { params: Type.Object({ groupId: Type.String({ format: 'uuid' }), memberId: Type.String({ format: 'uuid' }) }), body: Type.Object({ _csrf: Type.String() }) },
-  }, async (req, reply) => {
-    await s.orgs.removeGroupMember(await portal.actor(req), req.user!.name, req.params.groupId, req.params.memberId);
-    return reply.redirect(`/groups/${req.params.groupId}`, 303);
+  const MemberParams = Type.Object({ groupId: Type.String({ format: 'uuid' }), memberId: Type.String({ format: 'uuid' }) });
+
+  r.post('/groups/:groupId/members/:memberId/delete', { schema: { params: MemberParams, body: Type.Object({ _csrf: Type.String() }) } }, async (req, reply) => {
+    const actor = await portal.actor(req);
+    await s.orgs.removeGroupMember(actor, req.user!.name, req.params.groupId, req.params.memberId);
+    // Someone who left may no longer see the group.
+    return reply.redirect(await s.orgs.canReadGroup(actor, req.params.groupId) ? `/groups/${req.params.groupId}#members` : '/groups', 303);
   });
+
+  r.post('/groups/:groupId/members/:memberId/role', { schema: { params: MemberParams, body: Type.Object({ _csrf: Type.String(), role: Type.String({ maxLength: 20 }) }) } },
+    async (req, reply) => {
+      const actor = await portal.actor(req);
+      return attempt(reply, async () => {
+        await s.orgs.changeGroupMemberRole(actor, req.params.groupId, req.params.memberId, req.body.role);
+        return reply.redirect(`/groups/${req.params.groupId}#members`, 303);
+      }, onError(req, actor, reply, portal.ctx(req, 'Group', 'groups')));
+    });
 
   r.post('/groups/:groupId/messages', { schema: { params: GroupId, body: Type.Object({ _csrf: Type.String(), message: Type.String({ maxLength: 5000 }) }) } },
     async (req, reply) => {
