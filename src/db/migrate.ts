@@ -15,7 +15,18 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   // Kysely looks for its bookkeeping tables across every schema it can see; name ours, or a
   // sibling schema's tables (another test run, another tenant) would be mistaken for them.
   const migrator = new Migrator({ db: db.kysely, provider: new StaticProvider(), ...(db.schema ? { migrationTableSchema: db.schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // That search lists the tables of every schema; a sibling schema dropped at that moment (the
+    // test suites drop theirs as they finish) makes PostgreSQL answer "schema does not exist"
+    // (3F000) about a schema that is not ours. Nothing was migrated yet: look again.
+    if (attempt < 5 && isSiblingSchemaGone(error, db.schema)) continue;
+    throw error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function isSiblingSchemaGone(err: unknown, own: string | undefined): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  return e?.code === '3F000' && (own === undefined || !e.message?.includes(`"${own}"`));
 }
