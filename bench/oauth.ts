@@ -3,9 +3,10 @@
 // grant type allowed by default since migration 0100), so client_credentials needs nothing more.
 // The refresh_token grant needs refresh tokens, which normally come out of the authorization-code
 // flow (a person logging in and consenting in a browser); they are written straight into the
-// OAuth server's tables instead, hashed with sha256 as src/oauth/tokens.ts stores them.
-import { newId, newSecret } from '../src/lib/ids.js';
-import { sha256 } from '../src/lib/hash.js';
+// OAuth server's tables instead: the first link of each family's chain, made by the same function
+// the server uses (src/oauth/refresh-token-format.ts).
+import { newId } from '../src/lib/ids.js';
+import { refreshTokenAt } from '../src/oauth/refresh-token-format.js';
 import { openSink, type SeededGrant } from './seed.js';
 import type { OAuthClient } from './scenarios.js';
 
@@ -31,16 +32,16 @@ export async function seedOAuth(opts: {
   const refresh: OAuthClient[] = [];
   try {
     const families: unknown[][] = [];
-    const tokens: unknown[][] = [];
+    const links: unknown[][] = [];
     for (const c of clients) {
       const familyId = newId();
-      const token = newSecret('tor');
+      const { token, link } = refreshTokenAt(familyId, 1, now, 30 * 24 * 3600 * 1000);
       families.push([familyId, c.clientId, opts.ownerId, SCOPE, now, now]);
-      tokens.push([sha256(token), familyId, now, now + 30 * 24 * 3600 * 1000]);
+      links.push([link.family_id, link.seq, link.token_hash, link.created_at, link.expires_at]);
       refresh.push({ ...c, refreshToken: token });
     }
     await sink.insert('oauth_families', ['id', 'connector_id', 'user_id', 'scope', 'auth_time', 'created_at'], families);
-    await sink.insert('oauth_refresh_tokens', ['token_hash', 'family_id', 'created_at', 'expires_at'], tokens);
+    await sink.insert('oauth_refresh_chain', ['family_id', 'seq', 'token_hash', 'created_at', 'expires_at'], links);
   } catch (err) {
     return { unavailable: `could not seed OAuth refresh tokens (${(err as Error).message})` };
   } finally {

@@ -219,12 +219,13 @@ export interface OAuthCodesTable {
   family_id: string | null;
 }
 
-export interface OAuthRefreshTokensTable {
-  token_hash: string;
+/** One link of a family's refresh-token chain (migration 0301): spent once the next link exists. */
+export interface OAuthRefreshChainTable {
   family_id: string;
+  seq: number;
+  token_hash: string;
   created_at: number;
   expires_at: number;
-  spent_at: number | null;
 }
 
 export interface OAuthRevokedAccessTokensTable { jti: string; expires_at: number }
@@ -314,7 +315,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   oauth_families: OAuthFamiliesTable;
   oauth_codes: OAuthCodesTable;
-  oauth_refresh_tokens: OAuthRefreshTokensTable;
+  oauth_refresh_chain: OAuthRefreshChainTable;
   oauth_revoked_access_tokens: OAuthRevokedAccessTokensTable;
   oauth_consents: OAuthConsentsTable;
   webhooks: WebhooksTable;

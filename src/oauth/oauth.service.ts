@@ -154,10 +154,10 @@ export class OAuthService {
     // RFC 7009 §2.2.1: a hint the server does not know is an error; a wrong hint is not.
     if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') throw new UnsupportedTokenType(`token_type_hint "${hint}" is not supported`);
     const now = this.deps.clock.now();
-    const refresh = await findRefreshToken(this.deps.db, sha256(input.token));
+    const refresh = await findRefreshToken(this.deps.db, input.token);
     if (refresh) {
       // §2.1: revoking a refresh token revokes the grant, and the access tokens issued under it.
-      if (refresh.connector_id === client.id) await revokeFamily(this.deps.db, refresh.family_id, now, 'revoked by the client');
+      if (refresh.connector_id === client.id) await revokeFamily(this.deps.db, refresh.familyId, now, 'revoked by the client');
       return;
     }
     const access = await activeAccessToken(this.deps, input.token);
@@ -179,10 +179,10 @@ export class OAuthService {
       };
     }
     const now = this.deps.clock.now();
-    const refresh = await findRefreshToken(this.deps.db, sha256(input.token));
-    if (refresh && refresh.connector_id === client.id && refresh.revoked_at === null && refresh.spent_at === null && refresh.expires_at > now) {
+    const refresh = await findRefreshToken(this.deps.db, input.token);
+    if (refresh && refresh.connector_id === client.id && refresh.revoked_at === null && !refresh.spent && refresh.expiresAt > now) {
       return {
-        active: true, scope: refresh.scope, client_id: refresh.connector_id, token_type: 'refresh_token', exp: Math.floor(refresh.expires_at / 1000), iss: this.issuer,
+        active: true, scope: refresh.scope, client_id: refresh.connector_id, token_type: 'refresh_token', exp: Math.floor(refresh.expiresAt / 1000), iss: this.issuer,
         ...(refresh.user_id ? { sub: refresh.user_id } : {}),
       };
     }

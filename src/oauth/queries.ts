@@ -1,8 +1,11 @@
 // The authorization server's queries. Each takes the executor, so it runs inside or outside a
 // transaction. Codes and refresh tokens are looked up by their SHA-256 only.
 import type { Kysely } from 'kysely';
-import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshTokensTable } from '../db/schema.js';
+import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshChainTable } from '../db/schema.js';
 import { prepared } from '../db/prepared.js';
+import { isUniqueViolation } from '../deps.js';
+import { safeEqual, sha256 } from '../lib/hash.js';
+import { parseRefreshToken } from './refresh-token-format.js';
 
 type Db = Kysely<Database>;
 
@@ -12,16 +15,16 @@ const familyInsert = prepared<OAuthFamiliesTable>()((db, p) => db.insertInto('oa
   revoked_at: p.revoked_at, revoked_reason: p.revoked_reason,
 }));
 const familyById = prepared<{ id: string }>()((db, p) => db.selectFrom('oauth_families').selectAll().where('id', '=', p.id));
-const refreshTokenInsert = prepared<OAuthRefreshTokensTable>()((db, p) => db.insertInto('oauth_refresh_tokens').values({
-  token_hash: p.token_hash, family_id: p.family_id, created_at: p.created_at, expires_at: p.expires_at, spent_at: p.spent_at,
+const chainLinkInsert = prepared<OAuthRefreshChainTable>()((db, p) => db.insertInto('oauth_refresh_chain').values({
+  family_id: p.family_id, seq: p.seq, token_hash: p.token_hash, created_at: p.created_at, expires_at: p.expires_at,
 }));
-const refreshTokenByHash = prepared<{ hash: string }>()((db, p) => db.selectFrom('oauth_refresh_tokens')
-  .innerJoin('oauth_families', 'oauth_families.id', 'oauth_refresh_tokens.family_id')
-  .select(['oauth_refresh_tokens.token_hash', 'oauth_refresh_tokens.family_id', 'oauth_refresh_tokens.expires_at', 'oauth_refresh_tokens.spent_at',
+// A token's link and, if it exists, the next one (which makes it spent), with the family.
+const chainLinks = prepared<{ familyId: string; seq: number }>()((db, p) => db.selectFrom('oauth_refresh_chain')
+  .innerJoin('oauth_families', 'oauth_families.id', 'oauth_refresh_chain.family_id')
+  .select(['oauth_refresh_chain.seq', 'oauth_refresh_chain.token_hash', 'oauth_refresh_chain.expires_at',
     'oauth_families.connector_id', 'oauth_families.user_id', 'oauth_families.scope', 'oauth_families.auth_time', 'oauth_families.revoked_at'])
-  .where('oauth_refresh_tokens.token_hash', '=', p.hash));
-const refreshTokenSpend = prepared<{ hash: string; now: number }>()((db, p) => db.updateTable('oauth_refresh_tokens').set({ spent_at: p.now })
-  .where('token_hash', '=', p.hash).where('spent_at', 'is', null));
+  .where('oauth_refresh_chain.family_id', '=', p.familyId).where('oauth_refresh_chain.seq', '>=', p.seq)
+  .orderBy('oauth_refresh_chain.seq').limit(2));
 const revokedJti = prepared<{ jti: string }>()((db, p) => db.selectFrom('oauth_revoked_access_tokens').select('jti').where('jti', '=', p.jti));
 
 export const findClient = (db: Db, id: string): Promise<ConnectorsTable | undefined> =>
@@ -56,15 +59,43 @@ export async function revokeFamiliesOf(db: Db, userId: string, connectorId: stri
     .where('user_id', '=', userId).where('connector_id', '=', connectorId).where('revoked_at', 'is', null).execute();
 }
 
-export async function insertRefreshToken(db: Db, row: OAuthRefreshTokensTable): Promise<void> {
-  await refreshTokenInsert.run(db, row);
+export interface RefreshTokenState {
+  familyId: string;
+  seq: number;
+  expiresAt: number;
+  /** The next link exists: this token was used. */
+  spent: boolean;
+  connector_id: string;
+  user_id: string | null;
+  scope: string;
+  auth_time: number | null;
+  revoked_at: number | null;
 }
 
-export const findRefreshToken = (db: Db, tokenHash: string) => refreshTokenByHash.first(db, { hash: tokenHash });
+/** The refresh token's state, or undefined when it is not one this server issued. */
+export async function findRefreshToken(db: Db, token: string): Promise<RefreshTokenState | undefined> {
+  const id = parseRefreshToken(token);
+  if (!id) return undefined;
+  const [link, next] = await chainLinks.all(db, id);
+  if (!link || link.seq !== id.seq || !safeEqual(link.token_hash, sha256(token))) return undefined;
+  return {
+    familyId: id.familyId, seq: id.seq, expiresAt: link.expires_at, spent: next !== undefined,
+    connector_id: link.connector_id, user_id: link.user_id, scope: link.scope, auth_time: link.auth_time, revoked_at: link.revoked_at,
+  };
+}
 
-/** Compare-and-set: of two concurrent uses of one refresh token, exactly one spends it. */
-export async function spendRefreshToken(db: Db, tokenHash: string, now: number): Promise<boolean> {
-  return (await refreshTokenSpend.run(db, { hash: tokenHash, now })) === 1;
+/**
+ * Appends a link to a family's chain. False when the position is taken: another use of the
+ * previous token got there first — the compare-and-set that makes each refresh token single-use.
+ */
+export async function appendRefreshToken(db: Db, link: OAuthRefreshChainTable): Promise<boolean> {
+  try {
+    await chainLinkInsert.run(db, link);
+    return true;
+  } catch (err) {
+    if (isUniqueViolation(err)) return false;
+    throw err;
+  }
 }
 
 export async function revokeAccessToken(db: Db, jti: string, expiresAt: number, now: number): Promise<void> {

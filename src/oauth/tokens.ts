@@ -3,9 +3,9 @@
 // offline; they also carry the grant family (gid) so introspection and userinfo notice a revoked
 // family or a revoked token id at once. Refresh tokens are opaque, prefixed, stored as SHA-256.
 import type { Deps } from '../deps.js';
-import type { OAuthRefreshTokensTable } from '../db/schema.js';
-import { sha256 } from '../lib/hash.js';
-import { newSecret, uuidv7 } from '../lib/ids.js';
+import type { OAuthRefreshChainTable } from '../db/schema.js';
+import { refreshTokenAt } from './refresh-token-format.js';
+import { uuidv7 } from '../lib/ids.js';
 import { signJwt, verifyJwt } from '../keys/jwt.js';
 import type { Client } from './client-auth.js';
 import { hasScope, splitScope, type ParsedScope } from './scopes.js';
@@ -15,7 +15,6 @@ export const ACCESS_TOKEN_TTL_MS = 60 * 60_000;
 export const ID_TOKEN_TTL_MS = 60 * 60_000;
 /** Zaikio: refresh tokens live 7 days, single use, rotated on every exchange. */
 export const REFRESH_TOKEN_TTL_MS = 7 * 24 * 3600_000;
-export const REFRESH_TOKEN_PREFIX = 'tor';
 export const AT_TYP = 'at+jwt';
 
 export interface Bearer { id: string; type: 'Person' | 'Organization' }
@@ -50,10 +49,9 @@ export function bearerFor(scopes: ParsedScope[], userId: string): Bearer {
   return org ? { id: org.bearer!.id!, type: 'Organization' } : { id: userId, type: 'Person' };
 }
 
-/** A new refresh token and the row that stores its hash; the caller inserts it in its transaction. */
-export function newRefreshToken(familyId: string, now: number): { token: string; row: OAuthRefreshTokensTable } {
-  const token = newSecret(REFRESH_TOKEN_PREFIX);
-  return { token, row: { token_hash: sha256(token), family_id: familyId, created_at: now, expires_at: now + REFRESH_TOKEN_TTL_MS, spent_at: null } };
+/** The refresh token at a position of a family's chain and its link; the caller stores the link. */
+export function newRefreshToken(familyId: string, seq: number, now: number): { token: string; link: OAuthRefreshChainTable } {
+  return refreshTokenAt(familyId, seq, now, REFRESH_TOKEN_TTL_MS);
 }
 
 /**

@@ -37,7 +37,10 @@ describe('refresh tokens', () => {
     assert.equal(r1.headers['cache-control'], 'no-store');
     const second = r1.json();
     assert.notEqual(second.refresh_token, first.refresh_token);
-    assert.match(second.refresh_token, /^tor_[A-Za-z0-9_-]{43}$/);
+    // tor_<grant family>_<position in its chain>_<256-bit secret>; the family is the access token's gid.
+    const gid = JSON.parse(Buffer.from(second.access_token.split('.')[1], 'base64url').toString()).gid as string;
+    assert.match(first.refresh_token, new RegExp(`^tor_${gid}_1_[A-Za-z0-9_-]{43}$`));
+    assert.match(second.refresh_token, new RegExp(`^tor_${gid}_2_[A-Za-z0-9_-]{43}$`));
     const r2 = await refresh(second.refresh_token);
     assert.equal(r2.statusCode, 200);
     assert.equal((await introspect(t.app, web, r2.json().access_token)).active, true);
@@ -52,6 +55,29 @@ describe('refresh tokens', () => {
     assert.deepEqual([latest.statusCode, latest.json()], [400, revoked]);
     assert.deepEqual(await introspect(t.app, web, second.access_token), { active: false });
     assert.deepEqual(await introspect(t.app, web, first.access_token), { active: false });
+  });
+
+  test('a spent token is recognised however many rotations ago it was spent', async () => {
+    const first = await start();
+    const second = (await refresh(first.refresh_token)).json();
+    const third = (await refresh(second.refresh_token)).json();
+    const fourth = (await refresh(third.refresh_token)).json();
+    const again = await refresh(first.refresh_token);
+    assert.deepEqual([again.statusCode, again.json()], [400, reused]);
+    assert.deepEqual((await refresh(fourth.refresh_token)).json(), revoked);
+  });
+
+  test('a made-up token naming a real family and position is not valid, and revokes nothing', async () => {
+    const first = await start();
+    const second = (await refresh(first.refresh_token)).json();
+    const [, family, seq] = /^tor_(.{36})_(\d+)_/.exec(second.refresh_token)!;
+    const invalid = { error: 'invalid_grant', error_description: 'the refresh token is not valid' };
+    for (const forged of [`tor_${family}_${seq}_${'A'.repeat(43)}`, `tor_${family}_1_${'A'.repeat(43)}`, `tor_${family}_9_${'A'.repeat(43)}`]) {
+      const res = await refresh(forged);
+      assert.deepEqual([res.statusCode, res.json()], [400, invalid]);
+    }
+    // The family is intact: the real current token still rotates.
+    assert.equal((await refresh(second.refresh_token)).statusCode, 200);
   });
 
   test('two concurrent uses of one refresh token: one wins, the other is a reuse, and the family is revoked', async () => {

@@ -1,5 +1,5 @@
 // Every failure path of the PIN flow, through the portal: status and the exact message shown.
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +19,9 @@ describe('the PIN flow', () => {
   let t: TestApp;
   before(async () => { t = await createTestApp(); });
   after(async () => { await t.close(); });
+  // Tests that assert an exact Retry-After stop the clock, so the answer does not depend on how
+  // long the machine took to run them.
+  afterEach(() => t.clock.thaw());
 
   let n = 0;
   async function person(): Promise<PortalClient> {
@@ -106,6 +109,7 @@ describe('the PIN flow', () => {
   });
 
   test('removing and re-adding a number does not reset its limits, nor does a second account adding it', async () => {
+    t.clock.freeze();
     const p = await person();
     const phone = '+14155550170';
     const listed = async (who: PortalClient) => (await who.get('/phones')).body.includes(phone);
@@ -133,6 +137,7 @@ describe('the PIN flow', () => {
   });
 
   test('one account gets at most 10 PINs an hour, whatever the numbers', async () => {
+    t.clock.freeze();
     const p = await person();
     for (let i = 0; i < 10; i++) await addPhone(p, `+141555501${80 + i}`);
     const eleventh = await p.post('/phones', { phone: '+14155550190' });

@@ -7,7 +7,7 @@ import { safeEqual, sha256 } from '../../lib/hash.js';
 import { uuidv7 } from '../../lib/ids.js';
 import type { Client } from '../client-auth.js';
 import { InvalidGrant, InvalidRequest } from '../errors.js';
-import { findCode, insertFamily, insertRefreshToken, redeemCode, revokeFamily } from '../queries.js';
+import { findCode, insertFamily, appendRefreshToken, redeemCode, revokeFamily } from '../queries.js';
 import { bearerFor, issueTokens, newRefreshToken, type TokenResponse } from '../tokens.js';
 import { parseScopes, splitScope } from '../scopes.js';
 import { required, type Grant, type TokenParams } from './types.js';
@@ -39,11 +39,11 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   const scope = row.scope;
   // Everything that can fail is decided before the code is spent.
   const bearer = bearerFor(parseScopes(splitScope(scope), client.permissions), row.user_id);
-  const refresh = client.grantTypes.includes('refresh_token') ? newRefreshToken(familyId, now) : undefined;
+  const refresh = client.grantTypes.includes('refresh_token') ? newRefreshToken(familyId, 1, now) : undefined;
   const won = await deps.db.transaction().execute(async (trx) => {
     if (!(await redeemCode(trx, codeHash, now, familyId))) return false;
     await insertFamily(trx, { id: familyId, connector_id: client.id, user_id: row.user_id, scope, auth_time: row.auth_time, created_at: now, revoked_at: null, revoked_reason: null });
-    if (refresh) await insertRefreshToken(trx, refresh.row);
+    if (refresh) await appendRefreshToken(trx, refresh.link);
     return true;
   });
   if (!won) return replay(deps, codeHash);

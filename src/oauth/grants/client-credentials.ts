@@ -25,11 +25,15 @@ const familyFor = prepared<{ connectorId: string; scope: string }>()((db, p) => 
  */
 async function clientFamily(deps: Deps, client: Client, scope: string, now: number): Promise<string> {
   const families = deps.caches.region<string>('oauth:client-families', { tables: ['oauth_families', 'connectors'], max: 50_000, ttlMs: 60_000 });
-  const found = await families.load(`${client.id} ${scope}`, async () => (await familyFor.first(deps.db, { connectorId: client.id, scope }))?.id);
+  const key = `${client.id} ${scope}`;
+  const lookup = async () => (await familyFor.first(deps.db, { connectorId: client.id, scope }))?.id;
+  const found = await families.load(key, lookup);
   if (found) return found;
   const id = uuidv7(now);
   await insertFamily(deps.db, { id, connector_id: client.id, user_id: null, scope, auth_time: null, created_at: now, revoked_at: null, revoked_reason: null });
-  return id;
+  // The insert emptied the region (any write to its tables does); read the family back through
+  // it, so the next request finds it in memory rather than every client's first pass missing.
+  return (await families.load(key, lookup)) ?? id;
 }
 
 async function handler(deps: Deps, client: Client, params: TokenParams): Promise<TokenResponse> {

@@ -1,12 +1,12 @@
-// RFC 6749 §6: refresh. Every use spends the refresh token and issues a new one in the same
-// family (rotation); a spent token presented again means two parties hold it, so the whole family
-// is revoked (RFC 9700 §4.14.2). Of two concurrent uses exactly one spends it (compare-and-set)
-// and the other is a reuse: one wins, then the family is revoked.
+// RFC 6749 §6: refresh. Every use spends the refresh token and issues the next one of its family's
+// chain (rotation); a spent token presented again means two parties hold it, so the whole family
+// is revoked (RFC 9700 §4.14.2). Of two concurrent uses exactly one appends the next link (the
+// chain's primary key is the compare-and-set) and the other is a reuse: one wins, then the family
+// is revoked.
 import type { Deps } from '../../deps.js';
-import { sha256 } from '../../lib/hash.js';
 import type { Client } from '../client-auth.js';
 import { InvalidGrant, InvalidScope } from '../errors.js';
-import { findRefreshToken, insertRefreshToken, orgRolesIn, revokeFamily, spendRefreshToken } from '../queries.js';
+import { appendRefreshToken, findRefreshToken, orgRolesIn, revokeFamily } from '../queries.js';
 import { parseScopes, personMayKeep, splitScope, targetedOrgs } from '../scopes.js';
 import { bearerFor, issueTokens, newRefreshToken, type Bearer, type TokenResponse } from '../tokens.js';
 import { required, type Grant, type TokenParams } from './types.js';
@@ -14,18 +14,17 @@ import { required, type Grant, type TokenParams } from './types.js';
 async function handler(deps: Deps, client: Client, params: TokenParams): Promise<TokenResponse> {
   const token = required(params, 'refresh_token');
   const now = deps.clock.now();
-  const hash = sha256(token);
-  const row = await findRefreshToken(deps.db, hash);
+  const row = await findRefreshToken(deps.db, token);
   // RFC 6749 §10.4: a refresh token is bound to the client it was issued to.
   if (!row || row.connector_id !== client.id) throw new InvalidGrant('the refresh token is not valid');
   if (row.revoked_at !== null) throw new InvalidGrant('the refresh token has been revoked');
-  if (row.spent_at !== null) return reuse(deps, row.family_id);
-  if (row.expires_at <= now) throw new InvalidGrant('the refresh token has expired');
+  if (row.spent) return reuse(deps, row.familyId);
+  if (row.expiresAt <= now) throw new InvalidGrant('the refresh token has expired');
   // An `Org/` scope was granted by an owner or admin of that organisation; one who is no longer
   // loses the grant, instead of keeping it through endless rotation.
   const orgIds = targetedOrgs(row.scope);
   if (row.user_id && orgIds.length && !personMayKeep(orgIds, row.user_id, await orgRolesIn(deps.db, row.user_id, orgIds))) {
-    await revokeFamily(deps.db, row.family_id, now, 'organisation role lost');
+    await revokeFamily(deps.db, row.familyId, now, 'organisation role lost');
     throw new InvalidGrant('the person who granted this refresh token is no longer an owner or admin of the organisation it targets; every token of this grant is revoked');
   }
 
@@ -37,15 +36,10 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   const scope = asked.join(' ');
 
   const bearer: Bearer = row.user_id ? bearerFor(parseScopes(asked, client.permissions), row.user_id) : { id: client.orgId, type: 'Organization' };
-  const next = newRefreshToken(row.family_id, now);
-  const won = await deps.db.transaction().execute(async (trx) => {
-    if (!(await spendRefreshToken(trx, hash, now))) return false;
-    await insertRefreshToken(trx, next.row);
-    return true;
-  });
-  if (!won) return reuse(deps, row.family_id);
+  const next = newRefreshToken(row.familyId, row.seq + 1, now);
+  if (!(await appendRefreshToken(deps.db, next.link))) return reuse(deps, row.familyId);
   return issueTokens(deps, {
-    client, familyId: row.family_id, userId: row.user_id ?? undefined, scope, authTime: row.auth_time, refreshToken: next.token, bearer,
+    client, familyId: row.familyId, userId: row.user_id ?? undefined, scope, authTime: row.auth_time, refreshToken: next.token, bearer,
   }, now);
 }
 
