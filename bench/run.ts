@@ -5,7 +5,7 @@
 // server each in its own process, drive every scenario with autocannon at the same concurrency and
 // duration after a warm-up, and write bench/results/latest.{md,json}. Environment variables
 // BENCH_DURATION, BENCH_WARMUP and BENCH_CONNECTIONS set the same defaults as the flags.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -40,6 +40,14 @@ const connections = Number(args.connections);
 const only = args.only ? new Set(args.only.split(',')) : undefined;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The arguments after `node` in package.json's start script, with paths made absolute. */
+function startCommand(): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [node, ...rest] = pkg.scripts.start.split(/\s+/);
+  if (node !== 'node') throw new Error(`npm start does not run node: ${pkg.scripts.start}`);
+  return rest.map((a) => (a.endsWith('.js') ? join(root, a) : a));
+}
 const log = (msg: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 async function main(): Promise<void> {
@@ -64,9 +72,10 @@ async function main(): Promise<void> {
       // Request logs at info would measure pino and the terminal, not Tessera: warn by default.
       LOG_LEVEL: args['log-level'], NODE_ENV: 'production',
     };
-    const tesseraArgs = [...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/.tmp/profiles')}`] : []), join(root, 'dist/src/cli.js'), 'start'];
+    // Tessera runs exactly as `npm start` runs it (its Node flags included), plus the profiler.
+    const tesseraArgs = [...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/.tmp/profiles')}`] : []), ...startCommand()];
     // The first start generates the signing key; the measured start is on an existing database.
-    const first = await startServer({ name: 'tessera', args: [join(root, 'dist/src/cli.js'), 'start'], env: tesseraEnv, port: tesseraPort, readyPath: '/readyz' });
+    const first = await startServer({ name: 'tessera', args: startCommand(), env: tesseraEnv, port: tesseraPort, readyPath: '/readyz' });
     await first.stop();
     const discardStdout = !['warn', 'error', 'fatal', 'silent'].includes(args['log-level']);
     const tessera = servers.tessera = await startServer({ name: 'tessera', args: tesseraArgs, env: tesseraEnv, port: tesseraPort, readyPath: '/readyz', discardStdout });

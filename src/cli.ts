@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // tessera start | migrate | keys rotate | plans
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config.js';
