@@ -5,7 +5,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
-import { Type } from '@fastify/type-provider-typebox';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { openDatabase, ping, type Db } from './db/database.js';
@@ -29,12 +28,17 @@ import { instanceSecret } from './keys/instance-secret.js';
 
 // The public members of an EC or RSA JWK. Serialised through this schema, a private member ("d",
 // primes) could never be published even if one reached the key set by mistake.
-const Jwk = Type.Object({
-  kty: Type.String(), kid: Type.String(), alg: Type.Optional(Type.String()), use: Type.Optional(Type.String()),
-  crv: Type.Optional(Type.String()), x: Type.Optional(Type.String()), y: Type.Optional(Type.String()),
-  n: Type.Optional(Type.String()), e: Type.Optional(Type.String()),
-});
-const Jwks = Type.Object({ keys: Type.Array(Jwk) });
+const Jwk = {
+  type: 'object',
+  properties: {
+    kty: { type: 'string' }, kid: { type: 'string' }, alg: { type: 'string' }, use: { type: 'string' },
+    crv: { type: 'string' }, x: { type: 'string' }, y: { type: 'string' },
+    n: { type: 'string' }, e: { type: 'string' },
+  },
+  required: ['kty', 'kid'],
+} as const;
+const Jwks = { type: 'object', properties: { keys: { type: 'array', items: Jwk } }, required: ['keys'] } as const;
+const Status = (status: string) => ({ type: 'object', properties: { status: { type: 'string', const: status } }, required: ['status'] });
 
 export interface BuildOptions {
   clock?: Clock;
@@ -98,10 +102,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       void reply.code(404).send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
     });
 
-    app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
-    app.get('/readyz', {
-      schema: { response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Type.Object({ status: Type.Literal('unavailable') }) } },
-    }, async (_req, reply) => {
+    app.get('/healthz', { schema: { response: { 200: Status('ok') } } }, async () => ({ status: 'ok' as const }));
+    app.get('/readyz', { schema: { response: { 200: Status('ready'), 503: Status('unavailable') } } }, async (_req, reply) => {
       try {
         await ping(db);
         if (redis) await redis.ping();

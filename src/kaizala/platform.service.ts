@@ -15,7 +15,7 @@ const MAX_DEPTH = 16;
 
 const groupById = prepared<{ id: string }>()((db, p) => db.selectFrom('groups').selectAll().where('id', '=', p.id));
 
-export interface GroupSummary {
+export type GroupSummary = {
   groupId: string;
   groupName: string;
   groupImageUrl: string;
@@ -24,7 +24,7 @@ export interface GroupSummary {
   groupType: string;
   userCount: number;
   callerRole: string;
-}
+};
 
 export class PlatformService {
   // Every platform call reads its group (and, for subgroups, the chain up to the granted group);

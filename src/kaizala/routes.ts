@@ -1,27 +1,51 @@
 // The Kaizala-compatible surface: the token service (GET /v1/accessToken) and the platform API
 // under /v1. Routes translate HTTP only; the rules live in TokenService and PlatformService.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../services.js';
 import { jsonErrorHandler } from '../http/errors.js';
 import type { PlatformContext } from './access-tokens.js';
 import { MESSAGE_MAX } from '../orgs/orgs.service.js';
 
-const ErrorSchema = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
-});
+const ErrorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object', patternProperties: { '^.*$': {} } } },
+      required: ['code', 'message'],
+    },
+  },
+  required: ['error'],
+} as const;
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
 
-const Group = Type.Object({
-  groupId: Type.String(), groupName: Type.String(), groupImageUrl: Type.String(), hasSubGroups: Type.Boolean(),
-  hasParentGroups: Type.Boolean(), groupType: Type.String(), userCount: Type.Integer(), callerRole: Type.String(),
-});
-const GroupParams = Type.Object({ groupId: Type.String({ minLength: 1, maxLength: 64 }) });
-const Member = Type.Object({ id: Type.String(), role: Type.String(), mobileNumber: Type.String(), isProvisioned: Type.Boolean() });
-const Message = Type.Object({
-  referenceId: Type.String(), message: Type.String(), senderType: Type.String(), senderId: Type.String(), senderName: Type.String(), createdAt: Type.Integer(),
-});
-const Phone = Type.String({ minLength: 3, maxLength: 32 });
+const Group = {
+  type: 'object',
+  properties: {
+    groupId: { type: 'string' }, groupName: { type: 'string' }, groupImageUrl: { type: 'string' }, hasSubGroups: { type: 'boolean' },
+    hasParentGroups: { type: 'boolean' }, groupType: { type: 'string' }, userCount: { type: 'integer' }, callerRole: { type: 'string' },
+  },
+  required: ['groupId', 'groupName', 'groupImageUrl', 'hasSubGroups', 'hasParentGroups', 'groupType', 'userCount', 'callerRole'],
+} as const;
+const Id = { type: 'string', minLength: 1, maxLength: 64 } as const;
+const GroupParams = { type: 'object', properties: { groupId: Id }, required: ['groupId'] } as const;
+const Member = {
+  type: 'object',
+  properties: { id: { type: 'string' }, role: { type: 'string' }, mobileNumber: { type: 'string' }, isProvisioned: { type: 'boolean' } },
+  required: ['id', 'role', 'mobileNumber', 'isProvisioned'],
+} as const;
+const Message = {
+  type: 'object',
+  properties: {
+    referenceId: { type: 'string' }, message: { type: 'string' }, senderType: { type: 'string' }, senderId: { type: 'string' },
+    senderName: { type: 'string' }, createdAt: { type: 'integer' },
+  },
+  required: ['referenceId', 'message', 'senderType', 'senderId', 'senderName', 'createdAt'],
+} as const;
+const Groups = { type: 'object', properties: { groups: { type: 'array', items: Group } }, required: ['groups'] } as const;
+const Done = { type: 'object', properties: { result: { type: 'boolean' } }, required: ['result'] } as const;
+const Phone = { type: 'string', minLength: 3, maxLength: 32 } as const;
 
 declare module 'fastify' {
   interface FastifyRequest { platform?: PlatformContext }
@@ -36,18 +60,29 @@ function bearer(req: FastifyRequest): string | undefined {
 }
 
 export async function kaizalaRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   r.setErrorHandler(jsonErrorHandler);
 
   r.get('/v1/accessToken', {
     schema: {
-      headers: Type.Object({
-        applicationid: Type.String({ minLength: 1, maxLength: 100 }),
-        applicationsecret: Type.String({ minLength: 1, maxLength: 200 }),
-        refreshtoken: Type.String({ minLength: 1, maxLength: 200 }),
-      }),
+      headers: {
+        type: 'object',
+        properties: {
+          applicationid: { type: 'string', minLength: 1, maxLength: 100 },
+          applicationsecret: { type: 'string', minLength: 1, maxLength: 200 },
+          refreshtoken: { type: 'string', minLength: 1, maxLength: 200 },
+        },
+        required: ['applicationid', 'applicationsecret', 'refreshtoken'],
+      },
       response: {
-        200: Type.Object({ accessToken: Type.String(), endpointUrl: Type.String(), accessTokenExpiry: Type.Integer(), refreshToken: Type.String(), scope: Type.String() }),
+        200: {
+          type: 'object',
+          properties: {
+            accessToken: { type: 'string' }, endpointUrl: { type: 'string' }, accessTokenExpiry: { type: 'integer' }, refreshToken: { type: 'string' },
+            scope: { type: 'string' },
+          },
+          required: ['accessToken', 'endpointUrl', 'accessTokenExpiry', 'refreshToken', 'scope'],
+        },
         ...errors,
       },
     },
@@ -60,38 +95,55 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
 
   // Everything below needs a platform access token.
   await r.register(async (api) => {
-    const p = api.withTypeProvider<TypeBoxTypeProvider>();
+    const p = api.withTypeProvider<JsonSchemaToTsProvider>();
     p.addHook('onRequest', async (req) => {
       req.platform = await services.platformTokens.authenticate(bearer(req));
     });
     const ctx = (req: FastifyRequest): PlatformContext => req.platform!;
 
-    p.get('/v1/groups', { schema: { response: { 200: Type.Object({ groups: Type.Array(Group) }), ...errors } } },
+    p.get('/v1/groups', { schema: { response: { 200: Groups, ...errors } } },
       async (req) => ({ groups: await services.platform.listGroups(ctx(req)) }));
 
     p.get('/v1/groups/:groupId', { schema: { params: GroupParams, response: { 200: Group, ...errors } } },
       async (req) => services.platform.getGroup(ctx(req), req.params.groupId));
 
-    p.get('/v1/groups/:groupId/subGroups', { schema: { params: GroupParams, response: { 200: Type.Object({ groups: Type.Array(Group) }), ...errors } } },
+    p.get('/v1/groups/:groupId/subGroups', { schema: { params: GroupParams, response: { 200: Groups, ...errors } } },
       async (req) => ({ groups: await services.platform.subGroups(ctx(req), req.params.groupId) }));
 
     p.post('/v1/groups/:groupId/subGroups', {
       schema: {
         params: GroupParams,
-        body: Type.Object({
-          name: Type.String({ minLength: 1, maxLength: 100 }),
-          welcomeMessage: Type.Optional(Type.String({ maxLength: 500 })),
-          members: Type.Optional(Type.Array(Phone, { maxItems: 500 })),
-          groupType: Type.Optional(Type.String()),
-        }, { additionalProperties: false }),
-        response: { 201: Type.Object({ groupName: Type.String(), groupId: Type.String(), membersAdded: Type.Integer() }), ...errors },
+        body: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 100 },
+            welcomeMessage: { type: 'string', maxLength: 500 },
+            members: { type: 'array', items: Phone, maxItems: 500 },
+            groupType: { type: 'string' },
+          },
+          required: ['name'],
+          additionalProperties: false,
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: { groupName: { type: 'string' }, groupId: { type: 'string' }, membersAdded: { type: 'integer' } },
+            required: ['groupName', 'groupId', 'membersAdded'],
+          },
+          ...errors,
+        },
       },
     }, async (req, reply) => {
       void reply.code(201);
       return services.platform.createSubGroup(ctx(req), req.params.groupId, req.body);
     });
 
-    p.get('/v1/groups/:groupId/members', { schema: { params: GroupParams, response: { 200: Type.Object({ members: Type.Array(Member) }), ...errors } } },
+    p.get('/v1/groups/:groupId/members', {
+      schema: {
+        params: GroupParams,
+        response: { 200: { type: 'object', properties: { members: { type: 'array', items: Member } }, required: ['members'] }, ...errors },
+      },
+    },
       async (req) => {
         const members = await services.platform.members(ctx(req), req.params.groupId);
         return { members: members.map((m) => ({ id: m.id, role: m.role === 'admin' ? 'Admin' : 'Member', mobileNumber: m.phone, isProvisioned: m.isProvisioned })) };
@@ -100,13 +152,24 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
     p.put('/v1/groups/:groupId/members', {
       schema: {
         params: GroupParams,
-        body: Type.Object({ members: Type.Array(Phone, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ result: Type.Boolean(), membersAdded: Type.Integer() }), ...errors },
+        body: {
+          type: 'object',
+          properties: { members: { type: 'array', items: Phone, minItems: 1, maxItems: 500 } },
+          required: ['members'],
+          additionalProperties: false,
+        },
+        response: {
+          200: { type: 'object', properties: { result: { type: 'boolean' }, membersAdded: { type: 'integer' } }, required: ['result', 'membersAdded'] },
+          ...errors,
+        },
       },
     }, async (req) => ({ result: true, membersAdded: await services.platform.addMembers(ctx(req), req.params.groupId, req.body.members) }));
 
     p.delete('/v1/groups/:groupId/members/:memberId', {
-      schema: { params: Type.Object({ groupId: Type.String({ minLength: 1, maxLength: 64 }), memberId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 200: Type.Object({ result: Type.Boolean() }), ...errors } },
+      schema: {
+        params: { type: 'object', properties: { groupId: Id, memberId: Id }, required: ['groupId', 'memberId'] },
+        response: { 200: Done, ...errors },
+      },
     }, async (req) => {
       await services.platform.removeMember(ctx(req), req.params.groupId, req.params.memberId);
       return { result: true };
@@ -115,12 +178,17 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
     p.post('/v1/groups/:groupId/messages', {
       schema: {
         params: GroupParams,
-        body: Type.Object({
-          message: Type.String({ minLength: 1, maxLength: MESSAGE_MAX }),
-          sendToAllSubscribers: Type.Optional(Type.Boolean()),
-          subscribers: Type.Optional(Type.Array(Phone, { maxItems: 500 })),
-        }, { additionalProperties: false }),
-        response: { 201: Type.Object({ referenceId: Type.String() }), ...errors },
+        body: {
+          type: 'object',
+          properties: {
+            message: { type: 'string', minLength: 1, maxLength: MESSAGE_MAX },
+            sendToAllSubscribers: { type: 'boolean' },
+            subscribers: { type: 'array', items: Phone, maxItems: 500 },
+          },
+          required: ['message'],
+          additionalProperties: false,
+        },
+        response: { 201: { type: 'object', properties: { referenceId: { type: 'string' } }, required: ['referenceId'] }, ...errors },
       },
     }, async (req, reply) => {
       const msg = await services.platform.postMessage(ctx(req), req.params.groupId, req.body.message);
@@ -128,22 +196,36 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
       return { referenceId: msg.id };
     });
 
-    const Webhook = Type.Object({
-      webhookId: Type.String(), objectId: Type.String(), objectType: Type.String(), eventTypes: Type.Array(Type.String()), callBackUrl: Type.String(),
-      callBackContext: Type.String(), active: Type.Boolean(), expiresAt: Type.Union([Type.Integer(), Type.Null()]),
-    });
+    const Webhook = {
+      type: 'object',
+      properties: {
+        webhookId: { type: 'string' }, objectId: { type: 'string' }, objectType: { type: 'string' }, eventTypes: { type: 'array', items: { type: 'string' } },
+        callBackUrl: { type: 'string' }, callBackContext: { type: 'string' }, active: { type: 'boolean' }, expiresAt: { anyOf: [{ type: 'integer' }, { type: 'null' }] },
+      },
+      required: ['webhookId', 'objectId', 'objectType', 'eventTypes', 'callBackUrl', 'callBackContext', 'active', 'expiresAt'],
+    } as const;
+    const WebhookParams = { type: 'object', properties: { webhookId: Id }, required: ['webhookId'] } as const;
+    // Which of these a body requires is up to each route.
     const WebhookFields = {
-      eventTypes: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 20 }),
-      callBackUrl: Type.String({ minLength: 1, maxLength: 2000 }),
-      callBackToken: Type.Optional(Type.String({ maxLength: 500 })),
-      callBackContext: Type.Optional(Type.String({ maxLength: 2000 })),
-      validity: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
-    };
+      eventTypes: { type: 'array', items: { type: 'string', maxLength: 64 }, minItems: 1, maxItems: 20 },
+      callBackUrl: { type: 'string', minLength: 1, maxLength: 2000 },
+      callBackToken: { type: 'string', maxLength: 500 },
+      callBackContext: { type: 'string', maxLength: 2000 },
+      validity: { type: 'integer', minimum: 1, maximum: 3650 },
+    } as const;
 
     p.post('/v1/webhook', {
       schema: {
-        body: Type.Object({ objectId: Type.String({ minLength: 1, maxLength: 64 }), objectType: Type.String({ maxLength: 20 }), ...WebhookFields }, { additionalProperties: false }),
-        response: { 201: Type.Object({ webhookId: Type.String(), signingSecret: Type.String() }), ...errors },
+        body: {
+          type: 'object',
+          properties: { objectId: Id, objectType: { type: 'string', maxLength: 20 }, ...WebhookFields },
+          required: ['objectId', 'objectType', 'eventTypes', 'callBackUrl'],
+          additionalProperties: false,
+        },
+        response: {
+          201: { type: 'object', properties: { webhookId: { type: 'string' }, signingSecret: { type: 'string' } }, required: ['webhookId', 'signingSecret'] },
+          ...errors,
+        },
       },
     }, async (req, reply) => {
       void reply.code(201);
@@ -152,24 +234,33 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
 
     p.get('/v1/webhook', {
       schema: {
-        querystring: Type.Object({ objectId: Type.String({ minLength: 1, maxLength: 64 }), objectType: Type.String({ maxLength: 20 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ webhooks: Type.Array(Webhook) }), ...errors },
+        querystring: {
+          type: 'object',
+          properties: { objectId: Id, objectType: { type: 'string', maxLength: 20 } },
+          required: ['objectId', 'objectType'],
+          additionalProperties: false,
+        },
+        response: { 200: { type: 'object', properties: { webhooks: { type: 'array', items: Webhook } }, required: ['webhooks'] }, ...errors },
       },
     }, async (req) => ({ webhooks: await services.webhooks.list(ctx(req), req.query.objectId, req.query.objectType) }));
 
     p.put('/v1/webhook/:webhookId', {
       schema: {
-        params: Type.Object({ webhookId: Type.String({ minLength: 1, maxLength: 64 }) }),
-        body: Type.Object({
-          eventTypes: Type.Optional(WebhookFields.eventTypes), callBackUrl: Type.Optional(WebhookFields.callBackUrl), callBackToken: WebhookFields.callBackToken,
-          callBackContext: WebhookFields.callBackContext, validity: WebhookFields.validity, Active: Type.Optional(Type.Boolean()),
-        }, { additionalProperties: false }),
+        params: WebhookParams,
+        body: {
+          type: 'object',
+          properties: {
+            eventTypes: WebhookFields.eventTypes, callBackUrl: WebhookFields.callBackUrl, callBackToken: WebhookFields.callBackToken,
+            callBackContext: WebhookFields.callBackContext, validity: WebhookFields.validity, Active: { type: 'boolean' },
+          },
+          additionalProperties: false,
+        },
         response: { 200: Webhook, ...errors },
       },
     }, async (req) => services.webhooks.update(ctx(req), req.params.webhookId, req.body));
 
     p.delete('/v1/webhook/:webhookId', {
-      schema: { params: Type.Object({ webhookId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 200: Type.Object({ result: Type.Boolean() }), ...errors } },
+      schema: { params: WebhookParams, response: { 200: Done, ...errors } },
     }, async (req) => {
       await services.webhooks.remove(ctx(req), req.params.webhookId);
       return { result: true };
@@ -178,11 +269,24 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
     p.get('/v1/groups/:groupId/messages', {
       schema: {
         params: GroupParams,
-        querystring: Type.Object({
-          limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-          cursor: Type.Optional(Type.String({ minLength: 36, maxLength: 36 })),
-        }, { additionalProperties: false }),
-        response: { 200: Type.Object({ messages: Type.Array(Message), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errors },
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+            cursor: { type: 'string', minLength: 36, maxLength: 36 },
+          },
+          // Ajv fills in the default before checking, so a client may leave it out.
+          required: ['limit'],
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { messages: { type: 'array', items: Message }, nextCursor: { anyOf: [{ type: 'string' }, { type: 'null' }] } },
+            required: ['messages', 'nextCursor'],
+          },
+          ...errors,
+        },
       },
     }, async (req) => {
       const page = await services.platform.messages(ctx(req), req.params.groupId, req.query.limit, req.query.cursor);

@@ -14,13 +14,13 @@ export const REFRESH_ROTATION_FRACTION = 0.9;
 // An unknown connector is compared against this, so timing does not tell which part was wrong.
 const NO_SUCH_SECRET = sha256('no such connector');
 
-export interface AccessTokenResponse {
+export type AccessTokenResponse = {
   accessToken: string;
   endpointUrl: string;
   accessTokenExpiry: number;
   refreshToken: string;
   scope: string;
-}
+};
 
 interface ExchangeRow {
   id: string; group_id: string; generation: number; revoked_at: number | null; refresh_token_hash: string | null;

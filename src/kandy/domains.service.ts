@@ -30,14 +30,14 @@ export interface CreateUserInput {
   user_password?: string | undefined;
 }
 
-export interface CreatedUser {
+export type CreatedUser = {
   user_id: string;
   user_password: string;
   full_user_id: string;
   domain_name: string;
   user_api_key: string;
   user_api_secret: string;
-}
+};
 
 export interface IssuedToken { token: string; expiresAt: number }
 

@@ -3,7 +3,7 @@
 // rest are Tessera's, listed in docs/kandy.md). This is the serializer for that surface: it turns
 // Tessera's ApiErrors and Fastify's own errors into envelopes with a matching HTTP status.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type TSchema } from '@fastify/type-provider-typebox';
+import type { JSONSchema } from 'json-schema-to-ts';
 import { ApiError } from '../lib/errors.js';
 import { describeValidation } from '../http/errors.js';
 
@@ -26,8 +26,16 @@ export const QUOTA_MESSAGE = 'failed to register user on compass';
 
 export interface KandyFailure { result: null; status: number; message: string; detail?: string }
 
-export const Envelope = <T extends TSchema>(result: T) => Type.Object({ result, status: Type.Integer(), message: Type.String() });
-export const Failure = Type.Object({ result: Type.Null(), status: Type.Integer(), message: Type.String(), detail: Type.Optional(Type.String()) });
+export const Envelope = <const T extends JSONSchema>(result: T) => ({
+  type: 'object',
+  properties: { result, status: { type: 'integer' }, message: { type: 'string' } },
+  required: ['result', 'status', 'message'],
+}) as const;
+export const Failure = {
+  type: 'object',
+  properties: { result: { type: 'null' }, status: { type: 'integer' }, message: { type: 'string' }, detail: { type: 'string' } },
+  required: ['result', 'status', 'message'],
+} as const;
 export const failures = { 400: Failure, 401: Failure, 403: Failure, 404: Failure, 409: Failure, 415: Failure };
 
 export function ok<T>(result: T, message = 'success'): { result: T; status: 0; message: string } {

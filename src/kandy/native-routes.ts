@@ -2,26 +2,55 @@
 // bearer tokens only (never in URLs), 201/204 statuses, and {"error": {code, message, details}}
 // errors. Same service, same rules as the Kandy surface.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../services.js';
 import { ApiError } from '../lib/errors.js';
 import { jsonErrorHandler } from '../http/errors.js';
 import type { DomainsTable } from '../db/schema.js';
 import type { DomainUser } from './queries.js';
 
-const ErrorSchema = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
-});
+const ErrorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object', patternProperties: { '^.*$': {} } } },
+      required: ['code', 'message'],
+    },
+  },
+  required: ['error'],
+} as const;
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
-const Str = (max: number) => Type.String({ maxLength: max });
+const Str = (max: number) => ({ type: 'string', maxLength: max }) as const;
 
-const Token = Type.Object({ accessToken: Type.String(), tokenType: Type.Literal('Bearer'), expiresIn: Type.Integer() });
-const Credentials = Type.Object({ apiKey: Str(200), apiSecret: Str(200) }, { additionalProperties: false });
-const Project = Type.Object({ id: Type.String(), domainName: Type.String(), projectName: Type.String(), apiKey: Type.String(), users: Type.Integer(), createdAt: Type.Integer() });
-const User = Type.Object({
-  userId: Type.String(), fullUserId: Type.String(), countryCode: Type.String(), firstName: Type.Union([Type.String(), Type.Null()]),
-  lastName: Type.Union([Type.String(), Type.Null()]), email: Type.Union([Type.String(), Type.Null()]), apiKey: Type.String(), createdAt: Type.Integer(),
-});
+const Token = {
+  type: 'object',
+  properties: { accessToken: { type: 'string' }, tokenType: { type: 'string', const: 'Bearer' }, expiresIn: { type: 'integer' } },
+  required: ['accessToken', 'tokenType', 'expiresIn'],
+} as const;
+const UserToken = {
+  type: 'object',
+  properties: { ...Token.properties, fullUserId: { type: 'string' } },
+  required: [...Token.required, 'fullUserId'],
+} as const;
+const Credentials = { type: 'object', properties: { apiKey: Str(200), apiSecret: Str(200) }, required: ['apiKey', 'apiSecret'], additionalProperties: false } as const;
+const Project = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, domainName: { type: 'string' }, projectName: { type: 'string' }, apiKey: { type: 'string' }, users: { type: 'integer' },
+    createdAt: { type: 'integer' },
+  },
+  required: ['id', 'domainName', 'projectName', 'apiKey', 'users', 'createdAt'],
+} as const;
+const User = {
+  type: 'object',
+  properties: {
+    userId: { type: 'string' }, fullUserId: { type: 'string' }, countryCode: { type: 'string' }, firstName: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+    lastName: { anyOf: [{ type: 'string' }, { type: 'null' }] }, email: { anyOf: [{ type: 'string' }, { type: 'null' }] }, apiKey: { type: 'string' },
+    createdAt: { type: 'integer' },
+  },
+  required: ['userId', 'fullUserId', 'countryCode', 'firstName', 'lastName', 'email', 'apiKey', 'createdAt'],
+} as const;
 
 // The service names fields as the Kandy wire does; errors here name them as this API does.
 const FIELD_NAMES: Record<string, string> = {
@@ -57,7 +86,7 @@ const user = (u: DomainUser, domainName: string) => ({
 });
 
 export async function nativeRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const domains = services.domains;
   const now = () => services.deps.clock.now();
   const token = (t: { token: string; expiresAt: number }) => ({ accessToken: t.token, tokenType: 'Bearer' as const, expiresIn: Math.max(0, Math.round((t.expiresAt - now()) / 1000)) });
@@ -75,22 +104,27 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
   });
 
   // The user's own API key and secret (returned once when the user was created).
-  r.post('/user/access-tokens', { schema: { body: Credentials, response: { 201: Type.Object({ ...Token.properties, fullUserId: Type.String() }), ...errors } } }, async (req, reply) => {
+  r.post('/user/access-tokens', { schema: { body: Credentials, response: { 201: UserToken, ...errors } } }, async (req, reply) => {
     const t = await domains.userTokenByUserKey(req.body.apiKey, req.body.apiSecret);
     return reply.code(201).send({ ...token(t), fullUserId: t.full_user_id });
   });
 
   // ---- account access token: projects ----
 
-  r.get('/projects', { schema: { response: { 200: Type.Object({ projects: Type.Array(Project) }), ...errors } } }, async (req) => {
+  r.get('/projects', {
+    schema: { response: { 200: { type: 'object', properties: { projects: { type: 'array', items: Project } }, required: ['projects'] }, ...errors } },
+  }, async (req) => {
     const ctx = await domains.authenticateAccount(bearer(req));
     return { projects: (await domains.listDomains(ctx)).map(project) };
   });
 
   r.post('/projects', {
     schema: {
-      body: Type.Object({ domainName: Str(300), projectName: Type.Optional(Str(200)) }, { additionalProperties: false }),
-      response: { 201: Type.Object({ ...Project.properties, apiSecret: Type.String() }), ...errors },
+      body: { type: 'object', properties: { domainName: Str(300), projectName: Str(200) }, required: ['domainName'], additionalProperties: false },
+      response: {
+        201: { type: 'object', properties: { ...Project.properties, apiSecret: { type: 'string' } }, required: [...Project.required, 'apiSecret'] },
+        ...errors,
+      },
     },
   }, async (req, reply) => {
     const ctx = await domains.authenticateAccount(bearer(req));
@@ -98,16 +132,19 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
     return reply.code(201).send({ ...project(domain), apiSecret });
   });
 
-  const ProjectParams = Type.Object({ projectId: Type.String({ format: 'uuid' }) });
+  const ProjectParams = { type: 'object', properties: { projectId: { type: 'string', format: 'uuid' } }, required: ['projectId'] } as const;
 
-  r.delete('/projects/:projectId', { schema: { params: ProjectParams, response: { 204: Type.Null(), ...errors } } }, async (req, reply) => {
+  r.delete('/projects/:projectId', { schema: { params: ProjectParams, response: { 204: { type: 'null' }, ...errors } } }, async (req, reply) => {
     const ctx = await domains.authenticateAccount(bearer(req));
     await domains.deleteDomainById(ctx, req.params.projectId);
     return reply.code(204).send(null);
   });
 
   r.post('/projects/:projectId/secret', {
-    schema: { params: ProjectParams, response: { 200: Type.Object({ apiKey: Type.String(), apiSecret: Type.String() }), ...errors } },
+    schema: {
+      params: ProjectParams,
+      response: { 200: { type: 'object', properties: { apiKey: { type: 'string' }, apiSecret: { type: 'string' } }, required: ['apiKey', 'apiSecret'] }, ...errors },
+    },
   }, async (req) => {
     const ctx = await domains.authenticateAccount(bearer(req));
     const { domain, apiSecret } = await domains.rotateDomainSecretById(ctx, req.params.projectId);
@@ -117,26 +154,44 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
   // ---- domain access token: users ----
 
   r.get('/project/usage', {
-    schema: { response: { 200: Type.Object({ plan: Type.String(), usersUsed: Type.Integer(), usersLimit: Type.Integer() }), ...errors } },
+    schema: {
+      response: {
+        200: { type: 'object', properties: { plan: { type: 'string' }, usersUsed: { type: 'integer' }, usersLimit: { type: 'integer' } }, required: ['plan', 'usersUsed', 'usersLimit'] },
+        ...errors,
+      },
+    },
   }, async (req) => {
     const ctx = await domains.authenticateDomain(bearer(req));
     const u = await domains.usage(ctx.accountId);
     return { plan: u.plan, usersUsed: u.used, usersLimit: u.limit };
   });
 
-  r.get('/project/users', { schema: { response: { 200: Type.Object({ users: Type.Array(User) }), ...errors } } }, async (req) => {
+  r.get('/project/users', {
+    schema: { response: { 200: { type: 'object', properties: { users: { type: 'array', items: User } }, required: ['users'] }, ...errors } },
+  }, async (req) => {
     const ctx = await domains.authenticateDomain(bearer(req));
     return { users: (await domains.listUsers(ctx)).map((u) => user(u, ctx.domainName)) };
   });
 
   r.post('/project/users', {
     schema: {
-      body: Type.Object({
-        userId: Str(200), countryCode: Str(20), firstName: Type.Optional(Str(200)), lastName: Type.Optional(Str(200)),
-        email: Type.Optional(Str(300)), password: Type.Optional(Str(200)),
-      }, { additionalProperties: false }),
+      body: {
+        type: 'object',
+        properties: {
+          userId: Str(200), countryCode: Str(20), firstName: Str(200), lastName: Str(200), email: Str(300), password: Str(200),
+        },
+        required: ['userId', 'countryCode'],
+        additionalProperties: false,
+      },
       response: {
-        201: Type.Object({ userId: Type.String(), password: Type.String(), fullUserId: Type.String(), domainName: Type.String(), apiKey: Type.String(), apiSecret: Type.String() }),
+        201: {
+          type: 'object',
+          properties: {
+            userId: { type: 'string' }, password: { type: 'string' }, fullUserId: { type: 'string' }, domainName: { type: 'string' }, apiKey: { type: 'string' },
+            apiSecret: { type: 'string' },
+          },
+          required: ['userId', 'password', 'fullUserId', 'domainName', 'apiKey', 'apiSecret'],
+        },
         ...errors,
       },
     },
@@ -152,16 +207,16 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
     });
   });
 
-  const UserParams = Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) });
+  const UserParams = { type: 'object', properties: { userId: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['userId'] } as const;
 
-  r.delete('/project/users/:userId', { schema: { params: UserParams, response: { 204: Type.Null(), ...errors } } }, async (req, reply) => {
+  r.delete('/project/users/:userId', { schema: { params: UserParams, response: { 204: { type: 'null' }, ...errors } } }, async (req, reply) => {
     const ctx = await domains.authenticateDomain(bearer(req));
     await domains.deleteUser(ctx, req.params.userId);
     return reply.code(204).send(null);
   });
 
   r.post('/project/users/:userId/access-tokens', {
-    schema: { params: UserParams, response: { 201: Type.Object({ ...Token.properties, fullUserId: Type.String() }), ...errors } },
+    schema: { params: UserParams, response: { 201: UserToken, ...errors } },
   }, async (req, reply) => {
     const ctx = await domains.authenticateDomain(bearer(req));
     const t = await domains.userTokenForDomain(ctx, req.params.userId);

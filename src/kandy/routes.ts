@@ -2,25 +2,36 @@
 // changed) and, beside it, the native REST API under /api/v1. Routes translate HTTP only; the
 // rules live in DomainsService. Each surface has its own error serializer in its own scope.
 import type { FastifyInstance } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../services.js';
 import { Envelope, failures, kandyErrorHandler, ok, tokenOf } from './envelope.js';
 import { nativeRoutes } from './native-routes.js';
 import type { DomainUser } from './queries.js';
 import { ApiError } from '../lib/errors.js';
 
-const Key = Type.Optional(Type.String({ maxLength: 200 }));
-const Str = (max: number) => Type.String({ maxLength: max });
+// The API key (or token) in the query string; never required, a Bearer header may carry it instead.
+const Key = { type: 'string', maxLength: 200 } as const;
+const KeyOnly = { type: 'object', properties: { key: Key } } as const;
+const Str = (max: number) => ({ type: 'string', maxLength: max }) as const;
 const expiresIn = (expiresAt: number, now: number) => Math.max(0, Math.round((expiresAt - now) / 1000));
 
-const KandyUser = Type.Object({
-  user_id: Type.String(), full_user_id: Type.String(), domain_name: Type.String(), user_country_code: Type.String(),
-  user_first_name: Type.Union([Type.String(), Type.Null()]), user_last_name: Type.Union([Type.String(), Type.Null()]),
-  user_email: Type.Union([Type.String(), Type.Null()]), user_api_key: Type.String(), created_at: Type.Integer(),
-});
-const KandyDomain = Type.Object({
-  domain_name: Type.String(), project_name: Type.String(), domain_api_key: Type.String(), users: Type.Integer(), created_at: Type.Integer(),
-});
+const KandyUser = {
+  type: 'object',
+  properties: {
+    user_id: { type: 'string' }, full_user_id: { type: 'string' }, domain_name: { type: 'string' }, user_country_code: { type: 'string' },
+    user_first_name: { anyOf: [{ type: 'string' }, { type: 'null' }] }, user_last_name: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+    user_email: { anyOf: [{ type: 'string' }, { type: 'null' }] }, user_api_key: { type: 'string' }, created_at: { type: 'integer' },
+  },
+  required: ['user_id', 'full_user_id', 'domain_name', 'user_country_code', 'user_first_name', 'user_last_name', 'user_email', 'user_api_key', 'created_at'],
+} as const;
+const KandyDomain = {
+  type: 'object',
+  properties: {
+    domain_name: { type: 'string' }, project_name: { type: 'string' }, domain_api_key: { type: 'string' }, users: { type: 'integer' },
+    created_at: { type: 'integer' },
+  },
+  required: ['domain_name', 'project_name', 'domain_api_key', 'users', 'created_at'],
+} as const;
 
 /** Listings never carry secrets (a documented deviation: Kandy repeated password and secret here). */
 export const kandyUser = (u: DomainUser, domainName: string) => ({
@@ -33,7 +44,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
   const now = () => services.deps.clock.now();
 
   await app.register(async (scope) => {
-    const r = scope.withTypeProvider<TypeBoxTypeProvider>();
+    const r = scope.withTypeProvider<JsonSchemaToTsProvider>();
     r.setErrorHandler(kandyErrorHandler);
     r.setNotFoundHandler((req, reply) => kandyErrorHandler(new ApiError('not_found', `No route for ${req.method} ${req.url.split('?')[0]}`), req, reply));
     // Answers carry credentials; nothing may cache them.
@@ -41,8 +52,15 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
 
     r.get('/accounts/accesstokens', {
       schema: {
-        querystring: Type.Object({ key: Key, account_api_secret: Type.Optional(Str(200)) }),
-        response: { 200: Envelope(Type.Object({ account_access_token: Type.String(), expires_in: Type.Integer() })), ...failures },
+        querystring: { type: 'object', properties: { key: Key, account_api_secret: Str(200) } },
+        response: {
+          200: Envelope({
+            type: 'object',
+            properties: { account_access_token: { type: 'string' }, expires_in: { type: 'integer' } },
+            required: ['account_access_token', 'expires_in'],
+          }),
+          ...failures,
+        },
       },
     }, async (req) => {
       const t = await domains.accountToken(req.query.key, req.query.account_api_secret);
@@ -51,8 +69,15 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
 
     r.get('/domains/accesstokens', {
       schema: {
-        querystring: Type.Object({ key: Key, domain_api_secret: Type.Optional(Str(200)) }),
-        response: { 200: Envelope(Type.Object({ domain_access_token: Type.String(), expires_in: Type.Integer() })), ...failures },
+        querystring: { type: 'object', properties: { key: Key, domain_api_secret: Str(200) } },
+        response: {
+          200: Envelope({
+            type: 'object',
+            properties: { domain_access_token: { type: 'string' }, expires_in: { type: 'integer' } },
+            required: ['domain_access_token', 'expires_in'],
+          }),
+          ...failures,
+        },
       },
     }, async (req) => {
       const t = await domains.domainToken(req.query.key, req.query.domain_api_secret);
@@ -61,17 +86,25 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
 
     r.post('/domains/users/user_id', {
       schema: {
-        querystring: Type.Object({ key: Key }),
-        body: Type.Object({
-          user_id: Str(200), user_country_code: Str(20),
-          user_first_name: Type.Optional(Str(200)), user_last_name: Type.Optional(Str(200)),
-          user_email: Type.Optional(Str(300)), user_password: Type.Optional(Str(200)),
-        }),
+        querystring: KeyOnly,
+        body: {
+          type: 'object',
+          properties: {
+            user_id: Str(200), user_country_code: Str(20),
+            user_first_name: Str(200), user_last_name: Str(200),
+            user_email: Str(300), user_password: Str(200),
+          },
+          required: ['user_id', 'user_country_code'],
+        },
         response: {
-          200: Envelope(Type.Object({
-            user_id: Type.String(), user_password: Type.String(), full_user_id: Type.String(), domain_name: Type.String(),
-            user_api_key: Type.String(), user_api_secret: Type.String(),
-          })),
+          200: Envelope({
+            type: 'object',
+            properties: {
+              user_id: { type: 'string' }, user_password: { type: 'string' }, full_user_id: { type: 'string' }, domain_name: { type: 'string' },
+              user_api_key: { type: 'string' }, user_api_secret: { type: 'string' },
+            },
+            required: ['user_id', 'user_password', 'full_user_id', 'domain_name', 'user_api_key', 'user_api_secret'],
+          }),
           ...failures,
         },
       },
@@ -81,7 +114,10 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
     });
 
     r.get('/domains/users', {
-      schema: { querystring: Type.Object({ key: Key }), response: { 200: Envelope(Type.Object({ users: Type.Array(KandyUser) })), ...failures } },
+      schema: {
+        querystring: KeyOnly,
+        response: { 200: Envelope({ type: 'object', properties: { users: { type: 'array', items: KandyUser } }, required: ['users'] }), ...failures },
+      },
     }, async (req) => {
       const ctx = await domains.authenticateDomain(tokenOf(req, req.query.key));
       const users = await domains.listUsers(ctx);
@@ -89,7 +125,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
     });
 
     r.delete('/domains/users', {
-      schema: { querystring: Type.Object({ key: Key, user_id: Type.Optional(Str(200)) }), response: { 200: Envelope(Type.Null()), ...failures } },
+      schema: { querystring: { type: 'object', properties: { key: Key, user_id: Str(200) } }, response: { 200: Envelope({ type: 'null' }), ...failures } },
     }, async (req) => {
       const ctx = await domains.authenticateDomain(tokenOf(req, req.query.key));
       await domains.deleteUser(ctx, req.query.user_id);
@@ -99,8 +135,15 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
     r.get('/domains/users/accesstokens', {
       schema: {
         // key=<project API key>&domain_api_secret=…&user_id=…, or key=<user API key>&user_api_secret=…
-        querystring: Type.Object({ key: Key, domain_api_secret: Type.Optional(Str(200)), user_id: Type.Optional(Str(200)), user_api_secret: Type.Optional(Str(200)) }),
-        response: { 200: Envelope(Type.Object({ user_access_token: Type.String(), full_user_id: Type.String(), expires_in: Type.Integer() })), ...failures },
+        querystring: { type: 'object', properties: { key: Key, domain_api_secret: Str(200), user_id: Str(200), user_api_secret: Str(200) } },
+        response: {
+          200: Envelope({
+            type: 'object',
+            properties: { user_access_token: { type: 'string' }, full_user_id: { type: 'string' }, expires_in: { type: 'integer' } },
+            required: ['user_access_token', 'full_user_id', 'expires_in'],
+          }),
+          ...failures,
+        },
       },
     }, async (req) => {
       const t = await domains.userToken(req.query);
@@ -111,10 +154,14 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
 
     r.post('/accounts/domains', {
       schema: {
-        querystring: Type.Object({ key: Key }),
-        body: Type.Object({ domain_name: Str(300), project_name: Type.Optional(Str(200)) }),
+        querystring: KeyOnly,
+        body: { type: 'object', properties: { domain_name: Str(300), project_name: Str(200) }, required: ['domain_name'] },
         response: {
-          200: Envelope(Type.Object({ domain_name: Type.String(), project_name: Type.String(), domain_api_key: Type.String(), domain_api_secret: Type.String() })),
+          200: Envelope({
+            type: 'object',
+            properties: { domain_name: { type: 'string' }, project_name: { type: 'string' }, domain_api_key: { type: 'string' }, domain_api_secret: { type: 'string' } },
+            required: ['domain_name', 'project_name', 'domain_api_key', 'domain_api_secret'],
+          }),
           ...failures,
         },
       },
@@ -125,7 +172,10 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
     });
 
     r.get('/accounts/domains', {
-      schema: { querystring: Type.Object({ key: Key }), response: { 200: Envelope(Type.Object({ domains: Type.Array(KandyDomain) })), ...failures } },
+      schema: {
+        querystring: KeyOnly,
+        response: { 200: Envelope({ type: 'object', properties: { domains: { type: 'array', items: KandyDomain } }, required: ['domains'] }), ...failures },
+      },
     }, async (req) => {
       const ctx = await domains.authenticateAccount(tokenOf(req, req.query.key));
       const list = await domains.listDomains(ctx);
@@ -133,7 +183,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
     });
 
     r.delete('/accounts/domains', {
-      schema: { querystring: Type.Object({ key: Key, domain_name: Type.Optional(Str(300)) }), response: { 200: Envelope(Type.Null()), ...failures } },
+      schema: { querystring: { type: 'object', properties: { key: Key, domain_name: Str(300) } }, response: { 200: Envelope({ type: 'null' }), ...failures } },
     }, async (req) => {
       const ctx = await domains.authenticateAccount(tokenOf(req, req.query.key));
       await domains.deleteDomainByName(ctx, req.query.domain_name);

@@ -24,12 +24,12 @@ export const CODE_TTL_MS = 60_000;
 export const CODE_PREFIX = 'toc';
 
 /** RFC 7662 §2.2. */
-export interface Introspection {
+export type Introspection = {
   active: boolean; scope?: string; client_id?: string; sub?: string; token_type?: string; exp?: number; iat?: number; iss?: string; aud?: string[]; jti?: string;
-}
+};
 
 /** OpenID Connect Core §5.1 standard claims Tessera knows. */
-export interface UserInfo { sub: string; name?: string; email?: string; email_verified?: boolean; phone_number?: string; phone_number_verified?: boolean }
+export type UserInfo = { sub: string; name?: string; email?: string; email_verified?: boolean; phone_number?: string; phone_number_verified?: boolean };
 
 export type AuthorizeOutcome =
   | { kind: 'redirect'; url: string }

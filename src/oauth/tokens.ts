@@ -17,7 +17,7 @@ export const ID_TOKEN_TTL_MS = 60 * 60_000;
 export const REFRESH_TOKEN_TTL_MS = 7 * 24 * 3600_000;
 export const AT_TYP = 'at+jwt';
 
-export interface Bearer { id: string; type: 'Person' | 'Organization' }
+export type Bearer = { id: string; type: 'Person' | 'Organization' };
 
 export interface TokenResponse {
   access_token: string;

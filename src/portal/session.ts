@@ -12,6 +12,8 @@ import { page, type PageContext } from './views/layout.js';
 import type { SafeHtml } from '../lib/html.js';
 
 export const SESSION_COOKIE = 'tessera_session';
+/** The body of a form that carries nothing but its CSRF token (the delete, rotate, … buttons). */
+export const CsrfOnly = { type: 'object', properties: { _csrf: { type: 'string' } }, required: ['_csrf'] } as const;
 export const ANON_COOKIE = 'tessera_anon';
 
 declare module 'fastify' {

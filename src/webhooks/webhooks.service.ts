@@ -26,10 +26,10 @@ export interface WebhookInput {
   validity?: number;
 }
 
-export interface WebhookView {
+export type WebhookView = {
   webhookId: string; objectId: string; objectType: string; eventTypes: string[]; callBackUrl: string;
   callBackContext: string; active: boolean; expiresAt: number | null;
-}
+};
 
 function view(w: WebhooksTable): WebhookView {
   return {

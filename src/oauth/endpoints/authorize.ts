@@ -1,7 +1,7 @@
 // GET /oauth/authorize and POST /oauth/consent: the interactive part, in the portal's session and
 // CSRF scope (portal/session.ts sets the anti-framing headers on every page).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../../services.js';
 import { SESSION_COOKIE, type Portal } from '../../portal/session.js';
 import { AuthorizePageError, AUTHORIZATION_PARAMS } from '../authorize.js';
@@ -10,10 +10,16 @@ import { orgNames } from '../queries.js';
 
 // Every parameter may come as anything: repeated ones are reported to the client by the
 // validation in authorize.ts (RFC 6749 §3.1), which can only happen once the redirect URI is known.
-const Params = Type.Object(Object.fromEntries(AUTHORIZATION_PARAMS.map((p) => [p, Type.Optional(Type.Unknown())])));
+// The empty schema accepts any value; none is required. (Object.fromEntries forgets the keys, so
+// the assertion gives them back for the request's type.)
+const ANY_VALUE = {} as const;
+const Params = {
+  type: 'object',
+  properties: Object.fromEntries(AUTHORIZATION_PARAMS.map((p) => [p, ANY_VALUE])) as Record<(typeof AUTHORIZATION_PARAMS)[number], typeof ANY_VALUE>,
+} as const;
 
 export async function authorizeEndpoint(app: FastifyInstance, services: Services, portal: Portal): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const { oauth } = services;
 
   const showError = (req: FastifyRequest, reply: FastifyReply, err: unknown) => {
@@ -39,7 +45,13 @@ export async function authorizeEndpoint(app: FastifyInstance, services: Services
   });
 
   r.post('/oauth/consent', {
-    schema: { body: Type.Object({ _csrf: Type.String(), decision: Type.Union([Type.Literal('allow'), Type.Literal('deny')]), ...Params.properties }) },
+    schema: {
+      body: {
+        type: 'object',
+        properties: { _csrf: { type: 'string' }, decision: { anyOf: [{ type: 'string', const: 'allow' }, { type: 'string', const: 'deny' }] }, ...Params.properties },
+        required: ['_csrf', 'decision'],
+      },
+    },
     config: { checksNulItself: true },
   }, async (req, reply) => {
     try {

@@ -1,20 +1,24 @@
 // POST /oauth/introspect (RFC 7662), for resource servers registered as confidential connectors.
 import type { FastifyInstance } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../../services.js';
 import { ClientAuthFields, Param, oauthErrors } from './schemas.js';
 
-const Introspection = Type.Object({
-  active: Type.Boolean(), scope: Type.Optional(Type.String()), client_id: Type.Optional(Type.String()), sub: Type.Optional(Type.String()),
-  token_type: Type.Optional(Type.String()), exp: Type.Optional(Type.Integer()), iat: Type.Optional(Type.Integer()), iss: Type.Optional(Type.String()),
-  aud: Type.Optional(Type.Array(Type.String())), jti: Type.Optional(Type.String()),
-});
+const Introspection = {
+  type: 'object',
+  properties: {
+    active: { type: 'boolean' }, scope: { type: 'string' }, client_id: { type: 'string' }, sub: { type: 'string' },
+    token_type: { type: 'string' }, exp: { type: 'integer' }, iat: { type: 'integer' }, iss: { type: 'string' },
+    aud: { type: 'array', items: { type: 'string' } }, jti: { type: 'string' },
+  },
+  required: ['active'],
+} as const;
 
 export async function introspectEndpoint(app: FastifyInstance, services: Services): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   r.post('/oauth/introspect', {
     schema: {
-      body: Type.Object({ token: Param, token_type_hint: Type.Optional(Param), ...ClientAuthFields }),
+      body: { type: 'object', properties: { token: Param, token_type_hint: Param, ...ClientAuthFields }, required: ['token'] },
       response: { 200: Introspection, ...oauthErrors },
     },
   }, async (req, reply) => {

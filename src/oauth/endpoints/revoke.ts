@@ -1,15 +1,15 @@
 // POST /oauth/revoke (RFC 7009).
 import type { FastifyInstance } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../../services.js';
 import { ClientAuthFields, Param, oauthErrors } from './schemas.js';
 
 export async function revokeEndpoint(app: FastifyInstance, services: Services): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   r.post('/oauth/revoke', {
     schema: {
-      body: Type.Object({ token: Param, token_type_hint: Type.Optional(Param), ...ClientAuthFields }),
-      response: { 200: Type.String(), ...oauthErrors },
+      body: { type: 'object', properties: { token: Param, token_type_hint: Param, ...ClientAuthFields }, required: ['token'] },
+      response: { 200: { type: 'string' }, ...oauthErrors },
     },
   }, async (req, reply) => {
     await services.oauth.revoke({ ...req.body, authorization: req.headers.authorization }, req.ip);

@@ -1,12 +1,15 @@
-// TypeBox shapes shared by the OAuth endpoints.
-import { Type } from '@fastify/type-provider-typebox';
+// JSON Schemas shared by the OAuth endpoints.
 
-export const Param = Type.String({ maxLength: 4096 });
-export const OAuthErrorSchema = Type.Object({ error: Type.String(), error_description: Type.String() });
+export const Param = { type: 'string', maxLength: 4096 } as const;
+export const OAuthErrorSchema = {
+  type: 'object',
+  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+  required: ['error', 'error_description'],
+} as const;
 export const oauthErrors = { 400: OAuthErrorSchema, 401: OAuthErrorSchema, 403: OAuthErrorSchema, 429: OAuthErrorSchema, 500: OAuthErrorSchema };
 
-/** Client authentication in the form body (client_secret_post, or none with client_id only). */
+/** Client authentication in the form body (client_secret_post, or none with client_id only); both optional, never list them in `required`. */
 export const ClientAuthFields = {
-  client_id: Type.Optional(Type.String({ maxLength: 200 })),
-  client_secret: Type.Optional(Type.String({ maxLength: 500 })),
-};
+  client_id: { type: 'string', maxLength: 200 },
+  client_secret: { type: 'string', maxLength: 500 },
+} as const;

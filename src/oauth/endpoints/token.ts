@@ -1,27 +1,35 @@
 // POST /oauth/token (RFC 6749 §3.2), and /oauth/access_token, the Zaikio name for the same
 // endpoint, whose answers separate scopes with commas as Zaikio's do.
 import type { FastifyInstance } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../../services.js';
 import { formatScope } from '../tokens.js';
 import { ClientAuthFields, Param, oauthErrors } from './schemas.js';
 
-const TokenResponse = Type.Object({
-  access_token: Type.String(), token_type: Type.String(), expires_in: Type.Integer(), scope: Type.String(),
-  refresh_token: Type.Optional(Type.String()), id_token: Type.Optional(Type.String()),
-  bearer: Type.Object({ id: Type.String(), type: Type.String() }),
-});
+const TokenResponse = {
+  type: 'object',
+  properties: {
+    access_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' }, scope: { type: 'string' },
+    refresh_token: { type: 'string' }, id_token: { type: 'string' },
+    bearer: { type: 'object', properties: { id: { type: 'string' }, type: { type: 'string' } }, required: ['id', 'type'] },
+  },
+  required: ['access_token', 'token_type', 'expires_in', 'scope', 'bearer'],
+} as const;
 
 export async function tokenEndpoint(app: FastifyInstance, services: Services): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   for (const [path, separator] of [['/oauth/token', ' '], ['/oauth/access_token', ',']] as const) {
     r.post(path, {
       schema: {
         // Unknown parameters are ignored (RFC 6749 §3.2); a repeated one fails the string type.
-        body: Type.Object({
-          grant_type: Param, code: Type.Optional(Param), redirect_uri: Type.Optional(Param), code_verifier: Type.Optional(Param),
-          refresh_token: Type.Optional(Param), scope: Type.Optional(Param), ...ClientAuthFields,
-        }),
+        body: {
+          type: 'object',
+          properties: {
+            grant_type: Param, code: Param, redirect_uri: Param, code_verifier: Param,
+            refresh_token: Param, scope: Param, ...ClientAuthFields,
+          },
+          required: ['grant_type'],
+        },
         response: { 200: TokenResponse, ...oauthErrors },
       },
     }, async (req, reply) => {

@@ -1,14 +1,18 @@
 // GET/POST /oauth/userinfo (OpenID Connect Core §5.3), with the access token as a Bearer
 // credential (RFC 6750 §2.1).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../../services.js';
 import { oauthErrors } from './schemas.js';
 
-const UserInfo = Type.Object({
-  sub: Type.String(), name: Type.Optional(Type.String()), email: Type.Optional(Type.String()), email_verified: Type.Optional(Type.Boolean()),
-  phone_number: Type.Optional(Type.String()), phone_number_verified: Type.Optional(Type.Boolean()),
-});
+const UserInfo = {
+  type: 'object',
+  properties: {
+    sub: { type: 'string' }, name: { type: 'string' }, email: { type: 'string' }, email_verified: { type: 'boolean' },
+    phone_number: { type: 'string' }, phone_number_verified: { type: 'boolean' },
+  },
+  required: ['sub'],
+} as const;
 
 const bearer = (req: FastifyRequest): string | undefined => {
   const auth = req.headers.authorization;
@@ -16,7 +20,7 @@ const bearer = (req: FastifyRequest): string | undefined => {
 };
 
 export async function userinfoEndpoint(app: FastifyInstance, services: Services): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   for (const method of ['GET', 'POST'] as const) {
     r.route({
       method, url: '/oauth/userinfo', schema: { response: { 200: UserInfo, ...oauthErrors } },

@@ -1,12 +1,12 @@
 // Sign up, log in, log out, and the dashboard with the seed's getting-started steps.
 import type { FastifyInstance } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html } from '../../lib/html.js';
 import { csrfField, errorBox } from '../views/layout.js';
-import { safeNext, type Portal } from '../session.js';
+import { CsrfOnly, safeNext, type Portal } from '../session.js';
 import { attempt } from '../routes.js';
 
-const Next = Type.Optional(Type.String({ maxLength: 2000 }));
+const Next = { type: 'string', maxLength: 2000 } as const;
 
 function signupForm(csrf: string, v: { email?: string; name?: string; next?: string }, error?: string) {
   return html`<div class="card"><h1>Create your account</h1>${errorBox(error)}
@@ -28,34 +28,46 @@ function loginForm(csrf: string, v: { email?: string; next?: string }, error?: s
 }
 
 export async function authPages(app: FastifyInstance, portal: Portal): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const { accounts } = portal.services;
 
   r.get('/', async (req, reply) => reply.redirect(req.user ? '/dashboard' : '/login', 303));
 
-  r.get('/signup', { schema: { querystring: Type.Object({ next: Next, email: Type.Optional(Type.String({ maxLength: 254 })) }) } },
+  r.get('/signup', { schema: { querystring: { type: 'object', properties: { next: Next, email: { type: 'string', maxLength: 254 } } } } },
     async (req, reply) => portal.render(reply, portal.ctx(req, 'Sign up'), signupForm(req.csrfToken!, { next: req.query.next, email: req.query.email })));
 
   r.post('/signup', {
-    schema: { body: Type.Object({ _csrf: Type.String(), name: Type.String({ maxLength: 200 }), email: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 300 }), next: Next }) },
+    schema: {
+      body: {
+        type: 'object',
+        properties: { _csrf: { type: 'string' }, name: { type: 'string', maxLength: 200 }, email: { type: 'string', maxLength: 300 }, password: { type: 'string', maxLength: 300 }, next: Next },
+        required: ['_csrf', 'name', 'email', 'password'],
+      },
+    },
   }, async (req, reply) => attempt(reply, async () => {
     const user = await accounts.signup(req.body);
     await portal.startSession(reply, user.id);
     return reply.redirect(safeNext(req.body.next), 303);
   }, (message, status) => portal.render(reply, portal.ctx(req, 'Sign up'), signupForm(req.csrfToken!, req.body, message), status)));
 
-  r.get('/login', { schema: { querystring: Type.Object({ next: Next, login_hint: Type.Optional(Type.String({ maxLength: 254 })) }) } },
+  r.get('/login', { schema: { querystring: { type: 'object', properties: { next: Next, login_hint: { type: 'string', maxLength: 254 } } } } },
     async (req, reply) => portal.render(reply, portal.ctx(req, 'Log in'), loginForm(req.csrfToken!, { next: req.query.next, email: req.query.login_hint })));
 
   r.post('/login', {
-    schema: { body: Type.Object({ _csrf: Type.String(), email: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 300 }), next: Next }) },
+    schema: {
+      body: {
+        type: 'object',
+        properties: { _csrf: { type: 'string' }, email: { type: 'string', maxLength: 300 }, password: { type: 'string', maxLength: 300 }, next: Next },
+        required: ['_csrf', 'email', 'password'],
+      },
+    },
   }, async (req, reply) => attempt(reply, async () => {
     const user = await accounts.authenticate(req.body.email, req.body.password, req.ip);
     await portal.startSession(reply, user.id);
     return reply.redirect(safeNext(req.body.next), 303);
   }, (message, status) => portal.render(reply, portal.ctx(req, 'Log in'), loginForm(req.csrfToken!, req.body, message), status)));
 
-  r.post('/logout', { schema: { body: Type.Object({ _csrf: Type.String() }) } }, async (req, reply) => {
+  r.post('/logout', { schema: { body: CsrfOnly } }, async (req, reply) => {
     await portal.endSession(req, reply);
     return reply.redirect('/login', 303);
   });

@@ -1,25 +1,26 @@
 // "Connectors" → "Add Connector" → name, description, permissions → "Create Connector" → the
 // Connector ID and secret (the secret shown once). Rotate the secret; delete the connector.
 import type { FastifyInstance } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html, type SafeHtml } from '../../lib/html.js';
 import { csrfField, errorBox } from '../views/layout.js';
-import type { Portal } from '../session.js';
+import { CsrfOnly, type Portal } from '../session.js';
 import { attempt } from '../routes.js';
 import { PERMISSIONS, PERMISSION_NAMES } from '../../connectors/permissions.js';
 import type { Connector } from '../../connectors/connectors.service.js';
 import { GRANT_TYPES } from '../../oauth/client-metadata.js';
 
-const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const Id = { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] } as const;
 const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 interface OAuthValues { clientType?: string; redirectUris?: string; grantTypes?: string[] }
+// The OAuth fields of both connector forms; none is required.
 const OAuthBody = {
-  clientType: Type.Optional(Type.String({ maxLength: 20 })), redirectUris: Type.Optional(Type.String({ maxLength: 4000 })),
-  grantTypes: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Array(Type.String({ maxLength: 40 }), { maxItems: 5 })])),
-};
+  clientType: { type: 'string', maxLength: 20 }, redirectUris: { type: 'string', maxLength: 4000 },
+  grantTypes: { anyOf: [{ type: 'string', maxLength: 40 }, { type: 'array', items: { type: 'string', maxLength: 40 }, maxItems: 5 }] },
+} as const;
 
 export async function connectorPages(app: FastifyInstance, portal: Portal): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const s = portal.services;
 
   const HEADLINE = { created: 'Connector created.', rotated: 'New secret generated.', confidential: 'OAuth settings saved: the connector is now a confidential client.' };
@@ -64,7 +65,7 @@ ${orgs.length ? html`<form method="post" action="/connectors" class="card">${csr
   };
 
   // ?org= narrows the list to one organisation (the organisation page links here).
-  r.get('/connectors', { schema: { querystring: Type.Object({ org: Type.Optional(Type.String({ format: 'uuid' })) }) } }, async (req, reply) => {
+  r.get('/connectors', { schema: { querystring: { type: 'object', properties: { org: { type: 'string', format: 'uuid' } } } } }, async (req, reply) => {
     const all = await s.connectors.listForActor(await portal.actor(req));
     const list = req.query.org ? all.filter((c) => c.org_id === req.query.org) : all;
     return portal.render(reply, portal.ctx(req, 'Connectors', 'connectors'), html`<h1>Connectors</h1><p><a class="button" href="/connectors/new">Add Connector</a>${req.query.org ? html` <a href="/connectors">All organisations</a>` : ''}</p>
@@ -78,11 +79,16 @@ ${list.length ? '' : html`<tr><td colspan="4" class="muted">No connectors yet.</
 
   r.post('/connectors', {
     schema: {
-      body: Type.Object({
-        _csrf: Type.String(), orgId: Type.String({ maxLength: 100 }), name: Type.String({ maxLength: 200 }), description: Type.Optional(Type.String({ maxLength: 2000 })),
-        permissions: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 })])),
-        ...OAuthBody,
-      }),
+      body: {
+        type: 'object',
+        properties: {
+          _csrf: { type: 'string' }, orgId: { type: 'string', maxLength: 100 }, name: { type: 'string', maxLength: 200 },
+          description: { type: 'string', maxLength: 2000 },
+          permissions: { anyOf: [{ type: 'string', maxLength: 100 }, { type: 'array', items: { type: 'string', maxLength: 100 }, maxItems: 50 }] },
+          ...OAuthBody,
+        },
+        required: ['_csrf', 'orgId', 'name'],
+      },
     },
   }, async (req, reply) => {
     const permissions = asList(req.body.permissions);
@@ -104,7 +110,9 @@ ${list.length ? '' : html`<tr><td colspan="4" class="muted">No connectors yet.</
       settingsForm(c, req.csrfToken!, { clientType: c.client_type, redirectUris: c.redirect_uris.join('\n'), grantTypes: c.grant_types }));
   });
 
-  r.post('/connectors/:id/oauth', { schema: { params: Id, body: Type.Object({ _csrf: Type.String(), ...OAuthBody }) } }, async (req, reply) => {
+  r.post('/connectors/:id/oauth', {
+    schema: { params: Id, body: { type: 'object', properties: { _csrf: { type: 'string' }, ...OAuthBody }, required: ['_csrf'] } },
+  }, async (req, reply) => {
     const actor = await portal.actor(req);
     const grantTypes = asList(req.body.grantTypes);
     return attempt(reply, async () => {
@@ -117,14 +125,14 @@ ${list.length ? '' : html`<tr><td colspan="4" class="muted">No connectors yet.</
     });
   });
 
-  r.post('/connectors/:id/rotate', { schema: { params: Id, body: Type.Object({ _csrf: Type.String() }) } }, async (req, reply) => {
+  r.post('/connectors/:id/rotate', { schema: { params: Id, body: CsrfOnly } }, async (req, reply) => {
     const actor = await portal.actor(req);
     const secret = await s.connectors.rotateSecret(actor, req.params.id);
     const c = await s.connectors.getManaged(actor, req.params.id);
     return portal.render(reply, portal.ctx(req, c.name, 'connectors'), detail(c, req.csrfToken!, secretBox(c, secret, 'rotated')));
   });
 
-  r.post('/connectors/:id/delete', { schema: { params: Id, body: Type.Object({ _csrf: Type.String() }) } }, async (req, reply) => {
+  r.post('/connectors/:id/delete', { schema: { params: Id, body: CsrfOnly } }, async (req, reply) => {
     await s.connectors.delete(await portal.actor(req), req.params.id);
     return reply.redirect('/connectors', 303);
   });

@@ -1,13 +1,13 @@
 // App consents: which connectors a person has allowed through OAuth, and withdrawing that
 // (which also revokes every token the connector holds for the person).
 import type { FastifyInstance } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html } from '../../lib/html.js';
 import { csrfField } from '../views/layout.js';
-import type { Portal } from '../session.js';
+import { CsrfOnly, type Portal } from '../session.js';
 
 export async function consentPages(app: FastifyInstance, portal: Portal): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const { oauth } = portal.services;
 
   r.get('/consents', async (req, reply) => {
@@ -21,7 +21,7 @@ ${list.length ? '' : html`<tr><td colspan="4" class="muted">You have not allowed
   });
 
   r.post('/consents/:connectorId/withdraw', {
-    schema: { params: Type.Object({ connectorId: Type.String({ format: 'uuid' }) }), body: Type.Object({ _csrf: Type.String() }) },
+    schema: { params: { type: 'object', properties: { connectorId: { type: 'string', format: 'uuid' } }, required: ['connectorId'] }, body: CsrfOnly },
   }, async (req, reply) => {
     await oauth.withdrawConsent(req.user!.id, req.params.connectorId);
     return reply.redirect('/consents', 303);

@@ -1,19 +1,20 @@
 // Conversation groups: members (by phone), the messages posted into the group, and the group's
 // connectors — where a group admin grants access and receives the refresh token, shown once.
 import type { FastifyInstance } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html, type SafeHtml } from '../../lib/html.js';
 import { csrfField, errorBox } from '../views/layout.js';
-import type { Portal } from '../session.js';
+import { CsrfOnly, type Portal } from '../session.js';
 import { attempt } from '../routes.js';
 import type { Actor } from '../../auth/policy.js';
 import { GROUP_ROLES, listMembers, listMessages } from '../../orgs/orgs.service.js';
 
-const GroupId = Type.Object({ groupId: Type.String({ format: 'uuid' }) });
+const Uuid = { type: 'string', format: 'uuid' } as const;
+const GroupId = { type: 'object', properties: { groupId: Uuid }, required: ['groupId'] } as const;
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
 export async function groupPages(app: FastifyInstance, portal: Portal): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const s = portal.services;
 
   const groupPage = async (actor: Actor, groupId: string, csrf: string, opts: { error?: string; issued?: SafeHtml } = {}) => {
@@ -59,7 +60,9 @@ ${page.messages.length ? '' : html`<p class="muted">No messages yet.</p>`}
 ${groups.length ? '' : html`<tr><td colspan="2" class="muted">No groups. Create one from an <a href="/orgs">organisation</a>.</td></tr>`}</table>`);
   });
 
-  r.get('/groups/:groupId', { schema: { params: GroupId, querystring: Type.Object({ revoked: Type.Optional(Type.String({ maxLength: 100 })) }) } }, async (req, reply) => {
+  r.get('/groups/:groupId', {
+    schema: { params: GroupId, querystring: { type: 'object', properties: { revoked: { type: 'string', maxLength: 100 } } } },
+  }, async (req, reply) => {
     const issued = req.query.revoked
       ? html`<div class="notice" role="status">Access revoked: ${req.query.revoked} can no longer use this group; its refresh token and access tokens stopped working.</div>`
       : undefined;
@@ -70,7 +73,14 @@ ${groups.length ? '' : html`<tr><td colspan="2" class="muted">No groups. Create 
     async (message: string, status: number) => portal.render(reply, ctx, await groupPage(actor, req.params.groupId, req.csrfToken!, { error: message }), status);
 
   r.post('/groups/:groupId/connectors', {
-    schema: { params: GroupId, body: Type.Object({ _csrf: Type.String(), connectorId: Type.Optional(Type.String({ maxLength: 100 })), connectorIdManual: Type.Optional(Type.String({ maxLength: 100 })) }) },
+    schema: {
+      params: GroupId,
+      body: {
+        type: 'object',
+        properties: { _csrf: { type: 'string' }, connectorId: { type: 'string', maxLength: 100 }, connectorIdManual: { type: 'string', maxLength: 100 } },
+        required: ['_csrf'],
+      },
+    },
   }, async (req, reply) => {
     const actor = await portal.actor(req);
     const ctx = portal.ctx(req, 'Group', 'groups');
@@ -84,13 +94,18 @@ ${groups.length ? '' : html`<tr><td colspan="2" class="muted">No groups. Create 
   });
 
   r.post('/groups/:groupId/connectors/:grantId/revoke', {
-    schema: { params: Type.Object({ groupId: Type.String({ format: 'uuid' }), grantId: Type.String({ format: 'uuid' }) }), body: Type.Object({ _csrf: Type.String() }) },
+    schema: { params: { type: 'object', properties: { groupId: Uuid, grantId: Uuid }, required: ['groupId', 'grantId'] }, body: CsrfOnly },
   }, async (req, reply) => {
     const revoked = await s.grants.revoke(await portal.actor(req), req.params.groupId, req.params.grantId);
     return reply.redirect(`/groups/${req.params.groupId}?revoked=${encodeURIComponent(revoked.connectorName)}#connectors`, 303);
   });
 
-  r.post('/groups/:groupId/members', { schema: { params: GroupId, body: Type.Object({ _csrf: Type.String(), phone: Type.String({ maxLength: 40 }), role: Type.String({ maxLength: 20 }) }) } },
+  const AddMember = {
+    type: 'object',
+    properties: { _csrf: { type: 'string' }, phone: { type: 'string', maxLength: 40 }, role: { type: 'string', maxLength: 20 } },
+    required: ['_csrf', 'phone', 'role'],
+  } as const;
+  r.post('/groups/:groupId/members', { schema: { params: GroupId, body: AddMember } },
     async (req, reply) => {
       const actor = await portal.actor(req);
       return attempt(reply, async () => {
@@ -99,16 +114,17 @@ ${groups.length ? '' : html`<tr><td colspan="2" class="muted">No groups. Create 
       }, onError(req, actor, reply, portal.ctx(req, 'Group', 'groups')));
     });
 
-  const MemberParams = Type.Object({ groupId: Type.String({ format: 'uuid' }), memberId: Type.String({ format: 'uuid' }) });
+  const MemberParams = { type: 'object', properties: { groupId: Uuid, memberId: Uuid }, required: ['groupId', 'memberId'] } as const;
 
-  r.post('/groups/:groupId/members/:memberId/delete', { schema: { params: MemberParams, body: Type.Object({ _csrf: Type.String() }) } }, async (req, reply) => {
+  r.post('/groups/:groupId/members/:memberId/delete', { schema: { params: MemberParams, body: CsrfOnly } }, async (req, reply) => {
     const actor = await portal.actor(req);
     await s.orgs.removeGroupMember(actor, req.user!.name, req.params.groupId, req.params.memberId);
     // Someone who left may no longer see the group.
     return reply.redirect(await s.orgs.canReadGroup(actor, req.params.groupId) ? `/groups/${req.params.groupId}#members` : '/groups', 303);
   });
 
-  r.post('/groups/:groupId/members/:memberId/role', { schema: { params: MemberParams, body: Type.Object({ _csrf: Type.String(), role: Type.String({ maxLength: 20 }) }) } },
+  const Role = { type: 'object', properties: { _csrf: { type: 'string' }, role: { type: 'string', maxLength: 20 } }, required: ['_csrf', 'role'] } as const;
+  r.post('/groups/:groupId/members/:memberId/role', { schema: { params: MemberParams, body: Role } },
     async (req, reply) => {
       const actor = await portal.actor(req);
       return attempt(reply, async () => {
@@ -117,7 +133,8 @@ ${groups.length ? '' : html`<tr><td colspan="2" class="muted">No groups. Create 
       }, onError(req, actor, reply, portal.ctx(req, 'Group', 'groups')));
     });
 
-  r.post('/groups/:groupId/messages', { schema: { params: GroupId, body: Type.Object({ _csrf: Type.String(), message: Type.String({ maxLength: 5000 }) }) } },
+  const PostMessage = { type: 'object', properties: { _csrf: { type: 'string' }, message: { type: 'string', maxLength: 5000 } }, required: ['_csrf', 'message'] } as const;
+  r.post('/groups/:groupId/messages', { schema: { params: GroupId, body: PostMessage } },
     async (req, reply) => {
       const actor = await portal.actor(req);
       return attempt(reply, async () => {

@@ -1,18 +1,19 @@
 // Organisations: create, members with roles, conversation groups.
 import type { FastifyInstance } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html } from '../../lib/html.js';
 import { csrfField, errorBox } from '../views/layout.js';
-import type { Portal } from '../session.js';
+import { CsrfOnly, type Portal } from '../session.js';
 import { attempt } from '../routes.js';
 import { can, type Actor } from '../../auth/policy.js';
 import { ORG_ROLES } from '../../orgs/orgs.service.js';
 
-const OrgId = Type.Object({ orgId: Type.String({ format: 'uuid' }) });
-const MemberParams = Type.Object({ orgId: Type.String({ format: 'uuid' }), userId: Type.String({ format: 'uuid' }) });
+const Uuid = { type: 'string', format: 'uuid' } as const;
+const OrgId = { type: 'object', properties: { orgId: Uuid }, required: ['orgId'] } as const;
+const MemberParams = { type: 'object', properties: { orgId: Uuid, userId: Uuid }, required: ['orgId', 'userId'] } as const;
 
 export async function orgPages(app: FastifyInstance, portal: Portal): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const { orgs } = portal.services;
 
   const listPage = async (userId: string, csrf: string, error?: string) => {
@@ -62,7 +63,8 @@ ${admin ? html`<div class="card" style="margin-top:14px"><form method="post" act
 
   r.get('/orgs', async (req, reply) => portal.render(reply, portal.ctx(req, 'Organisations', 'organisations'), await listPage(req.user!.id, req.csrfToken!)));
 
-  r.post('/orgs', { schema: { body: Type.Object({ _csrf: Type.String(), name: Type.String({ maxLength: 200 }) }) } },
+  const NewOrg = { type: 'object', properties: { _csrf: { type: 'string' }, name: { type: 'string', maxLength: 200 } }, required: ['_csrf', 'name'] } as const;
+  r.post('/orgs', { schema: { body: NewOrg } },
     async (req, reply) => attempt(reply, async () => {
       const org = await orgs.create(await portal.actor(req), req.body.name);
       return reply.redirect(`/orgs/${org.id}`, 303);
@@ -71,7 +73,12 @@ ${admin ? html`<div class="card" style="margin-top:14px"><form method="post" act
   r.get('/orgs/:orgId', { schema: { params: OrgId } }, async (req, reply) =>
     portal.render(reply, portal.ctx(req, 'Organisation', 'organisations'), await orgPage(await portal.actor(req), req.params.orgId, req.csrfToken!)));
 
-  r.post('/orgs/:orgId/members', { schema: { params: OrgId, body: Type.Object({ _csrf: Type.String(), email: Type.String({ maxLength: 300 }), role: Type.String({ maxLength: 20 }) }) } },
+  const AddMember = {
+    type: 'object',
+    properties: { _csrf: { type: 'string' }, email: { type: 'string', maxLength: 300 }, role: { type: 'string', maxLength: 20 } },
+    required: ['_csrf', 'email', 'role'],
+  } as const;
+  r.post('/orgs/:orgId/members', { schema: { params: OrgId, body: AddMember } },
     async (req, reply) => {
       const actor = await portal.actor(req);
       return attempt(reply, async () => {
@@ -83,7 +90,8 @@ ${admin ? html`<div class="card" style="margin-top:14px"><form method="post" act
   const orgError = (req: { params: { orgId: string }; csrfToken?: string }, actor: Actor, reply: Parameters<typeof portal.render>[0], ctx: Parameters<typeof portal.render>[1]) =>
     async (message: string, status: number) => portal.render(reply, ctx, await orgPage(actor, req.params.orgId, req.csrfToken!, message), status);
 
-  r.post('/orgs/:orgId/members/:userId/role', { schema: { params: MemberParams, body: Type.Object({ _csrf: Type.String(), role: Type.String({ maxLength: 20 }) }) } },
+  const Role = { type: 'object', properties: { _csrf: { type: 'string' }, role: { type: 'string', maxLength: 20 } }, required: ['_csrf', 'role'] } as const;
+  r.post('/orgs/:orgId/members/:userId/role', { schema: { params: MemberParams, body: Role } },
     async (req, reply) => {
       const actor = await portal.actor(req);
       return attempt(reply, async () => {
@@ -92,7 +100,7 @@ ${admin ? html`<div class="card" style="margin-top:14px"><form method="post" act
       }, orgError(req, actor, reply, portal.ctx(req, 'Organisation', 'organisations')));
     });
 
-  r.post('/orgs/:orgId/members/:userId/remove', { schema: { params: MemberParams, body: Type.Object({ _csrf: Type.String() }) } },
+  r.post('/orgs/:orgId/members/:userId/remove', { schema: { params: MemberParams, body: CsrfOnly } },
     async (req, reply) => {
       const actor = await portal.actor(req);
       return attempt(reply, async () => {
@@ -102,7 +110,12 @@ ${admin ? html`<div class="card" style="margin-top:14px"><form method="post" act
       }, orgError(req, actor, reply, portal.ctx(req, 'Organisation', 'organisations')));
     });
 
-  r.post('/orgs/:orgId/groups', { schema: { params: OrgId, body: Type.Object({ _csrf: Type.String(), name: Type.String({ maxLength: 200 }), welcomeMessage: Type.Optional(Type.String({ maxLength: 600 })) }) } },
+  const NewGroup = {
+    type: 'object',
+    properties: { _csrf: { type: 'string' }, name: { type: 'string', maxLength: 200 }, welcomeMessage: { type: 'string', maxLength: 600 } },
+    required: ['_csrf', 'name'],
+  } as const;
+  r.post('/orgs/:orgId/groups', { schema: { params: OrgId, body: NewGroup } },
     async (req, reply) => {
       const actor = await portal.actor(req);
       return attempt(reply, async () => {

@@ -1,18 +1,18 @@
 // "Add a phone number" → "Generate PIN" → verify; and the development SMS outbox.
 import type { FastifyInstance } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html } from '../../lib/html.js';
 import { notFound } from '../../lib/errors.js';
 import { csrfField, errorBox } from '../views/layout.js';
-import type { Portal } from '../session.js';
+import { CsrfOnly, type Portal } from '../session.js';
 import { attempt } from '../routes.js';
 import type { PhoneNumber } from '../../phones/phones.service.js';
 
-const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const Id = { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] } as const;
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
 export async function phonePages(app: FastifyInstance, portal: Portal): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const { phones } = portal.services;
   const outboxOn = portal.services.deps.config.sms.provider === 'outbox';
 
@@ -39,7 +39,8 @@ ${outboxOn ? html`<br><span class="muted">Development mode: read it in the <a hr
   r.get('/phones', async (req, reply) =>
     portal.render(reply, portal.ctx(req, 'Phone numbers', 'phones'), listPage(await phones.list(req.user!.id), req.csrfToken!, {})));
 
-  r.post('/phones', { schema: { body: Type.Object({ _csrf: Type.String(), phone: Type.String({ maxLength: 40 }) }) } },
+  const AddPhone = { type: 'object', properties: { _csrf: { type: 'string' }, phone: { type: 'string', maxLength: 40 } }, required: ['_csrf', 'phone'] } as const;
+  r.post('/phones', { schema: { body: AddPhone } },
     async (req, reply) => attempt(reply, async () => {
       const p = await phones.add(req.user!.id, req.body.phone);
       return reply.redirect(`/phones/${p.id}/verify`, 303);
@@ -52,14 +53,15 @@ ${outboxOn ? html`<br><span class="muted">Development mode: read it in the <a hr
     return portal.render(reply, portal.ctx(req, 'Verify phone', 'phones'), verifyPage(p, req.csrfToken!));
   });
 
-  r.post('/phones/:id/verify', { schema: { params: Id, body: Type.Object({ _csrf: Type.String(), pin: Type.String({ maxLength: 20 }) }) } },
+  const Verify = { type: 'object', properties: { _csrf: { type: 'string' }, pin: { type: 'string', maxLength: 20 } }, required: ['_csrf', 'pin'] } as const;
+  r.post('/phones/:id/verify', { schema: { params: Id, body: Verify } },
     async (req, reply) => attempt(reply, async () => {
       await phones.verify(req.user!.id, req.params.id, req.body.pin);
       return reply.redirect('/phones', 303);
     }, async (message, status) => portal.render(reply, portal.ctx(req, 'Verify phone', 'phones'),
       verifyPage(await phones.get(req.user!.id, req.params.id), req.csrfToken!, message), status)));
 
-  r.post('/phones/:id/resend', { schema: { params: Id, body: Type.Object({ _csrf: Type.String() }) } },
+  r.post('/phones/:id/resend', { schema: { params: Id, body: CsrfOnly } },
     async (req, reply) => {
       const p = await phones.get(req.user!.id, req.params.id);
       return attempt(reply, async () => {
@@ -68,7 +70,7 @@ ${outboxOn ? html`<br><span class="muted">Development mode: read it in the <a hr
       }, (message, status) => portal.render(reply, portal.ctx(req, 'Verify phone', 'phones'), verifyPage(p, req.csrfToken!, message), status));
     });
 
-  r.post('/phones/:id/delete', { schema: { params: Id, body: Type.Object({ _csrf: Type.String() }) } }, async (req, reply) => {
+  r.post('/phones/:id/delete', { schema: { params: Id, body: CsrfOnly } }, async (req, reply) => {
     await phones.remove(req.user!.id, req.params.id);
     return reply.redirect('/phones', 303);
   });

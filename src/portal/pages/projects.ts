@@ -2,20 +2,20 @@
 // its projects with their keys (the secret shown once), and each project's provisioned users.
 // The rules live in DomainsService; these pages only render and submit forms.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html, type SafeHtml } from '../../lib/html.js';
 import { csrfField, errorBox } from '../views/layout.js';
-import type { Portal } from '../session.js';
+import { CsrfOnly, type Portal } from '../session.js';
 import { attempt } from '../routes.js';
 import type { Actor } from '../../auth/policy.js';
 import type { DomainsTable } from '../../db/schema.js';
 import type { AccountWithPlan } from '../../kandy/queries.js';
 
-const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const Id = { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] } as const;
 const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
 export async function projectPages(app: FastifyInstance, portal: Portal): Promise<void> {
-  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const s = portal.services;
   const base = s.deps.config.publicUrl;
   const isAdmin = (actor: Actor, orgId: string) => ['owner', 'admin'].includes(actor.orgRoles.get(orgId) ?? '');
@@ -91,10 +91,11 @@ ${users.length ? '' : html`<tr><td colspan="6" class="muted">No users yet.</td><
   const render = (req: FastifyRequest, reply: FastifyReply, title: string, body: SafeHtml, status = 200) =>
     portal.render(reply, portal.ctx(req, title, 'projects'), body, status);
 
-  r.get('/projects', { schema: { querystring: Type.Object({ org: Type.Optional(Type.String({ maxLength: 100 })) }) } },
+  r.get('/projects', { schema: { querystring: { type: 'object', properties: { org: { type: 'string', maxLength: 100 } } } } },
     async (req, reply) => render(req, reply, 'Projects', await listPage(req, req.query.org)));
 
-  r.post('/projects/account-secret', { schema: { body: Type.Object({ _csrf: Type.String(), orgId: Type.String({ maxLength: 100 }) }) } },
+  const AccountSecret = { type: 'object', properties: { _csrf: { type: 'string' }, orgId: { type: 'string', maxLength: 100 } }, required: ['_csrf', 'orgId'] } as const;
+  r.post('/projects/account-secret', { schema: { body: AccountSecret } },
     async (req, reply) => attempt(reply, async () => {
       const { apiKey, apiSecret } = await s.domains.rotateAccountSecret(await portal.actor(req), req.body.orgId);
       const notice = html`<div class="notice" role="status"><b>Account secret generated.</b> Copy it now: it is shown only once and stored only as a hash; account access tokens issued before it no longer work.
@@ -103,7 +104,13 @@ ${users.length ? '' : html`<tr><td colspan="6" class="muted">No users yet.</td><
     }, async (message, status) => render(req, reply, 'Projects', await listPage(req, req.body.orgId, { error: message }), status)));
 
   r.post('/projects', {
-    schema: { body: Type.Object({ _csrf: Type.String(), orgId: Type.String({ maxLength: 100 }), domainName: Type.String({ maxLength: 300 }), projectName: Type.Optional(Type.String({ maxLength: 200 })) }) },
+    schema: {
+      body: {
+        type: 'object',
+        properties: { _csrf: { type: 'string' }, orgId: { type: 'string', maxLength: 100 }, domainName: { type: 'string', maxLength: 300 }, projectName: { type: 'string', maxLength: 200 } },
+        required: ['_csrf', 'orgId', 'domainName'],
+      },
+    },
   }, async (req, reply) => attempt(reply, async () => {
     const { domain, apiSecret } = await s.domains.createDomainAsActor(await portal.actor(req), req.body.orgId, { domain_name: req.body.domainName, project_name: req.body.projectName });
     return render(req, reply, domain.project_name, await detailPage(req, domain.id, secretBox(domain, apiSecret, true)), 201);
@@ -111,17 +118,17 @@ ${users.length ? '' : html`<tr><td colspan="6" class="muted">No users yet.</td><
 
   r.get('/projects/:id', { schema: { params: Id } }, async (req, reply) => render(req, reply, 'Project', await detailPage(req, req.params.id)));
 
-  r.post('/projects/:id/rotate', { schema: { params: Id, body: Type.Object({ _csrf: Type.String() }) } }, async (req, reply) => {
+  r.post('/projects/:id/rotate', { schema: { params: Id, body: CsrfOnly } }, async (req, reply) => {
     const { domain, apiSecret } = await s.domains.rotateDomainSecret(await portal.actor(req), req.params.id);
     return render(req, reply, domain.project_name, await detailPage(req, domain.id, secretBox(domain, apiSecret, false)));
   });
 
-  r.post('/projects/:id/revoke', { schema: { params: Id, body: Type.Object({ _csrf: Type.String() }) } }, async (req, reply) => {
+  r.post('/projects/:id/revoke', { schema: { params: Id, body: CsrfOnly } }, async (req, reply) => {
     const n = await s.domains.revokeTokensAsActor(await portal.actor(req), req.params.id);
     return render(req, reply, 'Project', await detailPage(req, req.params.id, html`<div class="notice" role="status" id="revoked">${n} access token${n === 1 ? '' : 's'} revoked.</div>`));
   });
 
-  r.post('/projects/:id/delete', { schema: { params: Id, body: Type.Object({ _csrf: Type.String() }) } }, async (req, reply) => {
+  r.post('/projects/:id/delete', { schema: { params: Id, body: CsrfOnly } }, async (req, reply) => {
     const actor = await portal.actor(req);
     const domain = await s.domains.domainForActor(actor, req.params.id, true);
     await s.domains.deleteDomainAsActor(actor, domain.id);
