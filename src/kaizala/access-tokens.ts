@@ -15,13 +15,14 @@ import { isPermission, type Permission } from '../connectors/permissions.js';
 export const ACCESS_TOKEN_TTL_MS = 24 * 3600 * 1000;
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 
+/** What a request may do; shared between requests with the same token scope and grant row. */
 export interface PlatformContext {
-  connectorId: string;
-  connectorName: string;
-  grantId: string;
-  groupId: string;
-  orgId: string;
-  permissions: Set<Permission>;
+  readonly connectorId: string;
+  readonly connectorName: string;
+  readonly grantId: string;
+  readonly groupId: string;
+  readonly orgId: string;
+  readonly permissions: ReadonlySet<Permission>;
 }
 
 export const platformAudience = (publicUrl: string): string => `${publicUrl}/v1`;
@@ -45,6 +46,7 @@ const expired = () => new ApiError('token_expired', 'accessToken: has expired; g
 export class PlatformTokens {
   private readonly verified = new VerifiedTokens();
   private readonly grants: ReadCache<GrantRow>;
+  private readonly contexts = new WeakMap<GrantRow, { scope: string; ctx: PlatformContext }>();
   private readonly audience: string;
 
   constructor(private readonly deps: Deps) {
@@ -97,10 +99,16 @@ export class PlatformTokens {
     if (!row || row.revoked_at !== null || row.generation !== ggen || row.secret_generation !== cgen || row.connector_id !== p.sub) {
       throw new ApiError('invalid_token', 'accessToken: has been revoked', { field: 'accessToken' });
     }
+    const scope = typeof p.scope === 'string' ? p.scope : '';
+    // The context depends only on the grant row and the token's scope; a row read again (after
+    // any change to it) is a new object, so the memo can never outlive what it was made from.
+    const memo = this.contexts.get(row);
+    if (memo?.scope === scope) return memo.ctx;
     // The token's scope, narrowed by whatever the connector may still do today.
     const current = JSON.parse(row.permissions) as string[];
-    const scope = typeof p.scope === 'string' ? p.scope.split(' ') : [];
-    const permissions = new Set(scope.filter((s): s is Permission => isPermission(s) && current.includes(s)));
-    return { connectorId: row.connector_id, connectorName: row.connector_name, grantId: row.id, groupId: row.group_id, orgId: row.org_id, permissions };
+    const permissions = new Set(scope.split(' ').filter((s): s is Permission => isPermission(s) && current.includes(s)));
+    const ctx: PlatformContext = { connectorId: row.connector_id, connectorName: row.connector_name, grantId: row.id, groupId: row.group_id, orgId: row.org_id, permissions };
+    this.contexts.set(row, { scope, ctx });
+    return ctx;
   }
 }

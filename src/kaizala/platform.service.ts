@@ -4,7 +4,7 @@
 import type { Deps } from '../deps.js';
 import { ApiError, notFound } from '../lib/errors.js';
 import type { Permission } from '../connectors/permissions.js';
-import { addMembers, listMembers, listMessages, MEMBER_TABLES, normalisePhones, postMessage, removeMember, type GroupMember, type Message, type OrgsService } from '../orgs/orgs.service.js';
+import { addMembers, listMembers, listMessages, MEMBER_TABLES, normalisePhones, postMessage, removeMember, type Message, type OrgsService } from '../orgs/orgs.service.js';
 import type { GroupsTable } from '../db/schema.js';
 import { prepared } from '../db/prepared.js';
 import type { ReadCache } from '../db/read-cache.js';
@@ -26,11 +26,13 @@ export type GroupSummary = {
   callerRole: string;
 };
 
+export interface PlatformMember { id: string; role: 'Admin' | 'Member'; mobileNumber: string; isProvisioned: boolean }
+
 export class PlatformService {
   // Every platform call reads its group (and, for subgroups, the chain up to the granted group);
   // member lists are the most requested read. Both are emptied by any change to their tables.
   private readonly groups: ReadCache<GroupsTable>;
-  private readonly memberLists: ReadCache<GroupMember[]>;
+  private readonly memberLists: ReadCache<readonly PlatformMember[]>;
 
   constructor(private readonly deps: Deps, private readonly orgs: OrgsService, private readonly events: WebhookEvents) {
     this.groups = deps.caches.region('platform:groups', { tables: ['groups'], max: 50_000, ttlMs: 60_000 });
@@ -112,10 +114,12 @@ export class PlatformService {
     return { groupName: group.name, groupId: group.id, membersAdded: membersAdded.length };
   }
 
-  async members(ctx: PlatformContext, groupId: string): Promise<GroupMember[]> {
+  /** The members in the API's shape; the same array for every request until the members change. */
+  async members(ctx: PlatformContext, groupId: string): Promise<readonly PlatformMember[]> {
     this.require(ctx, 'groupmember.read');
     await this.groupInScope(ctx, groupId);
-    return (await this.memberLists.load(groupId, () => listMembers(this.deps.db, groupId)))!;
+    return (await this.memberLists.load(groupId, async () => (await listMembers(this.deps.db, groupId))
+      .map((m) => ({ id: m.id, role: m.role === 'admin' ? 'Admin' : 'Member', mobileNumber: m.phone, isProvisioned: m.isProvisioned }))))!;
   }
 
   async addMembers(ctx: PlatformContext, groupId: string, phones: string[]): Promise<number> {

@@ -1,10 +1,11 @@
 // The Kaizala-compatible surface: the token service (GET /v1/accessToken) and the platform API
 // under /v1. Routes translate HTTP only; the rules live in TokenService and PlatformService.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../services.js';
 import { jsonErrorHandler } from '../http/errors.js';
 import type { PlatformContext } from './access-tokens.js';
+import type { PlatformMember } from './platform.service.js';
 import { MESSAGE_MAX } from '../orgs/orgs.service.js';
 
 const ErrorSchema = {
@@ -57,6 +58,13 @@ function bearer(req: FastifyRequest): string | undefined {
   const auth = req.headers.authorization;
   if (auth && /^bearer /i.test(auth)) return auth.slice(7).trim();
   return undefined;
+}
+
+const serializedMembers = new WeakMap<readonly PlatformMember[], string>();
+
+/** Sends JSON that already went through the route's response serializer. */
+function sendSerialized(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
 }
 
 export async function kaizalaRoutes(app: FastifyInstance, services: Services): Promise<void> {
@@ -144,9 +152,16 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
         response: { 200: { type: 'object', properties: { members: { type: 'array', items: Member } }, required: ['members'] }, ...errors },
       },
     },
-      async (req) => {
+      async (req, reply) => {
         const members = await services.platform.members(ctx(req), req.params.groupId);
-        return { members: members.map((m) => ({ id: m.id, role: m.role === 'admin' ? 'Admin' : 'Member', mobileNumber: m.phone, isProvisioned: m.isProvisioned })) };
+        // The list is the same array until the members change (platform.service.ts), and the most
+        // requested answer of the API: it goes through the route's serializer once, not per call.
+        let body = serializedMembers.get(members);
+        if (body === undefined) {
+          body = String(reply.serialize({ members }));
+          serializedMembers.set(members, body);
+        }
+        return sendSerialized(reply, body);
       });
 
     p.put('/v1/groups/:groupId/members', {
