@@ -9,7 +9,7 @@ import { uuidv7 } from '../lib/ids.js';
 import { signJwt, verifyJwt } from '../keys/jwt.js';
 import type { Client } from './client-auth.js';
 import { hasScope, splitScope, type ParsedScope } from './scopes.js';
-import { findFamily, isAccessTokenRevoked } from './queries.js';
+import { findClient, findFamily, isAccessTokenRevoked } from './queries.js';
 
 export const ACCESS_TOKEN_TTL_MS = 60 * 60_000;
 export const ID_TOKEN_TTL_MS = 60 * 60_000;
@@ -32,7 +32,8 @@ export interface TokenResponse {
 
 export interface IssueInput {
   client: Client;
-  familyId: string;
+  /** The grant family; undefined for client credentials. */
+  familyId: string | undefined;
   /** The person; undefined for client credentials. */
   userId?: string | undefined;
   scope: string;
@@ -62,7 +63,9 @@ export function newRefreshToken(familyId: string, seq: number, now: number): { t
 export async function issueTokens(deps: Deps, input: IssueInput, now: number): Promise<TokenResponse> {
   const issuer = deps.config.publicUrl;
   const { client } = input;
-  const accessToken = await signJwt(deps.keys, { client_id: client.id, scope: input.scope, gid: input.familyId, ...(input.authTime ? { auth_time: Math.floor(input.authTime / 1000) } : {}) }, {
+  const accessToken = await signJwt(deps.keys, {
+    client_id: client.id, scope: input.scope, ...(input.familyId ? { gid: input.familyId } : {}), ...(input.authTime ? { auth_time: Math.floor(input.authTime / 1000) } : {}),
+  }, {
     typ: AT_TYP, issuer,
     // RFC 9068 §3: the resource is Tessera's own API (the issuer); Zaikio's verifiers look for
     // the app in aud as well.
@@ -89,7 +92,8 @@ export interface ActiveAccessToken {
   sub: string;
   clientId: string;
   scope: string;
-  familyId: string;
+  /** The grant family; none for client credentials, whose grant is the client itself. */
+  familyId: string | null;
   userId: string | null;
   iat: number;
   exp: number;
@@ -101,12 +105,21 @@ export async function activeAccessToken(deps: Deps, token: string): Promise<Acti
   const v = await verifyJwt(deps.keys, token, { issuer: deps.config.publicUrl, typ: AT_TYP, now: deps.clock.now() });
   if (!v.ok) return undefined;
   const p = v.payload;
-  if (typeof p.gid !== 'string' || typeof p.client_id !== 'string' || typeof p.jti !== 'string' || typeof p.sub !== 'string') return undefined;
-  const family = await findFamily(deps.db, p.gid);
-  if (!family || family.revoked_at !== null || family.connector_id !== p.client_id) return undefined;
+  if (typeof p.client_id !== 'string' || typeof p.jti !== 'string' || typeof p.sub !== 'string') return undefined;
+  let userId: string | null = null;
+  if (typeof p.gid === 'string') {
+    const family = await findFamily(deps.db, p.gid);
+    if (!family || family.revoked_at !== null || family.connector_id !== p.client_id) return undefined;
+    userId = family.user_id;
+  } else {
+    // Client credentials (RFC 9068 §2.2: sub is the client): active while the client still may
+    // use that grant — not once it is deleted, made public, or loses the grant type.
+    const client = p.gid === undefined && p.sub === p.client_id ? await findClient(deps.db, p.client_id) : undefined;
+    if (!client || client.client_type !== 'confidential' || !(JSON.parse(client.grant_types) as string[]).includes('client_credentials')) return undefined;
+  }
   if (await isAccessTokenRevoked(deps.db, p.jti)) return undefined;
   return {
-    jti: p.jti, sub: p.sub, clientId: p.client_id, scope: typeof p.scope === 'string' ? p.scope : '', familyId: p.gid, userId: family.user_id,
+    jti: p.jti, sub: p.sub, clientId: p.client_id, scope: typeof p.scope === 'string' ? p.scope : '', familyId: typeof p.gid === 'string' ? p.gid : null, userId,
     iat: p.iat ?? 0, exp: p.exp ?? 0, aud: Array.isArray(p.aud) ? p.aud : p.aud ? [p.aud] : [],
   };
 }

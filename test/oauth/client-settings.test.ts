@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { PortalClient } from '../helpers/portal.js';
-import { REDIRECT, authorizePath, basic, codeFor, developer, redeem, tokenRequest, type OAuthClientReg } from './helpers.js';
+import { REDIRECT, authorizePath, basic, codeFor, developer, introspect, redeem, tokenRequest, type OAuthClientReg } from './helpers.js';
 
 const errorText = (body: string) => /<div class="error" role="alert">([^<]*)<\/div>/.exec(body)?.[1];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -75,6 +75,21 @@ describe("editing a connector's OAuth settings", () => {
     assert.equal((await settings(machine.id, { clientType: 'confidential', redirectUris: REDIRECT, grantTypes: ['authorization_code'] })).statusCode, 200);
     const res = await clientCredentials(machine.id, machine.secret);
     assert.deepEqual([res.statusCode, res.json()], [400, { error: 'unauthorized_client', error_description: 'this client may not use the client_credentials grant' }]);
+  });
+
+  test("a client-credentials token is active while its client may use the grant, and revocable on its own", async () => {
+    const machine = await register('Machine two');
+    const [a, b] = await Promise.all([clientCredentials(machine.id, machine.secret), clientCredentials(machine.id, machine.secret)]);
+    const [tokenA, tokenB] = [a.json().access_token as string, b.json().access_token as string];
+    const claims = JSON.parse(Buffer.from(tokenA.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    assert.deepEqual([claims.sub, claims.client_id, 'gid' in claims], [machine.id, machine.id, false], 'the grant is the client itself: no family');
+    assert.equal((await introspect(t.app, machine, tokenA)).active, true);
+    const revoke = await t.app.inject({ method: 'POST', url: '/oauth/revoke', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(machine.id, machine.secret) }, payload: `token=${tokenA}` });
+    assert.equal(revoke.statusCode, 200);
+    assert.deepEqual(await introspect(t.app, machine, tokenA), { active: false });
+    assert.equal((await introspect(t.app, machine, tokenB)).active, true, 'the other token is untouched');
+    assert.equal((await settings(machine.id, { clientType: 'confidential', redirectUris: REDIRECT, grantTypes: ['authorization_code'] })).statusCode, 200);
+    assert.deepEqual(await introspect(t.app, machine, tokenB), { active: false }, 'no longer allowed the grant: its tokens stop');
   });
 
   test('switching to public drops the secret and revokes OAuth grants; switching back shows a new secret once', async () => {
