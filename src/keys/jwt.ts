@@ -18,6 +18,8 @@ function signAsync(input: Buffer, key: KeyObject): Promise<Buffer> {
   });
 }
 const b64json = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+// The protected header only depends on the key and the token type: encoded once for each.
+const encodedHeaders = new Map<string, string>();
 
 export interface SignOptions {
   typ: string;
@@ -37,12 +39,17 @@ export async function signJwt(keys: SigningKeys, claims: JWTPayload, opts: SignO
       keyObject = KeyObject.from(key.privateKey);
       keyObjects.set(key.privateKey, keyObject);
     }
-    const header = { alg: key.alg, kid: key.kid, typ: opts.typ };
+    const headerKey = `${key.kid} ${opts.typ}`;
+    let header = encodedHeaders.get(headerKey);
+    if (!header) {
+      header = b64json({ alg: key.alg, kid: key.kid, typ: opts.typ });
+      encodedHeaders.set(headerKey, header);
+    }
     const payload = {
       ...claims, iss: opts.issuer, aud: opts.audience, sub: opts.subject, jti: opts.jti,
       iat: Math.floor(opts.issuedAt / 1000), exp: Math.floor(opts.expiresAt / 1000),
     };
-    const input = `${b64json(header)}.${b64json(payload)}`;
+    const input = `${header}.${b64json(payload)}`;
     const signature = await signAsync(Buffer.from(input), keyObject);
     return `${input}.${signature.toString('base64url')}`;
   }

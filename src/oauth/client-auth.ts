@@ -52,7 +52,14 @@ function parseBasic(header: string): { id: string; secret: string } {
   }
 }
 
-interface ClientRecord { client: Omit<Client, 'authMethod'>; secretHash: string }
+interface ClientRecord {
+  client: Omit<Client, 'authMethod'>;
+  secretHash: string;
+  /** The client as each authentication method presents it, made once per cached record. */
+  as: Partial<Record<AuthMethod, Client>>;
+}
+
+const asMethod = (rec: ClientRecord, method: AuthMethod): Client => (rec.as[method] ??= { ...rec.client, authMethod: method });
 
 const clientById = prepared<{ id: string }>()((db, p) => db.selectFrom('connectors').selectAll().where('id', '=', p.id));
 
@@ -77,7 +84,7 @@ export class ClientAuthenticator {
       const row = await clientById.first(this.deps.db, { id });
       if (!row) return undefined;
       const { authMethod: _m, ...client } = toClient(row, 'none');
-      return { client, secretHash: row.secret_hash };
+      return { client, secretHash: row.secret_hash, as: {} };
     });
   }
 
@@ -95,7 +102,7 @@ export class ClientAuthenticator {
       const rec = await this.record(id);
       if (!rec) throw new InvalidClient('client authentication failed');
       if (rec.client.type !== 'public') throw new InvalidClient('this client must authenticate with its secret');
-      return { ...rec.client, authMethod: method };
+      return asMethod(rec, method);
     }
 
     // Failures are limited per client and address (RFC 6749 §10.10); once a limit is reached even
@@ -116,6 +123,6 @@ export class ClientAuthenticator {
       if (blocked !== undefined) throw tooMany(blocked);
       throw new InvalidClient('client authentication failed', Boolean(basic));
     }
-    return { ...rec.client, authMethod: method };
+    return asMethod(rec, method);
   }
 }

@@ -124,4 +124,5 @@ export async function activeAccessToken(deps: Deps, token: string): Promise<Acti
   };
 }
 
-export const formatScope = (scope: string, separator: ' ' | ','): string => splitScope(scope).join(separator);
+/** Scopes are kept space-separated (RFC 6749 §3.3); Zaikio's endpoint answers them comma-separated. */
+export const formatScope = (scope: string, separator: ' ' | ','): string => (separator === ' ' ? scope : splitScope(scope).join(separator));

@@ -8,13 +8,27 @@ import { checkClientCredentialsScopes, parseScopes, splitScope } from '../scopes
 import { issueTokens, type TokenResponse } from '../tokens.js';
 import type { Grant, TokenParams } from './types.js';
 
-async function handler(deps: Deps, client: Client, params: TokenParams): Promise<TokenResponse> {
-  if (client.type !== 'confidential') throw new UnauthorizedClient('public clients cannot use client_credentials');
-  const raw = params.scope === undefined ? client.permissions.map((p) => `Org/${client.orgId}.${p}`) : splitScope(params.scope);
+// The default scope (every permission, for the client's organisation) of each client object the
+// authenticator hands out (one per cached client row), worked out once.
+const defaultScopes = new WeakMap<Client, string>();
+
+function grantedScope(client: Client, asked: string | undefined): string {
+  if (asked === undefined) {
+    const known = defaultScopes.get(client);
+    if (known !== undefined) return known;
+  }
+  const raw = asked === undefined ? client.permissions.map((p) => `Org/${client.orgId}.${p}`) : splitScope(asked);
   const scopes = parseScopes(raw, client.permissions);
   checkClientCredentialsScopes(scopes, client.orgId);
-  const now = deps.clock.now();
   const scope = scopes.map((s) => s.raw).join(' ');
+  if (asked === undefined) defaultScopes.set(client, scope);
+  return scope;
+}
+
+async function handler(deps: Deps, client: Client, params: TokenParams): Promise<TokenResponse> {
+  if (client.type !== 'confidential') throw new UnauthorizedClient('public clients cannot use client_credentials');
+  const scope = grantedScope(client, params.scope);
+  const now = deps.clock.now();
   // No grant family and nothing written: the grant is the client's registration itself, so
   // introspection judges these tokens by the client (tokens.ts activeAccessToken); a single token
   // is revoked by its jti.
