@@ -5,22 +5,30 @@ import { randomFillSync, randomInt, randomUUID } from 'node:crypto';
 export const newId = (): string => randomUUID();
 
 let lastMs = 0;
+let seq = 0;
 
 /**
- * UUIDv7 (RFC 9562): time-ordered, used where the id doubles as a sort key or cursor. Ids made in
- * the same millisecond would sort randomly, so the timestamp is kept strictly increasing within
- * the process (RFC 9562 §6.2, method 3: borrowing the next millisecond).
+ * UUIDv7 (RFC 9562): time-ordered, used where the id doubles as a sort key or cursor (messages,
+ * audit events, token ids). Ids made in the same millisecond must still sort in the order they
+ * were made, so rand_a holds a 12-bit counter (RFC 9562 §6.2, method 1): it starts at a random
+ * value in its lower half each millisecond and counts up; only after 4,096 ids in one millisecond
+ * is the next millisecond borrowed, so under load the timestamps stay on the clock (borrowing a
+ * millisecond per id ran them minutes ahead, and a restarted or second instance then made ids
+ * that sorted before older ones).
  */
 export function uuidv7(now = Date.now()): string {
-  const ms = now > lastMs ? now : lastMs + 1;
-  lastMs = ms;
-  // The random bits come from a v4 UUID: randomUUID() draws from a pooled buffer, where
-  // randomBytes(16) made a call into OpenSSL per id (3% of the token service's CPU). A v4 UUID
-  // already carries the RFC 9562 variant; its 12 bits after the version nibble become rand_a and
-  // its last 64 bits (variant included) rand_b: 74 random bits, as v7 requires.
+  // randomUUID() draws from a pooled buffer (randomBytes(16) called into OpenSSL per id, 3% of
+  // the token service's CPU); its last 64 bits, RFC 9562 variant included, become rand_b.
   const r = randomUUID();
-  const t = ms.toString(16).padStart(12, '0');
-  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(15, 18)}-${r.slice(19)}`;
+  if (now > lastMs) {
+    lastMs = now;
+    seq = Number.parseInt(r.slice(15, 18), 16) & 0x7ff;
+  } else if (++seq > 0xfff) {
+    lastMs += 1;
+    seq = 0;
+  }
+  const t = lastMs.toString(16).padStart(12, '0');
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${seq.toString(16).padStart(3, '0')}-${r.slice(19)}`;
 }
 
 // Random bytes for secrets come from a pooled buffer refilled 4 KiB at a time: a call into

@@ -23,11 +23,13 @@ export interface Client {
   redirectUris: string[];
   grantTypes: GrantType[];
   authMethod: AuthMethod;
+  /** Moves when the secret is rotated (or the client type changes): client-credentials tokens carry it. */
+  secretGeneration: number;
 }
 
 export function toClient(row: ConnectorsTable, authMethod: AuthMethod): Client {
   return {
-    id: row.id, orgId: row.org_id, name: row.name, type: row.client_type, authMethod,
+    id: row.id, orgId: row.org_id, name: row.name, type: row.client_type, authMethod, secretGeneration: row.secret_generation,
     permissions: JSON.parse(row.permissions) as string[],
     redirectUris: JSON.parse(row.redirect_uris) as string[],
     grantTypes: JSON.parse(row.grant_types) as GrantType[],
@@ -45,11 +47,18 @@ function parseBasic(header: string): { id: string; secret: string } {
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const i = decoded.indexOf(':');
   if (i < 0) throw new InvalidClient('the Authorization header is not valid HTTP Basic', true);
+  let id: string;
+  let secret: string;
   try {
-    return { id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' ')) };
+    id = decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' '));
+    secret = decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' '));
   } catch {
     throw new InvalidClient('the Authorization header is not valid HTTP Basic', true);
   }
+  // Decoded from Base64 and percent-encoding, past the guard that keeps NUL out of bodies and
+  // query strings (http/nul.ts); PostgreSQL refuses NUL in text.
+  if (id.includes('\u0000') || secret.includes('\u0000')) throw new InvalidClient('the Authorization header is not valid HTTP Basic', true);
+  return { id, secret };
 }
 
 interface ClientRecord {

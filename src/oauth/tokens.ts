@@ -64,7 +64,11 @@ export async function issueTokens(deps: Deps, input: IssueInput, now: number): P
   const issuer = deps.config.publicUrl;
   const { client } = input;
   const accessToken = await signJwt(deps.keys, {
-    client_id: client.id, scope: input.scope, ...(input.familyId ? { gid: input.familyId } : {}), ...(input.authTime ? { auth_time: Math.floor(input.authTime / 1000) } : {}),
+    client_id: client.id, scope: input.scope,
+    // A grant family, or for client credentials the client's secret generation: its tokens stop
+    // when the secret they were obtained with is rotated, as platform access tokens do.
+    ...(input.familyId ? { gid: input.familyId } : { cgen: client.secretGeneration }),
+    ...(input.authTime ? { auth_time: Math.floor(input.authTime / 1000) } : {}),
   }, {
     typ: AT_TYP, issuer,
     // RFC 9068 §3: the resource is Tessera's own API (the issuer); Zaikio's verifiers look for
@@ -113,9 +117,11 @@ export async function activeAccessToken(deps: Deps, token: string): Promise<Acti
     userId = family.user_id;
   } else {
     // Client credentials (RFC 9068 §2.2: sub is the client): active while the client still may
-    // use that grant — not once it is deleted, made public, or loses the grant type.
+    // use that grant with the secret the token was obtained with — not once it is deleted, made
+    // public, loses the grant type, or has its secret rotated.
     const client = p.gid === undefined && p.sub === p.client_id ? await findClient(deps.db, p.client_id) : undefined;
-    if (!client || client.client_type !== 'confidential' || !(JSON.parse(client.grant_types) as string[]).includes('client_credentials')) return undefined;
+    if (!client || client.client_type !== 'confidential' || client.secret_generation !== p.cgen
+      || !(JSON.parse(client.grant_types) as string[]).includes('client_credentials')) return undefined;
   }
   if (await isAccessTokenRevoked(deps.db, p.jti)) return undefined;
   return {

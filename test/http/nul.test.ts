@@ -62,6 +62,20 @@ describe('NUL characters in input', () => {
     assert.deepEqual([id.statusCode, id.json()], [400, { error: 'invalid_request', error_description: 'client_id: must not contain NUL characters' }]);
   });
 
+  test('a NUL inside HTTP Basic credentials (Base64, then percent-encoded) is refused as invalid_client', async () => {
+    const headers = [
+      `Basic ${Buffer.from(`${encodeURIComponent(`${web.id}${NUL}`)}:${web.secret}`).toString('base64')}`,
+      `Basic ${Buffer.from(`${web.id}:${web.secret}${NUL}`).toString('base64')}`,
+    ];
+    for (const authorization of headers) {
+      for (const [path, values] of [['/oauth/token', { grant_type: 'client_credentials' }], ['/oauth/introspect', { token: 'x' }], ['/oauth/revoke', { token: 'x' }]] as const) {
+        const res = await tokenRequest(t.app, values, { authorization }, path);
+        assert.deepEqual([res.statusCode, res.json()], [401, { error: 'invalid_client', error_description: 'the Authorization header is not valid HTTP Basic' }], path);
+        assert.equal(res.headers['www-authenticate'], 'Basic realm="tessera", charset="UTF-8"');
+      }
+    }
+  });
+
   test('OAuth authorization endpoint: back to the client as invalid_request, or a page while the client is unknown', async () => {
     const { challenge } = pkce();
     const params = { response_type: 'code', client_id: web.id, redirect_uri: REDIRECT, scope: 'groupinfo.read', state: 's', code_challenge: challenge, code_challenge_method: 'S256' };

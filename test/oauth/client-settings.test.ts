@@ -88,8 +88,16 @@ describe("editing a connector's OAuth settings", () => {
     assert.equal(revoke.statusCode, 200);
     assert.deepEqual(await introspect(t.app, machine, tokenA), { active: false });
     assert.equal((await introspect(t.app, machine, tokenB)).active, true, 'the other token is untouched');
+    // A rotated secret stops the tokens obtained with the old one.
+    await dev.get(`/connectors/${machine.id}`);
+    const rotated = await dev.post(`/connectors/${machine.id}/rotate`, {});
+    const secret = /id="connector-secret">([^<]+)</.exec(rotated.body)![1]!;
+    const current = { id: machine.id, secret };
+    assert.deepEqual(await introspect(t.app, current, tokenB), { active: false }, 'obtained with the old secret');
+    const tokenC = (await clientCredentials(machine.id, secret)).json().access_token as string;
+    assert.equal((await introspect(t.app, current, tokenC)).active, true);
     assert.equal((await settings(machine.id, { clientType: 'confidential', redirectUris: REDIRECT, grantTypes: ['authorization_code'] })).statusCode, 200);
-    assert.deepEqual(await introspect(t.app, machine, tokenB), { active: false }, 'no longer allowed the grant: its tokens stop');
+    assert.deepEqual(await introspect(t.app, current, tokenC), { active: false }, 'no longer allowed the grant: its tokens stop');
   });
 
   test('switching to public drops the secret and revokes OAuth grants; switching back shows a new secret once', async () => {

@@ -43,7 +43,9 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   const won = await deps.db.transaction().execute(async (trx) => {
     if (!(await redeemCode(trx, codeHash, now, familyId))) return false;
     await insertFamily(trx, { id: familyId, connector_id: client.id, user_id: row.user_id, scope, auth_time: row.auth_time, created_at: now, revoked_at: null, revoked_reason: null });
-    if (refresh) await appendRefreshToken(trx, refresh.link);
+    // The family is new, so its first link cannot be taken; if it were, the transaction must not
+    // commit a family without its refresh token (on PostgreSQL the failed insert aborted it).
+    if (refresh && !(await appendRefreshToken(trx, refresh.link))) throw new Error('the first refresh token of a new grant family already exists');
     return true;
   });
   if (!won) return replay(deps, codeHash);
