@@ -70,6 +70,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   let redis: Redis | undefined;
   try {
     await migrateToLatest(db);
+    await db.learnSchema();
     // Other instances' writes reach this one's caches through the database (change-feed.ts).
     await db.changes.start((err) => app.log.error({ err }, 'change feed: lost the database connection; caches are bypassed until it is back'));
     const keys = new SigningKeys(db.kysely, clock, db.changes);

@@ -1,5 +1,5 @@
 // Tells in-process caches (read-cache.ts) that tables have changed: this process's writes as they
-// happen, through the WriteWatch plugin, and other processes' writes through the database itself,
+// happen, through the write watch on its driver, and other processes' writes through the database itself,
 // so that a revocation made on one instance is honoured by every instance at once.
 //
 // - SQLite: `PRAGMA data_version` changes whenever another connection — another process on the

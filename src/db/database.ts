@@ -19,6 +19,8 @@ export interface Db {
   readonly schema?: string;
   /** Table changes for in-process caches: this process's writes and, once started, other processes'. */
   readonly changes: ChangeFeed;
+  /** Reads what the write watch needs of the schema (cascading foreign keys); after migrations. */
+  learnSchema(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,11 +51,12 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
     // cores and cost 9 MB of memory. After a burst, the WAL file is cut back to 64 MB.
     database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     const watch = new WriteWatch();
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), plugins: [watch] });
+    const kysely = new Kysely<Database>({ dialect: watch.dialect(new SqliteDialect({ database: withStatementCache(database) })) });
     const dataVersion = database.prepare('PRAGMA data_version').pluck();
     return {
       kysely, dialect: 'sqlite',
       changes: new SqliteFeed(watch, () => dataVersion.get() as number),
+      learnSchema: () => watch.learnCascades(kysely, 'sqlite'),
       close: () => kysely.destroy(),
     };
   }
@@ -76,10 +79,11 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
   const watch = new WriteWatch();
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [watch] });
+  const kysely = new Kysely<Database>({ dialect: watch.dialect(new PostgresDialect({ pool })) });
   const changes = new PostgresFeed(watch, () => new pg.Client({ connectionString: config.databaseUrl }), schema);
   return {
     kysely, dialect: 'postgres', ...(schema ? { schema } : {}), changes,
+    learnSchema: () => watch.learnCascades(kysely, 'postgres'),
     close: async () => {
       await changes.close();
       await kysely.destroy();

@@ -9,12 +9,10 @@
 //     db.selectFrom('grants').selectAll().where('id', '=', p.id));
 //   const row = await grantById.first(db, { id });
 //
-// Writes stay visible to the caches: Kysely calls plugins only for queries it compiles, so a
-// prepared write announces the tables it writes to the database's WriteWatch itself, before and
-// after it runs, exactly as the plugin would.
+// Writes stay visible to the caches: the write watch wraps the driver (write-watch.ts), so it sees
+// these statements like any other.
 import { createQueryId, type Compilable, type CompiledQuery, type DialectAdapter, type Kysely, type QueryResult, type RootOperationNode } from 'kysely';
 import type { Database } from './schema.js';
-import { watchOf, writtenBy, type Written } from './write-watch.js';
 
 type Db = Kysely<Database>;
 
@@ -27,7 +25,6 @@ interface Compiled {
   sql: string;
   query: RootOperationNode;
   slots: Slot[];
-  written: Written | undefined;
 }
 
 export interface Prepared<P, O> {
@@ -61,7 +58,6 @@ export function prepared<P extends object = Record<string, never>>() {
           sql: q.sql,
           query: q.query,
           slots: q.parameters.map((v) => (typeof v === 'string' && v.startsWith(MARK) ? { name: v.slice(MARK.length) } : { value: v })),
-          written: writtenBy(q.query),
         };
         byAdapter.set(adapter, c);
       }
@@ -73,15 +69,7 @@ export function prepared<P extends object = Record<string, never>>() {
       const values = params as Record<string, unknown>;
       const parameters = c.slots.map((s) => (s.name !== undefined ? values[s.name] : s.value));
       const query: CompiledQuery<O> = { sql: c.sql, query: c.query, parameters, queryId: createQueryId() };
-      if (!c.written) return db.executeQuery(query);
-      const watch = watchOf(db);
-      watch?.announce(c.written);
-      try {
-        return await db.executeQuery(query);
-      } finally {
-        // Again after the statement: a read that ran while it was in flight must not be cached.
-        watch?.announce(c.written);
-      }
+      return db.executeQuery(query);
     }
 
     return {

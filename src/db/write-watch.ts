@@ -1,8 +1,18 @@
-// Tells in-process caches that a table is being written. Installed as a Kysely plugin on every
-// database Tessera opens, so that no write path can forget to invalidate: whatever service runs an
-// INSERT, UPDATE or DELETE through Kysely (in a transaction or not), listeners hear the table names
-// before the statement runs and again after it has run. Reads pay one kind check.
-import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+// Tells in-process caches which tables are being written. The watch wraps the database driver
+// that openDatabase() gives Kysely, so every statement Tessera runs passes through it — built
+// queries, precompiled ones (prepared.ts) and raw SQL alike — and no write path can forget to
+// invalidate. Listeners hear the tables a statement writes:
+// - before it runs and again after it has run, so a read that overlapped it is not cached;
+// - once more when a transaction that wrote them commits: until then another connection of the
+//   pool (PostgreSQL) still reads the old rows and may have cached them after the statement;
+// - with every table its rows cascade into (ON DELETE CASCADE / SET NULL, read from the schema
+//   by learnCascades()): deleting a connector also changes its grants and webhooks, although the
+//   statement names only `connectors`.
+// Reads pay one check of the statement's kind.
+import type {
+  CompiledQuery, DatabaseConnection, Dialect, Driver, Kysely, QueryResult, RootOperationNode, TransactionSettings,
+} from 'kysely';
+import { sql } from 'kysely';
 
 /** The tables a statement writes, or 'all' when that cannot be told (raw SQL, schema changes). */
 export type Written = ReadonlySet<string> | 'all';
@@ -35,41 +45,163 @@ export function writtenBy(node: RootOperationNode): Written | undefined {
   return 'all';
 }
 
-export class WriteWatch implements KyselyPlugin {
+export class WriteWatch {
   private readonly listeners = new Set<WriteListener>();
-  private readonly pending = new WeakMap<object, Written>();
+  /** For each table, every table its deletions or updates reach through foreign keys. */
+  private reach = new Map<string, ReadonlySet<string>>();
 
   subscribe(listener: WriteListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    const w = this.listeners.size ? writtenBy(args.node) : undefined;
-    if (w) {
-      this.pending.set(args.queryId, w);
-      this.announce(w);
-    }
-    return args.node;
-  }
-
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    const w = this.pending.get(args.queryId);
-    if (w) {
-      this.pending.delete(args.queryId);
-      // Again after the statement: a read that ran while it was in flight must not be cached.
-      this.announce(w);
-    }
-    return args.result;
-  }
-
-  /** Tells the listeners that these tables are being written (prepared.ts calls it for its writes). */
   announce(w: Written): void {
-    for (const listener of this.listeners) listener(w);
+    const expanded = w === 'all' ? w : this.withCascades(w);
+    for (const listener of this.listeners) listener(expanded);
+  }
+
+  private withCascades(w: ReadonlySet<string>): ReadonlySet<string> {
+    let out: Set<string> | undefined;
+    for (const table of w) {
+      const reached = this.reach.get(table);
+      if (!reached) continue;
+      out ??= new Set(w);
+      for (const t of reached) out.add(t);
+    }
+    return out ?? w;
+  }
+
+  /**
+   * Reads the foreign keys that cascade (ON DELETE CASCADE or SET NULL/DEFAULT) from the schema
+   * and keeps, for each table, every table they reach. Called once the migrations have run.
+   */
+  async learnCascades<DB>(db: Kysely<DB>, dialect: 'sqlite' | 'postgres'): Promise<void> {
+    const edges: Array<{ parent: string; child: string }> = [];
+    if (dialect === 'sqlite') {
+      const tables = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db);
+      for (const { name } of tables.rows) {
+        const keys = await sql<{ table: string; on_delete: string }>`select "table", on_delete from pragma_foreign_key_list(${name})`.execute(db);
+        for (const k of keys.rows) if (k.on_delete !== 'NO ACTION' && k.on_delete !== 'RESTRICT') edges.push({ parent: k.table, child: name });
+      }
+    } else {
+      const keys = await sql<{ child: string; parent: string }>`
+        select c.relname as child, p.relname as parent
+        from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_class p on p.oid = k.confrelid
+        where k.contype = 'f' and k.confdeltype in ('c', 'n', 'd') and k.connamespace = current_schema()::regnamespace`.execute(db);
+      edges.push(...keys.rows);
+    }
+    const children = new Map<string, string[]>();
+    for (const e of edges) children.set(e.parent, [...(children.get(e.parent) ?? []), e.child]);
+    const reach = new Map<string, ReadonlySet<string>>();
+    for (const table of children.keys()) {
+      const seen = new Set<string>();
+      const stack = [...children.get(table)!];
+      while (stack.length) {
+        const t = stack.pop()!;
+        if (seen.has(t)) continue;
+        seen.add(t);
+        stack.push(...(children.get(t) ?? []));
+      }
+      reach.set(table, seen);
+    }
+    this.reach = reach;
+  }
+
+  /** The dialect with its driver wrapped, so that every statement passes through this watch. */
+  dialect(inner: Dialect): Dialect {
+    return {
+      createAdapter: () => inner.createAdapter(),
+      createDriver: () => new WatchedDriver(inner.createDriver(), this),
+      createQueryCompiler: () => inner.createQueryCompiler(),
+      createIntrospector: (db) => inner.createIntrospector(db),
+    };
   }
 }
 
-/** The watch installed on this database or transaction (plugins carry over into transactions). */
-export function watchOf<DB>(db: Kysely<DB>): WriteWatch | undefined {
-  return db.getExecutor().plugins.find((p): p is WriteWatch => p instanceof WriteWatch);
+class WatchedConnection implements DatabaseConnection {
+  /** Tables written in the open transaction; undefined outside one. */
+  written: Set<string> | 'all' | undefined;
+
+  constructor(readonly raw: DatabaseConnection, private readonly watch: WriteWatch) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const w = writtenBy(query.query);
+    if (!w) return this.raw.executeQuery<R>(query);
+    this.watch.announce(w);
+    try {
+      return await this.raw.executeQuery<R>(query);
+    } finally {
+      this.watch.announce(w);
+      if (this.written !== undefined) {
+        if (w === 'all' || this.written === 'all') this.written = 'all';
+        else for (const t of w) this.written.add(t);
+      }
+    }
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.raw.streamQuery<R>(query, chunkSize);
+  }
+}
+
+class WatchedDriver implements Driver {
+  private readonly wrapped = new WeakMap<DatabaseConnection, WatchedConnection>();
+
+  constructor(private readonly inner: Driver, private readonly watch: WriteWatch) {}
+
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const raw = await this.inner.acquireConnection();
+    let c = this.wrapped.get(raw);
+    if (!c) {
+      c = new WatchedConnection(raw, this.watch);
+      this.wrapped.set(raw, c);
+    }
+    return c;
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const c = connection as WatchedConnection;
+    await this.inner.beginTransaction(c.raw, settings);
+    c.written = new Set();
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const c = connection as WatchedConnection;
+    const written = c.written;
+    c.written = undefined;
+    await this.inner.commitTransaction(c.raw);
+    // Now that other connections can read what the transaction wrote, whatever they cached of
+    // it in the meantime goes.
+    if (written === 'all' || (written && written.size)) this.watch.announce(written);
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const c = connection as WatchedConnection;
+    c.written = undefined;
+    await this.inner.rollbackTransaction(c.raw);
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string, compile: Parameters<NonNullable<Driver['savepoint']>>[2]): Promise<void> {
+    await this.inner.savepoint!((connection as WatchedConnection).raw, name, compile);
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: Parameters<NonNullable<Driver['rollbackToSavepoint']>>[2]): Promise<void> {
+    await this.inner.rollbackToSavepoint!((connection as WatchedConnection).raw, name, compile);
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, name: string, compile: Parameters<NonNullable<Driver['releaseSavepoint']>>[2]): Promise<void> {
+    await this.inner.releaseSavepoint!((connection as WatchedConnection).raw, name, compile);
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection((connection as WatchedConnection).raw);
+  }
+
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
 }

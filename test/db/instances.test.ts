@@ -108,6 +108,28 @@ describe(`two instances sharing ${onPostgres() ? 'one PostgreSQL schema' : 'one 
   });
 });
 
+describe('one instance on PostgreSQL, whose pool reads on other connections while a transaction writes', { skip: !onPostgres() && 'PostgreSQL only: SQLite has one connection' }, () => {
+  let t: TestApp;
+  before(async () => { t = await createTestApp(); });
+  after(async () => { await t?.close(); });
+
+  test('a row cached from another connection before the commit is gone the moment the transaction commits', async () => {
+    const s = await seedConnectorFlow(t.app);
+    const token = (await accessToken(t.app, s.connector, s.refreshToken)).json().accessToken as string;
+    const read = () => t.app.inject({ method: 'GET', url: `/v1/groups/${s.groupId}/members`, headers: { accessToken: token } });
+    await t.db.kysely.transaction().execute(async (trx) => {
+      await trx.updateTable('grants').set({ revoked_at: t.clock.now() }).where('group_id', '=', s.groupId).execute();
+      // Another pooled connection still sees the grant, and the answer is cached after the
+      // statement's own announcements.
+      assert.equal((await read()).statusCode, 200);
+      assert.equal((await read()).statusCode, 200);
+    });
+    // No waiting for the NOTIFY: the commit itself empties what this process cached.
+    const res = await read();
+    assert.deepEqual([res.statusCode, res.json()], [401, REVOKED]);
+  });
+});
+
 describe('the cache regions', () => {
   test('name only tables whose changes other instances hear of', async () => {
     const t = await createTestApp();

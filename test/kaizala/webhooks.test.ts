@@ -196,3 +196,35 @@ describe('webhook targets in production', () => {
     }
   });
 });
+
+describe('webhooks of a deleted connector', () => {
+  let t: TestApp;
+  const rx = new Receiver();
+  before(async () => {
+    await rx.start();
+    t = await createTestApp();
+  });
+  after(async () => {
+    await t.close();
+    rx.server.close();
+  });
+
+  test('stop at once: the group keeps working, and nothing is queued for them', async () => {
+    const s = await seedConnectorFlow(t.app, { permissions: WEBHOOK_PERMISSIONS });
+    const auth = { accessToken: (await accessToken(t.app, s.connector, s.refreshToken)).json().accessToken };
+    const hook = await t.app.inject({ method: 'POST', url: '/v1/webhook', headers: auth, payload: { objectId: s.groupId, objectType: 'Group', eventTypes: ['TextMessageCreated', 'MemberAdded'], callBackUrl: rx.url } });
+    assert.equal(hook.statusCode, 201);
+    // A person's message is delivered: the group's webhooks are now remembered by the server.
+    assert.equal((await s.person.post(`/groups/${s.groupId}/messages`, { message: 'before' })).statusCode, 303);
+    const deliveries = () => t.db.kysely.selectFrom('webhook_deliveries').select('id').execute().then((r) => r.length);
+    assert.equal(await deliveries(), 1);
+    // Deleting the connector cascades to its grant and its webhooks; the statement names only `connectors`.
+    assert.equal((await s.person.post(`/connectors/${s.connector.id}/delete`, {})).statusCode, 303);
+    const after = await s.person.post(`/groups/${s.groupId}/messages`, { message: 'after' });
+    assert.equal(after.statusCode, 303);
+    const member = await s.person.post(`/groups/${s.groupId}/members`, { phone: '+14155550166', role: 'member' });
+    assert.equal(member.statusCode, 303);
+    assert.deepEqual((await t.db.kysely.selectFrom('messages').select('text').where('group_id', '=', s.groupId).orderBy('id').execute()).map((m) => m.text), ['before', 'after']);
+    assert.equal(await deliveries(), 0, 'the delivery of the deleted webhook went with it, and no new one was queued');
+  });
+});
