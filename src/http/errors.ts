@@ -69,3 +69,16 @@ export function jsonErrorHandler(err: unknown, req: FastifyRequest, reply: Fasti
   if (retryAfter) reply.header('retry-after', String(retryAfter));
   void reply.code(status).type('application/json; charset=utf-8').send({ error: body });
 }
+
+/** The response schema of the body jsonErrorHandler writes: `{error: {code, message, details?}}`. */
+export const ApiErrorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object', patternProperties: { '^.*$': {} } } },
+      required: ['code', 'message'],
+    },
+  },
+  required: ['error'],
+} as const;

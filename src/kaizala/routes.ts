@@ -3,23 +3,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../services.js';
-import { jsonErrorHandler } from '../http/errors.js';
+import { ApiErrorSchema, jsonErrorHandler } from '../http/errors.js';
 import type { PlatformContext } from './access-tokens.js';
 import type { PlatformMember } from './platform.service.js';
 import { MESSAGE_MAX } from '../orgs/orgs.service.js';
 
-const ErrorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object', patternProperties: { '^.*$': {} } } },
-      required: ['code', 'message'],
-    },
-  },
-  required: ['error'],
-} as const;
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
+const errors = { 400: ApiErrorSchema, 401: ApiErrorSchema, 403: ApiErrorSchema, 404: ApiErrorSchema, 429: ApiErrorSchema };
 
 const Group = {
   type: 'object',

@@ -5,22 +5,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../services.js';
 import { ApiError } from '../lib/errors.js';
-import { jsonErrorHandler } from '../http/errors.js';
+import { ApiErrorSchema, jsonErrorHandler } from '../http/errors.js';
 import type { DomainsTable } from '../db/schema.js';
 import type { DomainUser } from './queries.js';
 
-const ErrorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object', patternProperties: { '^.*$': {} } } },
-      required: ['code', 'message'],
-    },
-  },
-  required: ['error'],
-} as const;
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
+const errors = { 400: ApiErrorSchema, 401: ApiErrorSchema, 403: ApiErrorSchema, 404: ApiErrorSchema, 409: ApiErrorSchema };
 const Str = (max: number) => ({ type: 'string', maxLength: max }) as const;
 
 const Token = {
