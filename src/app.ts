@@ -17,7 +17,7 @@ import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './lib/rat
 import { createSmsProvider } from './sms/sms.js';
 import { createServices, type Services } from './services.js';
 import type { Deps } from './deps.js';
-import { loggerOptions } from './http/logging.js';
+import { lazyChildLogger, loggerOptions } from './http/logging.js';
 import { jsonErrorHandler } from './http/errors.js';
 import { refuseNulCharacters } from './http/nul.js';
 import { kaizalaRoutes } from './kaizala/routes.js';
@@ -58,6 +58,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const clock = opts.clock ?? systemClock;
   const app = Fastify({
     logger: { ...loggerOptions(opts.logLevel ?? config.logLevel), ...(opts.logStream ? { stream: opts.logStream } : {}) },
+    childLoggerFactory: lazyChildLogger,
     // Off unless configured: X-Forwarded-For from an untrusted peer would let any client choose
     // the address that rate limits count against.
     trustProxy: config.trustProxy,

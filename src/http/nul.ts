@@ -60,8 +60,20 @@ export class NulCharacterError extends Error {
   }
 }
 
+/** Whether any string in the value holds a NUL: the check every request pays, building no paths. */
+function hasNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object') return false;
+  // Deep bodies go to findNul, whose explicit stack cannot overflow.
+  if (depth > 32) return findNul(value) !== undefined;
+  if (Array.isArray(value)) return value.some((v) => hasNul(v, depth + 1));
+  for (const key in value) if (hasNul((value as Record<string, unknown>)[key], depth + 1)) return true;
+  return false;
+}
+
 /** The first NUL in the request's parsed inputs, as an error; undefined when there is none. */
 export function nulError(req: FastifyRequest): NulCharacterError | undefined {
+  if (!hasNul(req.params) && !hasNul(req.query) && !hasNul(req.body)) return undefined;
   for (const [where, value] of [['params', req.params], ['querystring', req.query], ['body', req.body]] as const) {
     const at = findNul(value);
     if (at !== undefined) return new NulCharacterError(where, at);

@@ -1,0 +1,37 @@
+// Request loggers are made lazily (src/http/logging.ts): the lines that are written must still
+// carry the request id and the redaction rules, and levels below the configured one write nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { createTestApp } from '../helpers/app.js';
+
+async function linesAt(level: string): Promise<Record<string, unknown>[]> {
+  let out = '';
+  const stream = new Writable({ write(chunk, _enc, cb) { out += chunk.toString(); cb(); } });
+  const t = await createTestApp({}, {}, { logLevel: level, logStream: stream });
+  try {
+    await t.app.inject({ url: '/healthz' });
+    await t.app.inject({ url: '/v1/accessToken', headers: { applicationId: 'x', applicationSecret: 'a-secret-value', refreshToken: 'a-refresh-token' } });
+  } finally {
+    await t.close();
+  }
+  return out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+test('at info, each request logs its incoming and completed lines under its request id, credentials redacted', async () => {
+  const lines = (await linesAt('info')).filter((l) => l.reqId !== undefined);
+  const incoming = lines.filter((l) => l.msg === 'incoming request');
+  const completed = lines.filter((l) => l.msg === 'request completed');
+  assert.equal(incoming.length, 2);
+  assert.equal(completed.length, 2);
+  assert.deepEqual(incoming.map((l) => l.reqId), completed.map((l) => l.reqId));
+  assert.notEqual(incoming[0]!.reqId, incoming[1]!.reqId);
+  assert.deepEqual(completed.map((l) => (l.res as { statusCode: number }).statusCode), [200, 401]);
+  const text = JSON.stringify(lines);
+  assert.ok(!text.includes('a-secret-value') && !text.includes('a-refresh-token'), 'a credential reached the log');
+});
+
+test('at warn, requests that succeed or are refused write no request lines', async () => {
+  const lines = await linesAt('warn');
+  assert.deepEqual(lines.filter((l) => l.reqId !== undefined), []);
+});
