@@ -19,6 +19,7 @@ import { createServices, type Services } from './services.js';
 import type { Deps } from './deps.js';
 import { lazyChildLogger, loggerOptions } from './http/logging.js';
 import { jsonErrorHandler } from './http/errors.js';
+import { Pruner } from './db/retention.js';
 import { refuseNulCharacters } from './http/nul.js';
 import { kaizalaRoutes } from './kaizala/routes.js';
 import { kandyRoutes } from './kandy/routes.js';
@@ -94,7 +95,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     };
     const services = createServices(deps, { webhookKey: await instanceSecret(db.kysely, 'webhook_key') });
     const csrfKey = await instanceSecret(db.kysely, 'csrf_key');
-    services.webhookDispatcher.start();
+    const pruner = new Pruner(db.kysely, clock, app.log);
 
     await app.register(formbody);
     app.setErrorHandler(jsonErrorHandler);
@@ -134,9 +135,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
     app.addHook('onClose', async () => {
       await services.webhookDispatcher.stop();
+      await pruner.stop();
       await db.close();
       if (redis) redis.disconnect();
     });
+    // Background work starts last, once nothing above can fail and leave it running.
+    services.webhookDispatcher.start();
+    pruner.start(config.pruneIntervalMs);
     return { app, services, db };
   } catch (err) {
     await db.close();

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=4 --expose-gc
-// tessera start | migrate | keys rotate | plans
+// tessera start | migrate | keys rotate | plans | prune
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config.js';
 import { buildApp } from './app.js';
@@ -9,12 +9,15 @@ import { SigningKeys } from './keys/signing-keys.js';
 import { systemClock } from './lib/clock.js';
 import { ApiError } from './lib/errors.js';
 import { PlansService } from './kandy/plans.service.js';
+import { prune } from './db/retention.js';
 
 const USAGE = `usage: tessera <command>
   start          run the server (applies pending migrations first)
   migrate        apply pending database migrations and exit
   keys rotate    add a new signing key; older keys stay published until their tokens expire
-  plans          list and configure plans and their user quotas (tessera plans help)`;
+  plans          list and configure plans and their user quotas (tessera plans help)
+  prune          delete expired sessions, codes and tokens now (the server also does this
+                 every PRUNE_INTERVAL_SECONDS, an hour by default)`;
 
 const PLANS_USAGE = `usage: tessera plans <command>
   list                                              each plan, its quota, and the accounts on it
@@ -135,6 +138,19 @@ async function main(argv: string[]): Promise<number> {
         const keys = new SigningKeys(db.kysely, systemClock);
         await keys.init();
         console.log(`new signing key: ${await keys.rotate()}`);
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case 'prune': {
+      if (sub !== undefined) break;
+      const db = await openDatabase(config);
+      try {
+        await migrateToLatest(db);
+        const counts = await prune(db.kysely, systemClock.now());
+        const width = Math.max(...Object.keys(counts).map((t) => t.length));
+        console.log(Object.entries(counts).map(([table, n]) => `${table.padEnd(width)}  ${n} deleted`).join('\n'));
       } finally {
         await db.close();
       }

@@ -36,6 +36,8 @@ export interface Config {
    * its own address and dodge every per-address limit.
    */
   readonly trustProxy: boolean | string[];
+  /** How often expired rows are pruned (db/retention.ts), in milliseconds; 0 turns it off. */
+  readonly pruneIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +92,13 @@ function trustProxy(raw: string | undefined): boolean | string[] {
   return entries;
 }
 
+function seconds(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback * 1000;
+  if (!/^\d+$/.test(raw) || Number(raw) > 2_000_000) throw new ConfigError(`${name} must be a whole number of seconds (0-2000000), got "${raw}"`);
+  return Number(raw) * 1000;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
@@ -129,6 +138,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       ? env.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true'
       : env.NODE_ENV !== 'production',
     trustProxy: trustProxy(env.TRUST_PROXY),
+    pruneIntervalMs: seconds(env, 'PRUNE_INTERVAL_SECONDS', 3600),
     ...overrides,
   };
   return Object.freeze(config);

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
 import { createTestApp, onPostgres } from './helpers/app.js';
 import { createUser, domainToken, seedDomain } from './kandy/setup.js';
@@ -20,8 +21,9 @@ test('configuration is validated once, with messages naming the variable', () =>
   assert.throws(() => loadConfig({ SMS_PROVIDER: 'pigeon' }), /SMS_PROVIDER must be "outbox" or "http"/);
   assert.throws(() => loadConfig({ SMS_PROVIDER: 'http' }), /SMS_PROVIDER=http needs SMS_HTTP_URL/);
   assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of/);
+  assert.throws(() => loadConfig({ PRUNE_INTERVAL_SECONDS: '-5' }), /PRUNE_INTERVAL_SECONDS must be a whole number of seconds \(0-2000000\), got "-5"/);
   const c = loadConfig({});
-  assert.deepEqual([c.port, c.host, c.publicUrl, c.databaseUrl, c.sms.provider], [8080, '0.0.0.0', 'http://localhost:8080', 'sqlite:./data/tessera.db', 'outbox']);
+  assert.deepEqual([c.port, c.host, c.publicUrl, c.databaseUrl, c.sms.provider, c.pruneIntervalMs], [8080, '0.0.0.0', 'http://localhost:8080', 'sqlite:./data/tessera.db', 'outbox', 3_600_000]);
   assert.ok(Object.isFrozen(c));
 });
 
@@ -35,6 +37,15 @@ test('tessera migrate and tessera keys rotate work on a fresh database', async (
     assert.equal(second.stdout.trim(), 'database is up to date');
     const rotated = await cli(['keys', 'rotate'], env);
     assert.match(rotated.stdout, /^new signing key: [0-9a-f-]{36}\n$/);
+    // An entry for a revoked access token that expired long ago: tessera prune removes it.
+    const sqlite = new Database(join(dir, 'db.sqlite'));
+    sqlite.prepare('insert into oauth_revoked_access_tokens (jti, expires_at) values (?, ?)').run('old-jti', 1);
+    sqlite.close();
+    const pruned = await cli(['prune'], env);
+    assert.equal(pruned.stdout, [
+      'sessions                     0 deleted', 'oauth_codes                  0 deleted', 'oauth_revoked_access_tokens  1 deleted',
+      'oauth_refresh_chain          0 deleted', 'oauth_families               0 deleted', 'domain_tokens                0 deleted',
+      'webhook_deliveries           0 deleted', ''].join('\n'));
     await assert.rejects(cli(['frobnicate'], env), (err: { code: number; stderr: string }) => err.code === 2 && /usage: tessera <command>/.test(err.stderr));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -18,9 +18,10 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
     const { error, results } = await migrator.migrateToLatest();
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-    // That search lists the tables of every schema; a sibling schema dropped at that moment (the
-    // test suites drop theirs as they finish) makes PostgreSQL answer "schema does not exist"
-    // (3F000) about a schema that is not ours. Nothing was migrated yet: look again.
+    // That search lists the tables and columns of every schema; a sibling schema dropped at that
+    // moment (the test suites drop theirs as they finish) makes PostgreSQL answer that a schema
+    // (3F000), table (42P01) or column (42703) it was reading does not exist. PostgreSQL runs each
+    // migration in a transaction, so a real failure of ours is rolled back and fails again.
     if (attempt < 5 && isSiblingSchemaGone(error, db.schema)) continue;
     throw error instanceof Error ? error : new Error(String(error));
   }
@@ -28,5 +29,6 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 
 function isSiblingSchemaGone(err: unknown, own: string | undefined): boolean {
   const e = err as { code?: string; message?: string } | undefined;
-  return e?.code === '3F000' && (own === undefined || !e.message?.includes(`"${own}"`));
+  if (e?.code === '3F000') return own === undefined || !e.message?.includes(`"${own}"`);
+  return e?.code === '42P01' || e?.code === '42703';
 }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { ALL_PERMISSIONS, accessToken, seedConnectorFlow } from '../helpers/portal.js';
+import { DELIVERIES_KEPT_MS, prune } from '../../src/db/retention.js';
 
 const WEBHOOK_PERMISSIONS = [...ALL_PERMISSIONS, 'webhook.read', 'webhook.write'];
 const err = (code: string, message: string, details?: Record<string, unknown>) => ({ error: { code, message, ...(details ? { details } : {}) } });
@@ -179,6 +180,23 @@ describe('webhooks', () => {
     assert.equal(list.json().webhooks.find((w: { webhookId: string }) => w.webhookId === webhookId).active, false);
     rx.mode = 'ok';
     assert.equal(rx.received.length, 0);
+  });
+
+  test('delivered and abandoned deliveries are pruned 30 days after they were made; pending ones stay', async () => {
+    // One delivered now, beside the one abandoned above (two days on: a fresh access token).
+    const fresh = { accessToken: (await accessToken(t.app, s.connector, s.refreshToken)).json().accessToken };
+    assert.equal((await register({}, fresh)).statusCode, 201);
+    assert.equal((await t.app.inject({ method: 'POST', url: `/v1/groups/${s.groupId}/messages`, headers: fresh, payload: { message: 'arrives' } })).statusCode, 201);
+    await drain(1);
+    const rows = () => t.db.kysely.selectFrom('webhook_deliveries').select(['id', 'status', 'created_at']).orderBy('id').execute();
+    const all = await rows();
+    const finished = all.filter((r) => r.status !== 'pending');
+    assert.deepEqual([...new Set(finished.map((r) => r.status))].sort(), ['delivered', 'failed']);
+    const oldest = Math.min(...finished.map((r) => r.created_at));
+    const newest = Math.max(...finished.map((r) => r.created_at));
+    assert.equal((await prune(t.db.kysely, oldest + DELIVERIES_KEPT_MS)).webhook_deliveries, 0, 'none is older than 30 days yet');
+    assert.equal((await prune(t.db.kysely, newest + DELIVERIES_KEPT_MS + 1)).webhook_deliveries, finished.length);
+    assert.deepEqual(await rows(), all.filter((r) => r.status === 'pending'));
   });
 });
 

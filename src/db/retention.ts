@@ -1,0 +1,135 @@
+// How long rows that only ever expire are kept, and the pruner that removes them. Without it the
+// token tables grow with every login, code, refresh and Kandy token for as long as Tessera runs.
+//
+// Rows are removed a week after they expire, not at once: within that week an expired credential
+// is still recognised and refused as expired (not as unknown), and a spent refresh token replayed
+// after its expiry still revokes its family (RFC 9700 §4.14). After it, such a token is refused
+// as one Tessera never issued. Finished webhook deliveries (their payloads hold message text) are
+// kept 30 days for the connector's owner to inspect.
+//
+// Every instance may prune: the deletes are idempotent. They run in batches, each a short
+// statement of its own, so that on SQLite (one writer) requests' writes interleave with a large
+// first prune instead of waiting behind it.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+import type { Clock } from '../lib/clock.js';
+import type { FastifyBaseLogger } from 'fastify';
+
+const DAY = 24 * 3600_000;
+/** How long a row is kept after it expires. */
+export const KEPT_AFTER_EXPIRY_MS = 7 * DAY;
+/** How long a delivered or abandoned webhook delivery is kept. */
+export const DELIVERIES_KEPT_MS = 30 * DAY;
+const BATCH = 2000;
+
+export interface PruneCounts {
+  sessions: number;
+  oauth_codes: number;
+  oauth_revoked_access_tokens: number;
+  oauth_refresh_chain: number;
+  oauth_families: number;
+  domain_tokens: number;
+  webhook_deliveries: number;
+}
+
+type Db = Kysely<Database>;
+type Step = (db: Db, now: number) => Promise<number>;
+
+const deleted = (res: { numDeletedRows: bigint }): number => Number(res.numDeletedRows);
+
+// Each step deletes at most one batch; prune() repeats a step until it deletes less than that.
+const steps: { [K in keyof PruneCounts]: Step } = {
+  sessions: async (db, now) => deleted(await db.deleteFrom('sessions').where('id_hash', 'in', (eb) => eb.selectFrom('sessions')
+    .select('id_hash').where('expires_at', '<', now - KEPT_AFTER_EXPIRY_MS).limit(BATCH)).executeTakeFirst()),
+
+  oauth_codes: async (db, now) => deleted(await db.deleteFrom('oauth_codes').where('code_hash', 'in', (eb) => eb.selectFrom('oauth_codes')
+    .select('code_hash').where('expires_at', '<', now - KEPT_AFTER_EXPIRY_MS).limit(BATCH)).executeTakeFirst()),
+
+  // A revoked access token's entry is useless once the token's own exp refuses it.
+  oauth_revoked_access_tokens: async (db, now) => deleted(await db.deleteFrom('oauth_revoked_access_tokens').where('jti', 'in', (eb) => eb
+    .selectFrom('oauth_revoked_access_tokens').select('jti').where('expires_at', '<', now).limit(BATCH)).executeTakeFirst()),
+
+  // Spent links only (their successor exists): a family's newest link is its live refresh token,
+  // and goes with the family below.
+  oauth_refresh_chain: async (db, now) => deleted(await db.deleteFrom('oauth_refresh_chain')
+    .where((eb) => eb(eb.refTuple('family_id', 'seq'), 'in', eb.selectFrom('oauth_refresh_chain as c').select(['c.family_id', 'c.seq'])
+      .where('c.expires_at', '<', now - KEPT_AFTER_EXPIRY_MS)
+      .where((e) => e.exists(e.selectFrom('oauth_refresh_chain as n').select(sql.lit(1).as('one'))
+        .whereRef('n.family_id', '=', 'c.family_id').where('n.seq', '=', sql<number>`${sql.ref('c.seq')} + 1`)))
+      .limit(BATCH).$asTuple('family_id', 'seq')))
+    .executeTakeFirst()),
+
+  // A family none of whose refresh tokens is alive, including its grace week (its access tokens
+  // lived an hour). Its remaining links go with it (foreign-key cascade).
+  oauth_families: async (db, now) => {
+    const cutoff = now - KEPT_AFTER_EXPIRY_MS;
+    return deleted(await db.deleteFrom('oauth_families').where('id', 'in', (eb) => eb.selectFrom('oauth_families as f').select('f.id')
+      .where('f.created_at', '<', cutoff)
+      .where((e) => e.not(e.exists(e.selectFrom('oauth_refresh_chain as l').select(sql.lit(1).as('one'))
+        .whereRef('l.family_id', '=', 'f.id').where('l.expires_at', '>=', cutoff))))
+      .limit(BATCH)).executeTakeFirst());
+  },
+
+  domain_tokens: async (db, now) => deleted(await db.deleteFrom('domain_tokens').where('token_hash', 'in', (eb) => eb.selectFrom('domain_tokens')
+    .select('token_hash').where('expires_at', '<', now - KEPT_AFTER_EXPIRY_MS).limit(BATCH)).executeTakeFirst()),
+
+  webhook_deliveries: async (db, now) => deleted(await db.deleteFrom('webhook_deliveries').where('id', 'in', (eb) => eb.selectFrom('webhook_deliveries')
+    .select('id').where('status', 'in', ['delivered', 'failed']).where('created_at', '<', now - DELIVERIES_KEPT_MS).limit(BATCH)).executeTakeFirst()),
+};
+
+const yieldToRequests = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Removes every row past its retention; answers how many of each table. */
+export async function prune(db: Db, now: number): Promise<PruneCounts> {
+  const counts = {} as PruneCounts;
+  for (const table of Object.keys(steps) as (keyof PruneCounts)[]) {
+    counts[table] = 0;
+    for (;;) {
+      const n = await steps[table](db, now);
+      counts[table] += n;
+      if (n < BATCH) break;
+      await yieldToRequests();
+    }
+  }
+  return counts;
+}
+
+/** Prunes on a timer, in the server process. The first run comes soon after start, at a random offset. */
+export class Pruner {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<PruneCounts> | undefined;
+  private stopped = false;
+
+  constructor(private readonly db: Db, private readonly clock: Clock, private readonly log: FastifyBaseLogger) {}
+
+  start(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    const schedule = (delay: number): void => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        void this.run().catch((err: unknown) => this.log.error({ err }, 'pruning expired rows failed')).finally(() => schedule(intervalMs));
+      }, delay);
+      this.timer.unref();
+    };
+    // Instances started together do not all prune at once.
+    schedule(Math.min(intervalMs, 60_000) * (0.5 + Math.random()));
+  }
+
+  run(): Promise<PruneCounts> {
+    this.running ??= prune(this.db, this.clock.now()).then((counts) => {
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      if (total) this.log.info({ deleted: counts }, 'pruned expired rows');
+      return counts;
+    }).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+}
