@@ -162,7 +162,7 @@ export class OAuthService {
     }
     const access = await activeAccessToken(this.deps, input.token);
     // §2.2: an invalid token, or another client's, is answered 200 all the same (nothing to tell).
-    if (access && access.clientId === client.id) await revokeAccessToken(this.deps.db, access.jti, access.exp * 1000, now);
+    if (access && access.clientId === client.id) await revokeAccessToken(this.deps.db, access.jti, access.exp * 1000);
   }
 
   // ---- introspection (RFC 7662) ----

@@ -98,9 +98,8 @@ export async function appendRefreshToken(db: Db, link: OAuthRefreshChainTable): 
   }
 }
 
-export async function revokeAccessToken(db: Db, jti: string, expiresAt: number, now: number): Promise<void> {
-  // Expired entries are useless (the JWT's exp already refuses the token): drop them on the way.
-  await db.deleteFrom('oauth_revoked_access_tokens').where('expires_at', '<', now).execute();
+/** The entry is dropped by the pruner once the token has expired (db/retention.ts). */
+export async function revokeAccessToken(db: Db, jti: string, expiresAt: number): Promise<void> {
   await db.insertInto('oauth_revoked_access_tokens').values({ jti, expires_at: expiresAt })
     .onConflict((oc) => oc.column('jti').doNothing()).execute();
 }
