@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { ARTIFACTS, createListeningApp, launchBrowser, screenshot } from '../helpers/browser.js';
+import { ARTIFACTS, createListeningApp, launchBrowser, rows, screenshots, submit, text } from '../helpers/browser.js';
 import type { TestApp } from '../helpers/app.js';
 import { REDACTED_PIN_TEXT } from '../../src/phones/phones.service.js';
 
@@ -21,21 +21,12 @@ const DEV_PHONE = '+14155550123';
 const ADMIN_PHONE = '+14155550199';
 const GUEST_PHONE = '+14155550142';
 
-let shot = 0;
-const snap = (page: Page, name: string) => screenshot(page, SUITE, `${String(++shot).padStart(2, '0')}-${name}`);
-
-/** Clicks a submit button and waits for the page it leads to; returns that page's HTTP status. */
-async function submit(page: Page, button: Locator): Promise<number> {
-  const [res] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-  return res?.status() ?? 0;
-}
+const snap = screenshots(SUITE);
 
 const menu = (page: Page, label: string) => page.locator('nav.side').getByRole('link', { name: label, exact: true });
 async function openMenu(page: Page, label: string): Promise<void> {
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), menu(page, label).click()]);
 }
-const text = async (l: Locator) => (await l.innerText()).trim();
-const rows = async (table: Locator) => (await table.locator('tr').allInnerTexts()).slice(1).map((r) => r.split('\t').map((c) => c.trim()));
 const path = (page: Page) => new URL(page.url()).pathname;
 /** Phone, name and role of each group member; managers see the role as a select. */
 const memberRows = async (table: Locator) => Promise.all((await table.locator('tr').all()).slice(1).map(async (tr) => {

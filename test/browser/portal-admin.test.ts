@@ -5,21 +5,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { ARTIFACTS, createListeningApp, launchBrowser, screenshot } from '../helpers/browser.js';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ARTIFACTS, createListeningApp, launchBrowser, rows, screenshots, submit, text } from '../helpers/browser.js';
 import type { TestApp } from '../helpers/app.js';
 import { PortalClient } from '../helpers/portal.js';
 
 const SUITE = 'portal-admin';
-let shot = 0;
-const snap = (page: Page, name: string) => screenshot(page, SUITE, `${String(++shot).padStart(2, '0')}-${name}`);
+const snap = screenshots(SUITE);
 
-async function submit(page: Page, button: Locator): Promise<number> {
-  const [res] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-  return res?.status() ?? 0;
-}
-const text = async (l: Locator) => (await l.innerText()).trim();
-const rows = async (table: Locator) => (await table.locator('tr').allInnerTexts()).slice(1).map((r) => r.split('\t').map((c) => c.trim()));
 
 describe('portal administration in Chromium', () => {
   let t: TestApp & { url: string };

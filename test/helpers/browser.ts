@@ -2,7 +2,7 @@
 // Tessera listens on a real socket (port 0); screenshots go to test-artifacts/ for people to look at.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { TestApp } from './app.js';
 import { createTestApp } from './app.js';
 
@@ -37,3 +37,21 @@ export async function screenshot(page: Page, suite: string, name: string): Promi
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }
+
+/** Numbered screenshots of one suite, in the order they are taken: test-artifacts/<suite>/01-<name>.png … */
+export function screenshots(suite: string): (page: Page, name: string) => Promise<void> {
+  let shot = 0;
+  return (page, name) => screenshot(page, suite, `${String(++shot).padStart(2, '0')}-${name}`);
+}
+
+/** Clicks a submit button and waits for the page it leads to; returns that page's HTTP status. */
+export async function submit(page: Page, button: Locator): Promise<number> {
+  const [res] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+  return res?.status() ?? 0;
+}
+
+export const text = async (l: Locator): Promise<string> => (await l.innerText()).trim();
+
+/** A table's body rows, each as its cells' trimmed text. */
+export const rows = async (table: Locator): Promise<string[][]> =>
+  (await table.locator('tr').allInnerTexts()).slice(1).map((r) => r.split('\t').map((c) => c.trim()));
