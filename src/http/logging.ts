@@ -66,5 +66,7 @@ class LazyChild {
 }
 
 export function lazyChildLogger(parent: FastifyBaseLogger, bindings: Bindings, opts: ChildLoggerOptions): FastifyBaseLogger {
+  // A route with its own logLevel gets a real child at once: the lazy one judges by the parent's level.
+  if (opts.level !== undefined && opts.level !== parent.level) return parent.child(bindings, opts);
   return new LazyChild(parent, bindings, opts) as unknown as FastifyBaseLogger;
 }

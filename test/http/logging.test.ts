@@ -35,3 +35,23 @@ test('at warn, requests that succeed or are refused write no request lines', asy
   const lines = await linesAt('warn');
   assert.deepEqual(lines.filter((l) => l.reqId !== undefined), []);
 });
+
+test('a route with its own logLevel logs at that level under a quieter server', async () => {
+  let out = '';
+  const stream = new Writable({ write(chunk, _enc, cb) { out += chunk.toString(); cb(); } });
+  const { buildApp } = await import('../../src/app.js');
+  const { loadConfig } = await import('../../src/config.js');
+  const { app } = await buildApp(loadConfig({ DATABASE_URL: 'sqlite::memory:', PRUNE_INTERVAL_SECONDS: '0' }), { logLevel: 'warn', logStream: stream });
+  try {
+    app.get('/chatty', { logLevel: 'info' }, async (req) => {
+      req.log.info({ step: 'handler' }, 'route-level line');
+      return { ok: true };
+    });
+    await app.ready();
+    assert.equal((await app.inject({ url: '/chatty' })).statusCode, 200);
+    const lines = out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(lines.filter((l) => l.reqId !== undefined).map((l) => l.msg), ['incoming request', 'route-level line', 'request completed']);
+  } finally {
+    await app.close();
+  }
+});
