@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
+import { InlineLimits } from './inline-limits.js';
 import { WriteWatch } from './write-watch.js';
 import { PostgresFeed, SqliteFeed, type ChangeFeed } from './change-feed.js';
 
@@ -51,7 +52,10 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
     // cores and cost 9 MB of memory. After a burst, the WAL file is cut back to 64 MB.
     database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     const watch = new WriteWatch();
-    const kysely = new Kysely<Database>({ dialect: watch.dialect(new SqliteDialect({ database: withStatementCache(database) })) });
+    const kysely = new Kysely<Database>({
+      dialect: watch.dialect(new SqliteDialect({ database: withStatementCache(database) })),
+      plugins: [new InlineLimits()],
+    });
     const dataVersion = database.prepare('PRAGMA data_version').pluck();
     return {
       kysely, dialect: 'sqlite',
