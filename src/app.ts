@@ -26,6 +26,7 @@ import { kandyRoutes } from './kandy/routes.js';
 import { portalRoutes } from './portal/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { instanceSecret } from './keys/instance-secret.js';
+import { Sealer } from './keys/sealed.js';
 
 // The public members of an EC or RSA JWK. Serialised through this schema, a private member ("d",
 // primes) could never be published even if one reached the key set by mistake.
@@ -75,7 +76,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await db.learnSchema();
     // Other instances' writes reach this one's caches through the database (change-feed.ts).
     await db.changes.start((err) => app.log.error({ err }, 'change feed: lost the database connection; caches are bypassed until it is back'));
-    const keys = new SigningKeys(db.kysely, clock, db.changes);
+    const sealer = new Sealer(config.masterKey);
+    const keys = new SigningKeys(db.kysely, clock, { sealer, changes: db.changes });
     await keys.init();
     let limiter: RateLimiter;
     if (config.redisUrl) {
@@ -93,8 +95,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       config, db: db.kysely, dialect: db.dialect, clock, log: app.log, limiter,
       sms: createSmsProvider(config, db.kysely, clock, app.log), keys, caches: new ReadCaches(db.changes, NOTIFYING_TABLES),
     };
-    const services = createServices(deps, { webhookKey: await instanceSecret(db.kysely, 'webhook_key') });
-    const csrfKey = await instanceSecret(db.kysely, 'csrf_key');
+    const services = createServices(deps, { webhookKey: await instanceSecret(db.kysely, 'webhook_key', sealer) });
+    const csrfKey = await instanceSecret(db.kysely, 'csrf_key', sealer);
     const pruner = new Pruner(db.kysely, clock, app.log);
 
     await app.register(formbody);

@@ -6,6 +6,7 @@ import { buildApp } from './app.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { SigningKeys } from './keys/signing-keys.js';
+import { SealError, Sealer } from './keys/sealed.js';
 import { systemClock } from './lib/clock.js';
 import { ApiError } from './lib/errors.js';
 import { PlansService } from './kandy/plans.service.js';
@@ -135,7 +136,7 @@ async function main(argv: string[]): Promise<number> {
       const db = await openDatabase(config);
       try {
         await migrateToLatest(db);
-        const keys = new SigningKeys(db.kysely, systemClock);
+        const keys = new SigningKeys(db.kysely, systemClock, { sealer: new Sealer(config.masterKey) });
         await keys.init();
         console.log(`new signing key: ${await keys.rotate()}`);
       } finally {
@@ -187,6 +188,6 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then((code) => {
   if (code >= 0) process.exit(code);
 }, (err: unknown) => {
-  console.error(err instanceof ConfigError ? `configuration error: ${err.message}` : err);
+  console.error(err instanceof ConfigError || err instanceof SealError ? `configuration error: ${err.message}` : err);
   process.exit(1);
 });

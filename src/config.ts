@@ -38,6 +38,8 @@ export interface Config {
   readonly trustProxy: boolean | string[];
   /** How often expired rows are pruned (db/retention.ts), in milliseconds; 0 turns it off. */
   readonly pruneIntervalMs: number;
+  /** 32 bytes that seal the signing keys and instance secrets at rest (keys/sealed.ts); none by default. */
+  readonly masterKey: Buffer | undefined;
 }
 
 export class ConfigError extends Error {
@@ -99,6 +101,15 @@ function seconds(env: Env, name: string, fallback: number): number {
   return Number(raw) * 1000;
 }
 
+function masterKey(raw: string | undefined): Buffer | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const value = raw.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex')
+    : /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : undefined;
+  if (key?.length !== 32) throw new ConfigError('MASTER_KEY must be 32 random bytes, as 64 hex digits or 43 base64 characters (openssl rand -base64 32)');
+  return key;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
@@ -139,6 +150,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       : env.NODE_ENV !== 'production',
     trustProxy: trustProxy(env.TRUST_PROXY),
     pruneIntervalMs: seconds(env, 'PRUNE_INTERVAL_SECONDS', 3600),
+    masterKey: masterKey(env.MASTER_KEY),
     ...overrides,
   };
   return Object.freeze(config);

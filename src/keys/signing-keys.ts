@@ -9,12 +9,16 @@ import { uuidv7 } from '../lib/ids.js';
 import type { Database } from '../db/schema.js';
 import type { ChangeFeed } from '../db/change-feed.js';
 import { prepared } from '../db/prepared.js';
+import { Sealer } from './sealed.js';
 
 export const SIGNING_ALG = 'ES256';
 
 // Changes whenever a key is added or retired: enough to tell whether a reload is needed.
 const keysFingerprint = prepared()((db) => db.selectFrom('signing_keys')
   .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('created_at').as('newest'), eb.fn.count<number>('retired_at').as('retired')]));
+
+/** A private key's row, bound into its sealed value. */
+const sealedRow = (kid: string): string => `signing_keys:${kid}`;
 
 /** The longest lifetime of any token Tessera signs: retired keys stay published this long. */
 export const MAX_SIGNED_TOKEN_LIFETIME_MS = 366 * 24 * 3600 * 1000;
@@ -36,17 +40,28 @@ export class SigningKeys {
   private suspect = false;
   private reloading: Promise<void> | undefined;
 
+  private readonly sealer: Sealer;
+  private readonly changes: ChangeFeed | undefined;
+  private readonly reloadEveryMs: number;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
-    /**
-     * Tells this instance at once when another one (or `tessera keys rotate`) changes the keys;
-     * without it, another instance's rotation goes unnoticed for up to reloadEveryMs.
-     */
-    private readonly changes?: ChangeFeed,
-    private readonly reloadEveryMs = 60_000,
+    opts: {
+      /** Seals private keys at rest under MASTER_KEY (sealed.ts); without it they are stored as they are. */
+      sealer?: Sealer;
+      /**
+       * Tells this instance at once when another one (or `tessera keys rotate`) changes the keys;
+       * without it, another instance's rotation goes unnoticed for up to reloadEveryMs.
+       */
+      changes?: ChangeFeed;
+      reloadEveryMs?: number;
+    } = {},
   ) {
-    changes?.subscribe((w) => {
+    this.sealer = opts.sealer ?? new Sealer(undefined);
+    this.changes = opts.changes;
+    this.reloadEveryMs = opts.reloadEveryMs ?? 60_000;
+    this.changes?.subscribe((w) => {
       if (w === 'all') this.suspect = true;
       else if (w.has('signing_keys')) this.loadedAt = 0;
     });
@@ -73,6 +88,7 @@ export class SigningKeys {
 
   /** Loads the keys, generating the first one on a fresh database. */
   async init(): Promise<void> {
+    if (this.sealer.enabled) await this.sealStoredKeys();
     await this.load();
     if (!this.current) {
       await this.rotate();
@@ -115,7 +131,7 @@ export class SigningKeys {
       await trx.insertInto('signing_keys').values({
         kid,
         alg: SIGNING_ALG,
-        private_jwk: JSON.stringify(privateJwk),
+        private_jwk: this.sealer.seal(JSON.stringify(privateJwk), sealedRow(kid)),
         public_jwk: JSON.stringify({ ...publicJwk, kid, alg: SIGNING_ALG, use: 'sig' }),
         created_at: now,
         retired_at: null,
@@ -124,6 +140,16 @@ export class SigningKeys {
     });
     await this.load();
     return kid;
+  }
+
+  /** Seals private keys stored before MASTER_KEY was configured (compare-and-set per key). */
+  private async sealStoredKeys(): Promise<void> {
+    const rows = await this.db.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute();
+    for (const row of rows) {
+      if (Sealer.isSealed(row.private_jwk)) continue;
+      await this.db.updateTable('signing_keys').set({ private_jwk: this.sealer.seal(row.private_jwk, sealedRow(row.kid)) })
+        .where('kid', '=', row.kid).where('private_jwk', '=', row.private_jwk).execute();
+    }
   }
 
   private reload(): Promise<void> {
@@ -149,7 +175,7 @@ export class SigningKeys {
         return {
           kid: row.kid,
           alg: row.alg,
-          privateKey: (await importJWK(JSON.parse(row.private_jwk) as JWK, row.alg)) as CryptoKey,
+          privateKey: (await importJWK(JSON.parse(this.sealer.open(row.private_jwk, sealedRow(row.kid))) as JWK, row.alg)) as CryptoKey,
           publicKey: (await importJWK(publicJwk, row.alg)) as CryptoKey,
           publicJwk,
         };
