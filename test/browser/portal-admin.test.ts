@@ -13,7 +13,6 @@ import { PortalClient } from '../helpers/portal.js';
 const SUITE = 'portal-admin';
 const snap = screenshots(SUITE);
 
-
 describe('portal administration in Chromium', () => {
   let t: TestApp & { url: string };
   let browser: Browser;

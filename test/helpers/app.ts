@@ -1,6 +1,7 @@
 // Builds a Tessera for one test file: in-memory SQLite by default, or — when DATABASE_URL names
 // PostgreSQL — a fresh schema of that database, dropped afterwards. The same suites run on both.
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
 import { buildApp, type Tessera } from '../../src/app.js';
 import { dropSchema } from '../../src/db/database.js';
@@ -36,4 +37,15 @@ export async function createTestApp(env: Record<string, string> = {}, overrides:
       if (schema) await dropSchema(config.databaseUrl, schema);
     },
   };
+}
+
+/** Keeps what a test app's logger writes (pass `stream` as logStream), for tests that read the log. */
+export class LogCapture {
+  text = '';
+  readonly stream = new Writable({ write: (chunk: Buffer, _enc, cb) => { this.text += chunk.toString(); cb(); } });
+
+  /** Each line, parsed (pino writes one JSON object per line). */
+  lines(): Record<string, unknown>[] {
+    return this.text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
 }

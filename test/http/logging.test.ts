@@ -2,20 +2,20 @@
 // carry the request id and the redaction rules, and levels below the configured one write nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { createTestApp } from '../helpers/app.js';
+import { LogCapture, createTestApp } from '../helpers/app.js';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 
 async function linesAt(level: string): Promise<Record<string, unknown>[]> {
-  let out = '';
-  const stream = new Writable({ write(chunk, _enc, cb) { out += chunk.toString(); cb(); } });
-  const t = await createTestApp({}, {}, { logLevel: level, logStream: stream });
+  const log = new LogCapture();
+  const t = await createTestApp({}, {}, { logLevel: level, logStream: log.stream });
   try {
     await t.app.inject({ url: '/healthz' });
     await t.app.inject({ url: '/v1/accessToken', headers: { applicationId: 'x', applicationSecret: 'a-secret-value', refreshToken: 'a-refresh-token' } });
   } finally {
     await t.close();
   }
-  return out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return log.lines();
 }
 
 test('at info, each request logs its incoming and completed lines under its request id, credentials redacted', async () => {
@@ -37,11 +37,8 @@ test('at warn, requests that succeed or are refused write no request lines', asy
 });
 
 test('a route with its own logLevel logs at that level under a quieter server', async () => {
-  let out = '';
-  const stream = new Writable({ write(chunk, _enc, cb) { out += chunk.toString(); cb(); } });
-  const { buildApp } = await import('../../src/app.js');
-  const { loadConfig } = await import('../../src/config.js');
-  const { app } = await buildApp(loadConfig({ DATABASE_URL: 'sqlite::memory:', PRUNE_INTERVAL_SECONDS: '0' }), { logLevel: 'warn', logStream: stream });
+  const log = new LogCapture();
+  const { app } = await buildApp(loadConfig({ DATABASE_URL: 'sqlite::memory:', PRUNE_INTERVAL_SECONDS: '0' }), { logLevel: 'warn', logStream: log.stream });
   try {
     app.get('/chatty', { logLevel: 'info' }, async (req) => {
       req.log.info({ step: 'handler' }, 'route-level line');
@@ -49,8 +46,7 @@ test('a route with its own logLevel logs at that level under a quieter server', 
     });
     await app.ready();
     assert.equal((await app.inject({ url: '/chatty' })).statusCode, 200);
-    const lines = out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.deepEqual(lines.filter((l) => l.reqId !== undefined).map((l) => l.msg), ['incoming request', 'route-level line', 'request completed']);
+    assert.deepEqual(log.lines().filter((l) => l.reqId !== undefined).map((l) => l.msg), ['incoming request', 'route-level line', 'request completed']);
   } finally {
     await app.close();
   }

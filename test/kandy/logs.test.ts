@@ -2,16 +2,14 @@
 // generated password or user secret, may reach the request log.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { LogCapture, createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, domainToken, seedDomain } from './setup.js';
 
 describe('credentials never reach the logs', () => {
   let t: TestApp;
-  let logs = '';
+  const log = new LogCapture();
   before(async () => {
-    const stream = new Writable({ write(chunk, _enc, cb) { logs += chunk.toString(); cb(); } });
-    t = await createTestApp({}, {}, { logLevel: 'info', logStream: stream });
+    t = await createTestApp({}, {}, { logLevel: 'info', logStream: log.stream });
   });
   after(async () => { await t.close(); });
 
@@ -21,9 +19,9 @@ describe('credentials never reach the logs', () => {
     const created = (await createUser(t.app, token, { user_id: 'bob', user_country_code: '+1' })).json().result;
     await createUser(t.app, token, { user_id: 'carol', user_country_code: '+1', user_password: 'sunny2day9' });
     await t.app.inject({ url: `/v1.2/domains/accesstokens?key=${d.domainKey}&domain_api_secret=wrong` });
-    assert.match(logs, /\/v1\.2\/domains\/users\/user_id\?\[query redacted\]/, 'requests are logged');
+    assert.match(log.text, /\/v1\.2\/domains\/users\/user_id\?\[query redacted\]/, 'requests are logged');
     for (const secret of [d.domainSecret, d.accountSecret, token, created.user_password, created.user_api_secret, 'sunny2day9']) {
-      assert.ok(!logs.includes(secret), `a credential (${secret.slice(0, 3)}…) is in the logs`);
+      assert.ok(!log.text.includes(secret), `a credential (${secret.slice(0, 3)}…) is in the logs`);
     }
   });
 });

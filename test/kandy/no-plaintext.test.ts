@@ -4,19 +4,17 @@
 // checked to be there, so the scan cannot pass by scanning nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { LogCapture, createTestApp, type TestApp } from '../helpers/app.js';
 import { dumpAllTables } from '../helpers/db.js';
 import { PortalClient } from '../helpers/portal.js';
 import { sha256 } from '../../src/lib/hash.js';
 import { createUser } from './setup.js';
 
 let t: TestApp;
-let logs = '';
+const log = new LogCapture();
 before(async () => {
-  const stream = new Writable({ write(chunk, _enc, cb) { logs += chunk.toString(); cb(); } });
-  t = await createTestApp({}, {}, { logLevel: 'debug', logStream: stream });
+  t = await createTestApp({}, {}, { logLevel: 'debug', logStream: log.stream });
 });
 after(async () => { await t.close(); });
 
@@ -88,11 +86,11 @@ test('no table and no log line holds a plaintext Kandy credential after the whol
   for (const [what, value] of Object.entries(secrets)) {
     assert.ok(typeof value === 'string' && value.length >= 10, `${what} was captured`);
     assert.ok(!dump.includes(value), `${what} found in the database`);
-    assert.ok(!logs.includes(value), `${what} found in the logs`);
+    assert.ok(!log.text.includes(value), `${what} found in the logs`);
     // Keys, secrets and tokens carry a three-letter prefix; the random part alone is not there either.
     if (/^[A-Z]{3}[0-9a-f]{32,}$/.test(value)) {
       assert.ok(!dump.includes(value.slice(3)), `the random part of ${what} found in the database`);
-      assert.ok(!logs.includes(value.slice(3)), `the random part of ${what} found in the logs`);
+      assert.ok(!log.text.includes(value.slice(3)), `the random part of ${what} found in the logs`);
     }
   }
   // What is stored instead: the hashes (generated passwords with their scheme), so the scan above
@@ -101,5 +99,5 @@ test('no table and no log line holds a plaintext Kandy credential after the whol
     assert.ok(dump.includes(`"${sha256(secrets[what]!)}"`), `the hash of ${what} is stored`);
   }
   assert.ok(dump.includes(`"sha256$${sha256(secrets['generated password']!)}"`), 'the generated password is stored as its SHA-256');
-  assert.ok(logs.includes('/v1.2/domains/users/accesstokens?[query redacted]'), 'requests were logged');
+  assert.ok(log.text.includes('/v1.2/domains/users/accesstokens?[query redacted]'), 'requests were logged');
 });

@@ -14,7 +14,6 @@ import type { TestApp } from '../helpers/app.js';
 const SUITE = 'kandy';
 const snap = screenshots(SUITE);
 
-
 describe('the project pages in Chromium', () => {
   let t: TestApp & { url: string };
   let browser: Browser;
