@@ -1,7 +1,8 @@
 // Child processes for the servers under test: each runs alone in its own process, so its memory is
 // its own and it shares nothing with the load generator but the machine.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createServer, request } from 'node:http';
 
 export interface Server {
@@ -133,5 +134,24 @@ export async function startServer(opts: {
       await done;
       clearTimeout(timer);
     },
+  };
+}
+
+/**
+ * `perf record -g` on a process until stopped (the benchmark's --perf). Read the result with
+ * `perf report -i <file> --no-children`; JS frames are named because the server runs with
+ * --perf-basic-prof. perf counts CPU time of every thread, native code included, which V8's
+ * sampling profiler (wall time, main thread only) cannot.
+ */
+export function perfRecord(pid: number, file: string): { stop: () => Promise<void> } {
+  mkdirSync(dirname(file), { recursive: true });
+  const child = spawn('perf', ['record', '-g', '-F', '999', '-p', String(pid), '-o', file], { stdio: 'ignore' });
+  child.on('error', (err) => console.error(`perf could not start: ${err.message}`));
+  return {
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null || child.pid === undefined) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGINT');
+    }),
   };
 }

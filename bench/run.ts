@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { dropSchema } from '../src/db/database.js';
 import { countRotations, seed } from './seed.js';
-import { freePort, httpStatus, procCpuMs, startServer, type Server } from './procs.js';
+import { freePort, httpStatus, perfRecord, procCpuMs, startServer, type Server } from './procs.js';
 import { cycler, runLoad } from './load.js';
 import { buildScenarios, type ScenarioInputs, type ServerName } from './scenarios.js';
 import { gitCommit, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     postgres: { type: 'boolean', default: false },
     'postgres-url': { type: 'string', default: process.env.BENCH_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test' },
     profile: { type: 'boolean', default: false },
+    // `perf record -g` on Tessera during each measured run (JS frames named by --perf-basic-prof).
+    perf: { type: 'boolean', default: false },
     only: { type: 'string' },
     'oidc-format': { type: 'string', default: 'jwt' },
     // Tessera's LOG_LEVEL; `info` logs every request (to measure what request logging costs).
@@ -73,7 +75,11 @@ async function main(): Promise<void> {
       LOG_LEVEL: args['log-level'], NODE_ENV: 'production',
     };
     // Tessera runs exactly as `npm start` runs it (its Node flags included), plus the profiler.
-    const tesseraArgs = [...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/.tmp/profiles')}`] : []), ...startCommand()];
+    const tesseraArgs = [
+      ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/.tmp/profiles')}`] : []),
+      ...(args.perf ? ['--perf-basic-prof'] : []),
+      ...startCommand(),
+    ];
     // The first start generates the signing key; the measured start is on an existing database.
     const first = await startServer({ name: 'tessera', args: startCommand(), env: tesseraEnv, port: tesseraPort, readyPath: '/readyz' });
     await first.stop();
@@ -117,7 +123,9 @@ async function main(): Promise<void> {
       if (warmupS > 0) await runLoad({ url, connections, duration: warmupS, ...scenario.options('warmup') });
       const cpuBefore = procCpuMs(server.pid);
       const measuredFrom = Date.now();
+      const perf = args.perf && scenario.server === 'tessera' ? perfRecord(server.pid, join(root, 'bench/.tmp/perf', `${scenario.id}.data`)) : undefined;
       const f = result.figures = await runLoad({ url, connections, duration: durationS, ...scenario.options('measure') });
+      if (perf) await perf.stop();
       f.cpuMsPerRequest = Math.round(((procCpuMs(server.pid) - cpuBefore) / Math.max(1, f.requests)) * 1000) / 1000;
       if (scenario.id === 'token-exchange') rotations = await countRotations({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) }, measuredFrom);
       log(`${scenario.id}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);

@@ -33,10 +33,17 @@ function tablesIn(node: unknown, out: Set<string>): Set<string> {
   return out;
 }
 
+// Precompiled statements (prepared.ts) pass the same node on every run: their tables are found once.
+const writtenByNode = new WeakMap<RootOperationNode, ReadonlySet<string>>();
+
 /** The tables a statement writes; undefined for a read. */
 export function writtenBy(node: RootOperationNode): Written | undefined {
   if (READS.has(node.kind)) return undefined;
-  if (WRITES.has(node.kind)) return tablesIn(node, new Set());
+  if (WRITES.has(node.kind)) {
+    let tables = writtenByNode.get(node);
+    if (!tables) writtenByNode.set(node, tables = tablesIn(node, new Set()));
+    return tables;
+  }
   if (node.kind === 'RawNode') {
     // `select 1` (readiness) and pragmas are reads; any other raw statement may write anything.
     const text = node.sqlFragments.join('?').trimStart().toLowerCase();

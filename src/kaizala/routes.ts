@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../services.js';
 import { ApiErrorSchema, jsonErrorHandler } from '../http/errors.js';
+import { TokenString } from '../http/schemas.js';
 import type { PlatformContext } from './access-tokens.js';
 import type { PlatformMember } from './platform.service.js';
 import { MESSAGE_MAX } from '../orgs/orgs.service.js';
@@ -75,7 +76,7 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
         200: {
           type: 'object',
           properties: {
-            accessToken: { type: 'string' }, endpointUrl: { type: 'string' }, accessTokenExpiry: { type: 'integer' }, refreshToken: { type: 'string' },
+            accessToken: TokenString, endpointUrl: { type: 'string' }, accessTokenExpiry: { type: 'integer' }, refreshToken: TokenString,
             scope: { type: 'string' },
           },
           required: ['accessToken', 'endpointUrl', 'accessTokenExpiry', 'refreshToken', 'scope'],

@@ -5,12 +5,13 @@ import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-
 import type { Services } from '../../services.js';
 import { formatScope } from '../tokens.js';
 import { ClientAuthFields, Param, oauthErrors } from './schemas.js';
+import { TokenString } from '../../http/schemas.js';
 
 const TokenResponse = {
   type: 'object',
   properties: {
-    access_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' }, scope: { type: 'string' },
-    refresh_token: { type: 'string' }, id_token: { type: 'string' },
+    access_token: TokenString, token_type: { type: 'string' }, expires_in: { type: 'integer' }, scope: { type: 'string' },
+    refresh_token: TokenString, id_token: TokenString,
     bearer: { type: 'object', properties: { id: { type: 'string' }, type: { type: 'string' } }, required: ['id', 'type'] },
   },
   required: ['access_token', 'token_type', 'expires_in', 'scope', 'bearer'],
