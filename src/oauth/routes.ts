@@ -5,9 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Services } from '../services.js';
-import { ApiError } from '../lib/errors.js';
-import { describeValidation } from '../http/errors.js';
-import { Portal } from '../portal/session.js';
+import { Portal, servePortalPages } from '../portal/session.js';
 import { oauthErrorHandler } from './errors.js';
 import { errorPage } from './views.js';
 import { discoveryEndpoints } from './endpoints/discovery.js';
@@ -30,24 +28,7 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, csrf
   await app.register(async (ui) => {
     await ui.register(cookie);
     const portal = new Portal(services, csrfKey);
-    ui.addHook('onRequest', (req, reply) => portal.load(req, reply));
-    ui.addHook('preValidation', async (req) => {
-      if (req.method === 'POST') portal.checkCsrf(req);
-    });
-    ui.setErrorHandler((err, req, reply) => {
-      let status = 500;
-      let message = 'Something went wrong on our side; it has been logged.';
-      if (err instanceof ApiError) {
-        status = err.status;
-        message = err.message;
-      } else if ((err as { validation?: unknown }).validation) {
-        status = 400;
-        message = describeValidation(err as never).message;
-      } else {
-        req.log.error({ err }, 'authorization page error');
-      }
-      return portal.render(reply, portal.ctx(req, 'Sign-in error'), errorPage(message), status);
-    });
+    servePortalPages(ui, portal, { title: 'Sign-in error', logMessage: 'authorization page error', body: (message) => errorPage(message) });
     await authorizeEndpoint(ui, services, portal);
   });
 }

@@ -2,9 +2,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.js';
 import { ApiError } from '../lib/errors.js';
-import { describeValidation } from '../http/errors.js';
 import { html } from '../lib/html.js';
-import { Portal } from './session.js';
+import { Portal, servePortalPages } from './session.js';
 import { authPages } from './pages/auth.js';
 import { phonePages } from './pages/phones.js';
 import { orgPages } from './pages/orgs.js';
@@ -16,24 +15,10 @@ import { consentPages } from './pages/consents.js';
 export async function portalRoutes(app: FastifyInstance, services: Services, csrfKey: Buffer): Promise<void> {
   const portal = new Portal(services, csrfKey);
   app.decorate('portal', portal);
-  app.addHook('onRequest', (req, reply) => portal.load(req, reply));
-  // Before schema validation, so a forged form is refused as forged whatever else it lacks.
-  app.addHook('preValidation', async (req) => {
-    if (req.method === 'POST') portal.checkCsrf(req);
-  });
-  app.setErrorHandler((err, req, reply) => {
-    let status = 500;
-    let message = 'Something went wrong on our side; it has been logged.';
-    if (err instanceof ApiError) {
-      status = err.status;
-      message = err.message;
-    } else if ((err as { validation?: unknown }).validation) {
-      status = 400;
-      message = describeValidation(err as never).message;
-    } else {
-      req.log.error({ err }, 'portal error');
-    }
-    return portal.render(reply, portal.ctx(req, 'Error'), html`<h1>${status === 404 ? 'Not found' : 'That did not work'}</h1><div class="error" role="alert">${message}</div><p><a href="/dashboard">Back to the dashboard</a></p>`, status);
+  servePortalPages(app, portal, {
+    title: 'Error',
+    logMessage: 'portal error',
+    body: (message, status) => html`<h1>${status === 404 ? 'Not found' : 'That did not work'}</h1><div class="error" role="alert">${message}</div><p><a href="/dashboard">Back to the dashboard</a></p>`,
   });
 
   await authPages(app, portal);

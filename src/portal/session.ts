@@ -2,12 +2,13 @@
 // is the database key. CSRF tokens are HMAC(instance key, session or anonymous cookie), checked
 // on every POST, with the Origin header checked as well when a browser sends it.
 import { createHmac, randomBytes } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.js';
 import type { Actor } from '../auth/policy.js';
 import type { User } from '../accounts/accounts.service.js';
 import { safeEqual } from '../lib/hash.js';
 import { ApiError } from '../lib/errors.js';
+import { describeValidation } from '../http/errors.js';
 import { page, type PageContext } from './views/layout.js';
 import type { SafeHtml } from '../lib/html.js';
 
@@ -88,4 +89,37 @@ export class Portal {
 /** Only same-site relative paths are followed after log-in (no open redirects). */
 export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/dashboard';
+}
+
+/** How a scope of pages answers an error: the page's title and body, and what its log line says. */
+export interface ErrorPage {
+  title: string;
+  body: (message: string, status: number) => SafeHtml;
+  logMessage: string;
+}
+
+/**
+ * Makes a Fastify scope serve portal pages (the portal itself, the OAuth sign-in and consent
+ * pages): every request resolves its session, every POST passes the CSRF check before schema
+ * validation (a forged form is refused as forged whatever else it lacks), and errors are pages.
+ */
+export function servePortalPages(scope: FastifyInstance, portal: Portal, errors: ErrorPage): void {
+  scope.addHook('onRequest', (req, reply) => portal.load(req, reply));
+  scope.addHook('preValidation', async (req) => {
+    if (req.method === 'POST') portal.checkCsrf(req);
+  });
+  scope.setErrorHandler((err, req, reply) => {
+    let status = 500;
+    let message = 'Something went wrong on our side; it has been logged.';
+    if (err instanceof ApiError) {
+      status = err.status;
+      message = err.message;
+    } else if ((err as { validation?: unknown }).validation) {
+      status = 400;
+      message = describeValidation(err as never).message;
+    } else {
+      req.log.error({ err }, errors.logMessage);
+    }
+    return portal.render(reply, portal.ctx(req, errors.title), errors.body(message, status), status);
+  });
 }
