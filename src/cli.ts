@@ -1,12 +1,13 @@
 #!/usr/bin/env -S node --max-semi-space-size=4 --expose-gc
-// tessera start | migrate | keys rotate | plans | prune
+// tessera start | migrate | keys rotate | master-key rotate|remove | plans | prune
 import { parseArgs } from 'node:util';
-import { loadConfig, ConfigError } from './config.js';
+import { loadConfig, masterKey, ConfigError } from './config.js';
 import { buildApp } from './app.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { SigningKeys } from './keys/signing-keys.js';
 import { SealError, Sealer } from './keys/sealed.js';
+import { resealAll } from './keys/master-key.js';
 import { systemClock } from './lib/clock.js';
 import { ApiError } from './lib/errors.js';
 import { PlansService } from './kandy/plans.service.js';
@@ -16,6 +17,11 @@ const USAGE = `usage: tessera <command>
   start          run the server (applies pending migrations first)
   migrate        apply pending database migrations and exit
   keys rotate    add a new signing key; older keys stay published until their tokens expire
+  master-key rotate
+                 seal the signing keys and instance secrets under NEW_MASTER_KEY instead of
+                 MASTER_KEY (both set); then start every instance with the new key
+  master-key remove
+                 store them unsealed again (MASTER_KEY set); then start without MASTER_KEY
   plans          list and configure plans and their user quotas (tessera plans help)
   prune          delete expired sessions, codes and tokens now (the server also does this
                  every PRUNE_INTERVAL_SECONDS, an hour by default)`;
@@ -139,6 +145,23 @@ async function main(argv: string[]): Promise<number> {
         const keys = new SigningKeys(db.kysely, systemClock, { sealer: new Sealer(config.masterKey) });
         await keys.init();
         console.log(`new signing key: ${await keys.rotate()}`);
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case 'master-key': {
+      if (sub !== 'rotate' && sub !== 'remove') break;
+      if (!config.masterKey) throw new ConfigError(`set MASTER_KEY to the key the database is sealed with`);
+      const next = sub === 'rotate' ? masterKey(process.env.NEW_MASTER_KEY, 'NEW_MASTER_KEY') : undefined;
+      if (sub === 'rotate' && !next) throw new ConfigError('set NEW_MASTER_KEY to the new key (openssl rand -base64 32)');
+      if (next?.equals(config.masterKey)) throw new ConfigError('NEW_MASTER_KEY is the key the database is sealed with already');
+      const db = await openDatabase(config);
+      try {
+        await migrateToLatest(db);
+        const n = await resealAll(db.kysely, new Sealer(config.masterKey), new Sealer(next));
+        console.log(`${sub === 'rotate' ? 'sealed under NEW_MASTER_KEY' : 'stored unsealed'}: ${n.signingKeys} signing key${n.signingKeys === 1 ? '' : 's'}, ${n.settings} instance secret${n.settings === 1 ? '' : 's'}`
+          + `\nstart every instance with ${sub === 'rotate' ? 'MASTER_KEY set to the new key' : 'no MASTER_KEY'}`);
       } finally {
         await db.close();
       }

@@ -101,12 +101,13 @@ function seconds(env: Env, name: string, fallback: number): number {
   return Number(raw) * 1000;
 }
 
-function masterKey(raw: string | undefined): Buffer | undefined {
+/** MASTER_KEY, or NEW_MASTER_KEY for `tessera master-key rotate`: 32 bytes in hex or base64. */
+export function masterKey(raw: string | undefined, name = 'MASTER_KEY'): Buffer | undefined {
   if (raw === undefined || raw === '') return undefined;
   const value = raw.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex')
     : /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : undefined;
-  if (key?.length !== 32) throw new ConfigError('MASTER_KEY must be 32 random bytes, as 64 hex digits or 43 base64 characters (openssl rand -base64 32)');
+  if (key?.length !== 32) throw new ConfigError(`${name} must be 32 random bytes, as 64 hex digits or 43 base64 characters (openssl rand -base64 32)`);
   return key;
 }
 

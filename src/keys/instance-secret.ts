@@ -6,8 +6,11 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { Sealer } from './sealed.js';
 
+/** A setting's row, bound into its sealed value. */
+export const settingRow = (key: string): string => `settings:${key}`;
+
 export async function instanceSecret(db: Kysely<Database>, name: string, sealer: Sealer): Promise<Buffer> {
-  const row = `settings:${name}`;
+  const row = settingRow(name);
   const read = () => db.selectFrom('settings').select('value').where('key', '=', name).executeTakeFirst();
   let stored = (await read())?.value;
   if (stored === undefined) {

@@ -18,7 +18,7 @@ const keysFingerprint = prepared()((db) => db.selectFrom('signing_keys')
   .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('created_at').as('newest'), eb.fn.count<number>('retired_at').as('retired')]));
 
 /** A private key's row, bound into its sealed value. */
-const sealedRow = (kid: string): string => `signing_keys:${kid}`;
+export const signingKeyRow = (kid: string): string => `signing_keys:${kid}`;
 
 /** The longest lifetime of any token Tessera signs: retired keys stay published this long. */
 export const MAX_SIGNED_TOKEN_LIFETIME_MS = 366 * 24 * 3600 * 1000;
@@ -131,7 +131,7 @@ export class SigningKeys {
       await trx.insertInto('signing_keys').values({
         kid,
         alg: SIGNING_ALG,
-        private_jwk: this.sealer.seal(JSON.stringify(privateJwk), sealedRow(kid)),
+        private_jwk: this.sealer.seal(JSON.stringify(privateJwk), signingKeyRow(kid)),
         public_jwk: JSON.stringify({ ...publicJwk, kid, alg: SIGNING_ALG, use: 'sig' }),
         created_at: now,
         retired_at: null,
@@ -147,7 +147,7 @@ export class SigningKeys {
     const rows = await this.db.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute();
     for (const row of rows) {
       if (Sealer.isSealed(row.private_jwk)) continue;
-      await this.db.updateTable('signing_keys').set({ private_jwk: this.sealer.seal(row.private_jwk, sealedRow(row.kid)) })
+      await this.db.updateTable('signing_keys').set({ private_jwk: this.sealer.seal(row.private_jwk, signingKeyRow(row.kid)) })
         .where('kid', '=', row.kid).where('private_jwk', '=', row.private_jwk).execute();
     }
   }
@@ -175,7 +175,7 @@ export class SigningKeys {
         return {
           kid: row.kid,
           alg: row.alg,
-          privateKey: (await importJWK(JSON.parse(this.sealer.open(row.private_jwk, sealedRow(row.kid))) as JWK, row.alg)) as CryptoKey,
+          privateKey: (await importJWK(JSON.parse(this.sealer.open(row.private_jwk, signingKeyRow(row.kid))) as JWK, row.alg)) as CryptoKey,
           publicKey: (await importJWK(publicJwk, row.alg)) as CryptoKey,
           publicJwk,
         };

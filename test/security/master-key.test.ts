@@ -1,16 +1,19 @@
 // MASTER_KEY seals the private signing keys and the instance secrets at rest (src/keys/sealed.ts):
 // nothing that signs tokens or forges forms is readable in the database; a database set up
 // without the key is sealed when it first starts with one, and tokens signed before still verify;
-// a sealed database refuses to start without its key or with another one.
+// a sealed database refuses to start without its key or with another one; `tessera master-key
+// rotate` moves everything under a new key and `remove` takes the key away, all or nothing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
-import { dropSchema } from '../../src/db/database.js';
+import { dropSchema, openDatabase } from '../../src/db/database.js';
 import { loadConfig } from '../../src/config.js';
 import { SigningKeys } from '../../src/keys/signing-keys.js';
 import { Sealer } from '../../src/keys/sealed.js';
@@ -18,6 +21,18 @@ import { PortalClient, accessToken, seedConnectorFlow } from '../helpers/portal.
 
 const KEY = randomBytes(32).toString('base64');
 const OTHER = randomBytes(32).toString('hex');
+const NEW = randomBytes(32).toString('base64url');
+
+const run = promisify(execFile);
+/** The tessera command; MASTER_KEY and NEW_MASTER_KEY only as given. */
+const cli = (args: string[], env: Record<string, string>) =>
+  run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, MASTER_KEY: '', NEW_MASTER_KEY: '', ...env } });
+/** A failed run of the command: its exit status and standard error. */
+const fails = (code: number, stderr: RegExp) => (err: { code: number; stderr: string }) => {
+  assert.equal(err.code, code);
+  assert.match(err.stderr, stderr);
+  return true;
+};
 
 describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file'}`, () => {
   const pg = onPostgres();
@@ -26,6 +41,9 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
   const env: Record<string, string> = pg ? { DATABASE_SCHEMA: schema! } : { DATABASE_URL: `sqlite:${join(dir!, 'tessera.db')}` };
   let plain: TestApp | undefined;
   let sealed: TestApp | undefined;
+  // Signed before the database was sealed, and kept through every change of key below.
+  let earlyToken = '';
+  let kid = '';
 
   before(async () => {
     plain = await createTestApp(env);
@@ -44,8 +62,9 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
 
   test('a database set up without the key is sealed at its first start with one; tokens signed before still verify', async () => {
     const s = await seedConnectorFlow(plain!.app);
-    const before = (await accessToken(plain!.app, s.connector, s.refreshToken)).json().accessToken as string;
+    earlyToken = (await accessToken(plain!.app, s.connector, s.refreshToken)).json().accessToken as string;
     const open = await stored(plain!);
+    kid = open.keys[0]!.kid;
     assert.equal(open.keys.length, 1);
     assert.match(open.keys[0]!.private_jwk, /"d":"/, 'without MASTER_KEY the key is stored as it is');
     await plain!.close();
@@ -65,7 +84,7 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
     // The same key signs and verifies: the token from before and a new one both verify.
     const jwks = createLocalJWKSet((await sealed.app.inject({ url: '/.well-known/jwks.json' })).json());
     const after = (await accessToken(sealed.app, s.connector, s.refreshToken)).json().accessToken as string;
-    for (const token of [before, after]) assert.equal((await jwtVerify(token, jwks)).protectedHeader.kid, open.keys[0]!.kid);
+    for (const token of [earlyToken, after]) assert.equal((await jwtVerify(token, jwks)).protectedHeader.kid, open.keys[0]!.kid);
     // The portal's CSRF key opened too: logging in and submitting a form work.
     const person = new PortalClient(sealed.app);
     await person.get('/login');
@@ -87,6 +106,71 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
     await assert.rejects(createTestApp({ ...env, MASTER_KEY: OTHER }), { name: 'SealError', message: /^MASTER_KEY does not open signing_keys:[0-9a-f-]{36}: it is not the key this database was sealed with$/ });
     sealed = await createTestApp({ ...env, MASTER_KEY: KEY });
     assert.equal((await sealed.app.inject({ url: '/readyz' })).statusCode, 200);
+  });
+
+  /** The app works under this key: the old token verifies, a new one is issued, a form is accepted. */
+  async function works(t: TestApp, email: string, phone: string): Promise<void> {
+    const jwks = createLocalJWKSet((await t.app.inject({ url: '/.well-known/jwks.json' })).json());
+    assert.equal((await jwtVerify(earlyToken, jwks)).protectedHeader.kid, kid);
+    const s = await seedConnectorFlow(t.app, { email, phone });
+    const fresh = (await accessToken(t.app, s.connector, s.refreshToken)).json().accessToken as string;
+    assert.equal((await jwtVerify(fresh, jwks)).protectedHeader.kid, (await stored(t)).keys.map((k) => k.kid).sort().at(-1));
+  }
+
+  test('tessera master-key rotate seals everything under the new key; a wrong or missing key changes nothing', async () => {
+    const was = await stored(sealed!);
+    await sealed!.close();
+    sealed = undefined;
+    await assert.rejects(cli(['master-key', 'rotate'], env), fails(1, /^configuration error: set MASTER_KEY to the key the database is sealed with\n$/));
+    await assert.rejects(cli(['master-key', 'rotate'], { ...env, MASTER_KEY: KEY }), fails(1, /^configuration error: set NEW_MASTER_KEY to the new key \(openssl rand -base64 32\)\n$/));
+    await assert.rejects(cli(['master-key', 'rotate'], { ...env, MASTER_KEY: KEY, NEW_MASTER_KEY: 'short' }),
+      fails(1, /^configuration error: NEW_MASTER_KEY must be 32 random bytes, as 64 hex digits or 43 base64 characters \(openssl rand -base64 32\)\n$/));
+    await assert.rejects(cli(['master-key', 'rotate'], { ...env, MASTER_KEY: KEY, NEW_MASTER_KEY: KEY }),
+      fails(1, /^configuration error: NEW_MASTER_KEY is the key the database is sealed with already\n$/));
+    await assert.rejects(cli(['master-key', 'rotate'], { ...env, MASTER_KEY: OTHER, NEW_MASTER_KEY: NEW }),
+      fails(1, /^configuration error: MASTER_KEY does not open signing_keys:[0-9a-f-]{36}: it is not the key this database was sealed with\n$/));
+    await assert.rejects(cli(['master-key', 'turn'], { ...env, MASTER_KEY: KEY }), fails(2, /usage: tessera <command>/));
+    // A value the key does not open, found after the signing keys were sealed again in the same
+    // transaction: the whole change is rolled back.
+    const db = await openDatabase(loadConfig({ ...process.env, ...env }));
+    try {
+      const alien = new Sealer(loadConfig({ MASTER_KEY: OTHER }).masterKey).seal('x', 'settings:webhook_key');
+      await db.kysely.updateTable('settings').set({ value: alien }).where('key', '=', 'webhook_key').execute();
+      await assert.rejects(cli(['master-key', 'rotate'], { ...env, MASTER_KEY: KEY, NEW_MASTER_KEY: NEW }),
+        fails(1, /^configuration error: MASTER_KEY does not open settings:webhook_key: it is not the key this database was sealed with\n$/));
+      assert.deepEqual((await db.kysely.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute()), was.keys, 'the signing keys were not changed');
+      await db.kysely.updateTable('settings').set({ value: was.settings.find((r) => r.key === 'webhook_key')!.value }).where('key', '=', 'webhook_key').execute();
+    } finally {
+      await db.close();
+    }
+    sealed = await createTestApp({ ...env, MASTER_KEY: KEY });
+    assert.deepEqual(await stored(sealed), was, 'nothing was written');
+    await sealed.close();
+    sealed = undefined;
+
+    const out = await cli(['master-key', 'rotate'], { ...env, MASTER_KEY: KEY, NEW_MASTER_KEY: NEW });
+    assert.equal(out.stdout, 'sealed under NEW_MASTER_KEY: 2 signing keys, 2 instance secrets\nstart every instance with MASTER_KEY set to the new key\n');
+    await assert.rejects(createTestApp({ ...env, MASTER_KEY: KEY }), { name: 'SealError', message: /^MASTER_KEY does not open signing_keys:/ });
+    sealed = await createTestApp({ ...env, MASTER_KEY: NEW });
+    const now = await stored(sealed);
+    assert.deepEqual(now.keys.map((k) => k.kid), was.keys.map((k) => k.kid));
+    for (const [i, r] of [...now.keys.map((k) => k.private_jwk), ...now.settings.map((x) => x.value)].entries()) {
+      assert.match(r, /^sealed:v1:[A-Za-z0-9_-]+$/);
+      assert.notEqual(r, [...was.keys.map((k) => k.private_jwk), ...was.settings.map((x) => x.value)][i]);
+    }
+    await works(sealed, 'rotated@example.com', '+14155550124');
+  });
+
+  test('tessera master-key remove stores everything unsealed; the database then starts without a key', async () => {
+    await sealed!.close();
+    sealed = undefined;
+    const out = await cli(['master-key', 'remove'], { ...env, MASTER_KEY: NEW });
+    assert.equal(out.stdout, 'stored unsealed: 2 signing keys, 2 instance secrets\nstart every instance with no MASTER_KEY\n');
+    plain = await createTestApp(env);
+    const now = await stored(plain);
+    for (const k of now.keys) assert.match(k.private_jwk, /"d":"/);
+    for (const r of now.settings) assert.match(r.value, /^[A-Za-z0-9_-]{43}$/);
+    await works(plain, 'unsealed@example.com', '+14155550125');
   });
 });
 
