@@ -15,7 +15,7 @@ export class AuthorizePageError extends Error {}
 export type RawParams = Record<string, unknown>;
 
 export const AUTHORIZATION_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method',
-  'nonce', 'prompt', 'login_hint', 'auth_after', 'login'] as const;
+  'nonce', 'prompt', 'login_hint', 'max_age', 'auth_after', 'login'] as const;
 const PROMPTS = new Set(['none', 'login', 'consent', 'create', 'signup', 'select_account']);
 const CHALLENGE = /^[A-Za-z0-9\-_]{43}$/;
 
@@ -28,6 +28,8 @@ export interface AuthorizationRequest extends ClientAndRedirect {
   nonce: string | undefined;
   prompt: Set<string>;
   loginHint: string | undefined;
+  /** OpenID Connect Core §3.1.2.1: the longest time since the person last logged in, in ms. */
+  maxAgeMs: number | undefined;
   /** Set by Tessera after prompt=login: the session must have begun at or after this time. */
   authAfter: number | undefined;
   /** The request's own parameters, single-valued, to carry through log-in and consent. */
@@ -111,10 +113,12 @@ export function validateAuthorizationRequest(base: ClientAndRedirect, raw: RawPa
   const requested = params.scope === undefined ? client.permissions : splitScope(params.scope);
   if (requested.length === 0) throw new InvalidScope('scope: must not be empty');
   const scopes = parseScopes(requested, client.permissions);
+  const maxAge = params.max_age;
+  if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) throw new InvalidRequest('max_age: must be a whole number of seconds');
   const authAfter = params.auth_after !== undefined && /^\d{1,16}$/.test(params.auth_after) ? Number(params.auth_after) : undefined;
   return {
     ...base, scopes, scope: scopes.map((s) => s.raw).join(' '), codeChallenge: challenge, nonce: params.nonce, prompt,
-    loginHint: params.login_hint ?? params.login, authAfter, params,
+    loginHint: params.login_hint ?? params.login, maxAgeMs: maxAge === undefined ? undefined : Number(maxAge) * 1000, authAfter, params,
   };
 }
 

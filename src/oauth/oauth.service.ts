@@ -70,6 +70,14 @@ export class OAuthService {
         if (prompt.has('none')) throw new LoginRequired('a fresh log-in is required');
         return { kind: 'redirect', url: this.loginUrl(req, false) };
       }
+      // OpenID Connect Core §3.1.2.1: a log-in older than max_age is made again (max_age=0 is
+      // prompt=login). A log-in this request sent the person to (auth_after) is fresh enough
+      // whatever max_age says; the ID token's auth_time lets the client check (§3.1.3.7).
+      const age = this.deps.clock.now() - authTime;
+      if (req.maxAgeMs !== undefined && req.authAfter === undefined && (age > req.maxAgeMs || req.maxAgeMs === 0)) {
+        if (prompt.has('none')) throw new LoginRequired('the person last logged in longer ago than max_age allows');
+        return { kind: 'redirect', url: this.loginUrl(req, false) };
+      }
       checkPersonMayGrant(req.scopes, person.id, await this.orgRoles(person.id));
       const consent = await findConsent(this.deps.db, person.id, req.client.id);
       const consented = new Set(splitScope(consent?.scope));

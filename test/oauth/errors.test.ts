@@ -47,6 +47,8 @@ describe('OAuth errors', () => {
       ['a malformed code_challenge is invalid_request', { code_challenge: 'short', code_challenge_method: 'S256' }, 'invalid_request', 'code_challenge: must be the base64url SHA-256 of the code_verifier (43 characters)'],
       ['an unknown prompt is invalid_request', { prompt: 'bogus' }, 'invalid_request', 'prompt: "bogus" is not supported'],
       ['prompt=none with another value is invalid_request', { prompt: 'none login' }, 'invalid_request', 'prompt: none cannot be combined with other values'],
+      ['a max_age that is not a whole number of seconds is invalid_request', { max_age: '-1' }, 'invalid_request', 'max_age: must be a whole number of seconds'],
+      ['a max_age in exponent notation is invalid_request', { max_age: '1e3' }, 'invalid_request', 'max_age: must be a whole number of seconds'],
     ];
     for (const [name, override, error, description] of cases) {
       test(name, async () => {

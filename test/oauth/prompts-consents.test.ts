@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { PortalClient } from '../helpers/portal.js';
-import { REDIRECT, authorizePath, basic, codeFor, developer, introspect, query, redeem, tokenRequest, type OAuthClientReg } from './helpers.js';
+import { decodeJwt } from 'jose';
+import { REDIRECT, authorizePath, basic, codeFor, developer, introspect, pkce, query, redeem, tokenRequest, type OAuthClientReg } from './helpers.js';
 
 describe('log-in, sign-up and consent in the authorization flow', () => {
   let t: TestApp;
@@ -53,6 +54,38 @@ describe('log-in, sign-up and consent in the authorization flow', () => {
     const back = await p.get(login.headers.location as string);
     assert.equal(back.statusCode, 303);
     assert.ok(query(back.headers.location as string).code);
+  });
+
+  test('max_age (OpenID Connect Core §3.1.2.1): a log-in older than it is made again, and the ID token tells when', async () => {
+    const p = new PortalClient(t.app);
+    await p.signup('max@example.com', 'Max');
+    const loggedInAt = t.clock.now();
+    await codeFor(p, web.id);
+    t.clock.advance(60_000);
+    // A minute after logging in: max_age=120 is met, and the code carries the log-in's time.
+    const { verifier, challenge } = pkce();
+    const recent = await p.get(authorizePath(params({ max_age: '120', code_challenge: challenge, code_challenge_method: 'S256' })));
+    const code = query(recent.headers.location as string).code!;
+    const idToken = (await redeem(t.app, web, code, verifier)).json().id_token as string;
+    assert.equal(decodeJwt(idToken).auth_time, Math.floor(loggedInAt / 1000));
+    // max_age=30 is not: log in again; prompt=none cannot, so it answers login_required.
+    const none = await p.get(authorizePath(params({ max_age: '30', prompt: 'none' })));
+    assert.deepEqual(query(none.headers.location as string), {
+      error: 'login_required', error_description: 'the person last logged in longer ago than max_age allows', state: 's', iss: t.config.publicUrl,
+    });
+    for (const maxAge of ['30', '0']) {
+      const res = await p.get(authorizePath(params({ max_age: maxAge })));
+      const loc = res.headers.location as string;
+      assert.ok(loc.startsWith('/login?'), loc);
+      // Coming straight back without logging in only leads to the log-in page again.
+      assert.ok(((await p.get(nextOf(loc))).headers.location as string).startsWith('/login?'));
+      t.clock.advance(1000);
+      assert.equal((await p.get(loc)).statusCode, 200);
+      const login = await p.post('/login', { email: 'max@example.com', password: 'correct horse battery', next: nextOf(loc) });
+      const back = await p.get(login.headers.location as string);
+      assert.equal(back.statusCode, 303);
+      assert.ok(query(back.headers.location as string).code);
+    }
   });
 
   test('prompt=create (and signup) show the registration form first', async () => {
