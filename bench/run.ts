@@ -33,7 +33,9 @@ const { values: args } = parseArgs({
     'oidc-format': { type: 'string', default: 'jwt' },
     // Tessera's LOG_LEVEL; `info` logs every request (to measure what request logging costs).
     'log-level': { type: 'string', default: 'warn' },
-    out: { type: 'string', default: join(root, 'bench/results') },
+    // Where the report goes; by default bench/results, the recorded run, but only for a run of
+    // every scenario without a profiler: a partial or profiled run goes to bench/.tmp/results.
+    out: { type: 'string' },
   },
 });
 const durationS = Number(args.duration);
@@ -153,12 +155,13 @@ async function main(): Promise<void> {
       rotations,
       rotationsDue: seeded.grants.filter((g) => g.rotationDue).length,
     };
-    mkdirSync(args.out, { recursive: true });
+    const out = args.out ?? join(root, only || args.profile || args.perf ? 'bench/.tmp/results' : 'bench/results');
+    mkdirSync(out, { recursive: true });
     // A PostgreSQL run keeps its own files, so it does not replace the recorded SQLite run.
     const base = args.postgres ? 'latest-postgres' : 'latest';
-    writeFileSync(join(args.out, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(args.out, `${base}.md`), markdown(report));
-    log(`wrote ${join(args.out, `${base}.md`)}`);
+    writeFileSync(join(out, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(out, `${base}.md`), markdown(report));
+    log(`wrote ${join(out, `${base}.md`)}`);
     console.log(`\n${markdown(report)}`);
   } finally {
     for (const s of Object.values(servers)) await s?.stop();
