@@ -54,7 +54,7 @@ export class ConnectorsService {
     const row: ConnectorsTable = {
       id: newId(), org_id: orgId, created_by: actor.userId, name, description, permissions: JSON.stringify(permissions),
       secret_hash: secret ? sha256(secret) : '', secret_generation: 1, created_at: now, updated_at: now,
-      redirect_uris: JSON.stringify(oauth.redirectUris), client_type: oauth.clientType, grant_types: JSON.stringify(oauth.grantTypes),
+      redirect_uris: JSON.stringify(oauth.redirectUris), client_type: oauth.clientType, grant_types: JSON.stringify(oauth.grantTypes), cc_generation: 1,
     };
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('connectors').values(row).execute();
@@ -97,18 +97,22 @@ export class ConnectorsService {
    * confidential issues one, shown once. Either switch moves the secret generation (the token
    * service's access tokens stop) and revokes the connector's OAuth grants, whose refresh tokens
    * were issued under the other kind of client authentication. Removed redirect URIs and grant
-   * types take effect on the next request (the authorization and token endpoints read them).
+   * types take effect on the next request (the authorization and token endpoints read them);
+   * removing client_credentials also moves its generation, so the tokens it issued stay dead
+   * if the grant type comes back.
    */
   async updateOAuth(actor: Actor, id: string, input: { clientType?: string; redirectUris?: string; grantTypes?: string[] }): Promise<{ connector: Connector; secret: string | undefined }> {
     const connector = await this.getManaged(actor, id);
     const oauth = parseClientMetadata(input);
     const switched = oauth.clientType !== connector.client_type;
+    const ccRemoved = connector.grant_types.includes('client_credentials') && !oauth.grantTypes.includes('client_credentials');
     const secret = switched && oauth.clientType === 'confidential' ? newSecret(SECRET_PREFIX) : undefined;
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('connectors').set((eb) => ({
         redirect_uris: JSON.stringify(oauth.redirectUris), grant_types: JSON.stringify(oauth.grantTypes), client_type: oauth.clientType, updated_at: now,
         ...(switched ? { secret_hash: secret ? sha256(secret) : '', secret_generation: eb('secret_generation', '+', 1) } : {}),
+        ...(ccRemoved ? { cc_generation: eb('cc_generation', '+', 1) } : {}),
       })).where('id', '=', id).execute();
       if (switched) await revokeFamiliesOfConnector(trx, id, now, `client type changed to ${oauth.clientType}`);
       await trx.insertInto('audit_events').values(this.audit(actor, connector.org_id, 'connector.oauth_updated', id)).execute();

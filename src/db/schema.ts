@@ -124,6 +124,11 @@ export interface ConnectorsTable {
   client_type: 'confidential' | 'public';
   /** JSON array of the OAuth grant types the connector may use. */
   grant_types: string;
+  /**
+   * Moves when client_credentials is removed from grant_types (migration 0302): client-credentials
+   * tokens carry it, so adding the grant type back does not revive them.
+   */
+  cc_generation: number;
 }
 
 export interface GrantsTable {

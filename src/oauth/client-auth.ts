@@ -25,11 +25,13 @@ export interface Client {
   authMethod: AuthMethod;
   /** Moves when the secret is rotated (or the client type changes): client-credentials tokens carry it. */
   secretGeneration: number;
+  /** Moves when client_credentials is taken from the client: its tokens carry this too. */
+  ccGeneration: number;
 }
 
 export function toClient(row: ConnectorsTable, authMethod: AuthMethod): Client {
   return {
-    id: row.id, orgId: row.org_id, name: row.name, type: row.client_type, authMethod, secretGeneration: row.secret_generation,
+    id: row.id, orgId: row.org_id, name: row.name, type: row.client_type, authMethod, secretGeneration: row.secret_generation, ccGeneration: row.cc_generation,
     permissions: JSON.parse(row.permissions) as string[],
     redirectUris: JSON.parse(row.redirect_uris) as string[],
     grantTypes: JSON.parse(row.grant_types) as GrantType[],

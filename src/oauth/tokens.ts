@@ -65,9 +65,11 @@ export async function issueTokens(deps: Deps, input: IssueInput, now: number): P
   const { client } = input;
   const accessToken = await signJwt(deps.keys, {
     client_id: client.id, scope: input.scope,
-    // A grant family, or for client credentials the client's secret generation: its tokens stop
-    // when the secret they were obtained with is rotated, as platform access tokens do.
-    ...(input.familyId ? { gid: input.familyId } : { cgen: client.secretGeneration }),
+    // A grant family, or for client credentials the client's secret generation and its
+    // client-credentials generation: its tokens stop when the secret they were obtained with is
+    // rotated, as platform access tokens do, and stay stopped when the grant type is taken away
+    // and given back.
+    ...(input.familyId ? { gid: input.familyId } : { cgen: client.secretGeneration, ccgen: client.ccGeneration }),
     ...(input.authTime ? { auth_time: Math.floor(input.authTime / 1000) } : {}),
   }, {
     typ: AT_TYP, issuer,
@@ -118,9 +120,9 @@ export async function activeAccessToken(deps: Deps, token: string): Promise<Acti
   } else {
     // Client credentials (RFC 9068 §2.2: sub is the client): active while the client still may
     // use that grant with the secret the token was obtained with — not once it is deleted, made
-    // public, loses the grant type, or has its secret rotated.
+    // public, loses the grant type (even if it gets it back), or has its secret rotated.
     const client = p.gid === undefined && p.sub === p.client_id ? await findClient(deps.db, p.client_id) : undefined;
-    if (!client || client.client_type !== 'confidential' || client.secret_generation !== p.cgen
+    if (!client || client.client_type !== 'confidential' || client.secret_generation !== p.cgen || client.cc_generation !== p.ccgen
       || !(JSON.parse(client.grant_types) as string[]).includes('client_credentials')) return undefined;
   }
   if (await isAccessTokenRevoked(deps.db, p.jti)) return undefined;

@@ -96,8 +96,17 @@ describe("editing a connector's OAuth settings", () => {
     assert.deepEqual(await introspect(t.app, current, tokenB), { active: false }, 'obtained with the old secret');
     const tokenC = (await clientCredentials(machine.id, secret)).json().access_token as string;
     assert.equal((await introspect(t.app, current, tokenC)).active, true);
+    // Other changes of the settings leave the tokens alone.
+    const all = ['authorization_code', 'refresh_token', 'client_credentials'];
+    assert.equal((await settings(machine.id, { clientType: 'confidential', redirectUris: `${REDIRECT}\nhttps://rp.example/other`, grantTypes: all })).statusCode, 200);
+    assert.equal((await introspect(t.app, current, tokenC)).active, true);
     assert.equal((await settings(machine.id, { clientType: 'confidential', redirectUris: REDIRECT, grantTypes: ['authorization_code'] })).statusCode, 200);
     assert.deepEqual(await introspect(t.app, current, tokenC), { active: false }, 'no longer allowed the grant: its tokens stop');
+    // Given the grant type back, the client gets new tokens; the ones from before stay stopped.
+    assert.equal((await settings(machine.id, { clientType: 'confidential', redirectUris: REDIRECT, grantTypes: all })).statusCode, 200);
+    assert.deepEqual(await introspect(t.app, current, tokenC), { active: false }, 'not revived by the grant type coming back');
+    const tokenD = (await clientCredentials(machine.id, secret)).json().access_token as string;
+    assert.equal((await introspect(t.app, current, tokenD)).active, true);
   });
 
   test('switching to public drops the secret and revokes OAuth grants; switching back shows a new secret once', async () => {
