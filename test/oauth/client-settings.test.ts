@@ -39,6 +39,7 @@ describe("editing a connector's OAuth settings", () => {
     const page = await dev.get(`/connectors/${web.id}/oauth`);
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /<textarea id="redirectUris" name="redirectUris"[^>]*>https:\/\/rp\.example\/callback<\/textarea>/);
+    assert.match(page.body, /Unticking <code>client_credentials<\/code> stops the access tokens it issued for good, even if it is ticked again later\./);
     const res = await settings(web.id, { clientType: 'confidential', redirectUris: 'https://rp.example/new\nhttps://rp.example/other', grantTypes: ['authorization_code', 'refresh_token'] });
     assert.equal(res.statusCode, 200);
     assert.match(res.body, /<b>OAuth settings saved\.<\/b>/);

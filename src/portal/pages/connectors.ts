@@ -49,7 +49,7 @@ ${c.client_type === 'public' ? '' : html`<form class="inline" method="post" acti
 
   const settingsForm = (c: Connector, csrf: string, v: OAuthValues, error?: string) => html`<h1>OAuth settings of ${c.name}</h1>${errorBox(error)}
 <form method="post" action="/connectors/${c.id}/oauth" class="card">${csrfField(csrf)}${oauthFields(v)}
-<p class="muted">Switching the client type revokes the connector's OAuth refresh tokens. Public clients have no secret, so the token service (<code>/v1/accessToken</code>) and client credentials stop working for them; switching to confidential shows a new secret once.</p>
+<p class="muted">Switching the client type revokes the connector's OAuth refresh tokens. Public clients have no secret, so the token service (<code>/v1/accessToken</code>) and client credentials stop working for them; switching to confidential shows a new secret once. Unticking <code>client_credentials</code> stops the access tokens it issued for good, even if it is ticked again later.</p>
 <button type="submit">Save OAuth settings</button> <a href="/connectors/${c.id}">Cancel</a></form>`;
 
   const newForm = async (userId: string, csrf: string, v: { orgId?: string; name?: string; description?: string; permissions?: string[]; clientType?: string; redirectUris?: string; grantTypes?: string[] }, error?: string) => {
