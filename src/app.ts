@@ -19,6 +19,13 @@ import { createServices, type Services } from './services.js';
 import type { Deps } from './deps.js';
 import { lazyChildLogger, loggerOptions } from './http/logging.js';
 import { jsonErrorHandler } from './http/errors.js';
+import { bySurface, clientErrorHandler, routerError, type ErrorWriter } from './http/surfaces.js';
+import { buildSurfaceValidator } from './http/validation.js';
+import { kandyErrorHandler } from './kandy/envelope.js';
+import { oauthErrorHandler } from './oauth/errors.js';
+import { Portal } from './portal/session.js';
+import { portalErrorPage } from './portal/pages/errors.js';
+import { page } from './portal/views/layout.js';
 import { Pruner } from './db/retention.js';
 import { refuseNulCharacters } from './http/nul.js';
 import { kaizalaRoutes } from './kaizala/routes.js';
@@ -58,6 +65,9 @@ export interface Tessera {
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Tessera> {
   const clock = opts.clock ?? systemClock;
+  // Set once the portal exists; Fastify needs the hooks below before that.
+  let surfaceErrors: ErrorWriter = jsonErrorHandler;
+  let renderErrorPage = (status: number, message: string): string => `<!doctype html><title>${status}</title><p>${message}</p>`;
   const app = Fastify({
     logger: { ...loggerOptions(opts.logLevel ?? config.logLevel), ...(opts.logStream ? { stream: opts.logStream } : {}) },
     childLoggerFactory: lazyChildLogger,
@@ -65,8 +75,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // the address that rate limits count against.
     trustProxy: config.trustProxy,
     bodyLimit: 256 * 1024,
-    // Reject unknown fields instead of silently dropping them, and coerce query strings.
+    // Reject unknown fields instead of silently dropping them; convert query strings, headers and
+    // route parameters (text by nature), and form bodies, but never a JSON body (validation.ts).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: buildSurfaceValidator } },
+    // What the router refuses before any route runs (a broken percent-encoding, a parameter over
+    // maxParamLength) and what Node's parser refuses (headers over 16 KB) answer in the shape of
+    // the surface the path belongs to, never in Fastify's own JSON.
+    frameworkErrors: (err, req, reply) => surfaceErrors(routerError(err, req), req, reply),
+    clientErrorHandler: clientErrorHandler((status, message) => renderErrorPage(status, message)),
   });
 
   const db = await openDatabase(config);
@@ -100,12 +117,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     const pruner = new Pruner(db.kysely, clock, app.log);
 
     await app.register(formbody);
-    app.setErrorHandler(jsonErrorHandler);
+    const portal = new Portal(services, csrfKey);
+    surfaceErrors = bySurface({
+      api: jsonErrorHandler, kandy: kandyErrorHandler, oauth: oauthErrorHandler,
+      pages: (err, req, reply) => portal.renderError(req, reply, err, portalErrorPage),
+    });
+    renderErrorPage = (status, message) => page({ title: 'Error', csrf: '', showOutbox: false }, portalErrorPage.body(message, status));
+    app.setErrorHandler(surfaceErrors);
     // On the root, before any plugin registers, so every route of every surface inherits it.
     app.addHook('preHandler', refuseNulCharacters);
-    app.setNotFoundHandler((req, reply) => {
-      void reply.code(404).send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
-    });
+    app.setNotFoundHandler((req, reply) => surfaceErrors(routerError({}, req), req, reply));
 
     app.get('/healthz', { schema: { response: { 200: Status('ok') } } }, async () => ({ status: 'ok' as const }));
     app.get('/readyz', { schema: { response: { 200: Status('ready'), 503: Status('unavailable') } } }, async (_req, reply) => {
@@ -131,9 +152,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // would run on every one of their requests.
     await app.register(async (scope) => {
       await scope.register(cookie);
-      await portalRoutes(scope, services, csrfKey);
+      await portalRoutes(scope, portal);
     });
-    await app.register(async (scope) => oauthRoutes(scope, services, csrfKey));
+    await app.register(async (scope) => oauthRoutes(scope, services, portal));
 
     app.addHook('onClose', async () => {
       await services.webhookDispatcher.stop();

@@ -68,8 +68,8 @@ test('health and readiness', async () => {
     const keys = jwks.json().keys;
     assert.equal(keys.length, 1);
     assert.deepEqual(Object.keys(keys[0]).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
-    const missing = await t.app.inject({ method: 'GET', url: '/nope' });
-    assert.deepEqual([missing.statusCode, missing.json()], [404, { error: { code: 'not_found', message: 'No route for GET /nope' } }]);
+    const missing = await t.app.inject({ method: 'GET', url: '/v1/nope' });
+    assert.deepEqual([missing.statusCode, missing.json()], [404, { error: { code: 'not_found', message: 'No route for GET /v1/nope' } }]);
   } finally {
     await t.close();
   }

@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../deps.js';
 import { ApiError, invalid } from '../lib/errors.js';
 import { dummyPasswordHash, hashPassword, sha256, verifyPassword } from '../lib/hash.js';
 import { newId, newSecret } from '../lib/ids.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Actor } from '../auth/policy.js';
 import type { OrgRole, UsersTable } from '../db/schema.js';
 
@@ -13,10 +14,29 @@ export const PASSWORD_MIN = 10;
 
 export type User = Omit<UsersTable, 'password_hash'>;
 
-// Per account and per client address, so one attacker cannot lock everyone out and cannot
-// spray one password over many accounts either.
-const LOGIN_LIMIT_PER_ACCOUNT = { limit: 10, windowMs: 15 * 60_000 };
-const LOGIN_LIMIT_PER_IP = { limit: 100, windowMs: 15 * 60_000 };
+// Log-in limits (docs/architecture.md, "Log-in limits"). A guesser is stopped per account and
+// client address, and per address across accounts; what an account suffers from all addresses
+// together only slows every attempt on it, so nobody can lock the owner out from elsewhere.
+const LOGIN_WINDOW_MS = 15 * 60_000;
+/** Wrong passwords for one account from one address before that address must wait. */
+export const LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = 10;
+/** Attempts from one address across accounts (each costs a slow scrypt), right or wrong. */
+export const LOGIN_ATTEMPTS_PER_ADDRESS = 100;
+/** Wrong passwords for one account from anywhere before its attempts are slowed. */
+export const LOGIN_SLOWDOWN_AFTER = 10;
+const LOGIN_DELAY_MAX_MS = 10_000;
+
+/**
+ * The wait before checking a password for an account that has `failures` wrong passwords in the
+ * window: none below the threshold, then 250 ms doubling every 5 failures, at most 10 s. Taken
+ * before the answer is known, so a guesser cannot skip it by giving up on slow answers.
+ */
+export function loginDelayMs(failures: number): number {
+  if (failures < LOGIN_SLOWDOWN_AFTER) return 0;
+  return Math.min(LOGIN_DELAY_MAX_MS, 250 * 2 ** Math.floor((failures - LOGIN_SLOWDOWN_AFTER) / 5));
+}
+
+const tooManyLogins = (wait: number): ApiError => new ApiError('rate_limited', 'Too many log-in attempts; try again later', undefined, wait);
 
 export function normaliseEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
@@ -48,17 +68,28 @@ export class AccountsService {
     return user;
   }
 
-  /** Checks a password, counting failures against the account and the client address. */
+  /** Checks a password under the log-in limits (see LOGIN_* above). */
   async authenticate(emailInput: string, password: string, ip: string): Promise<User> {
     const email = emailInput.trim().toLowerCase();
-    for (const [key, rule] of [[`login:acct:${email}`, LOGIN_LIMIT_PER_ACCOUNT], [`login:ip:${ip}`, LOGIN_LIMIT_PER_IP]] as const) {
-      const r = await this.deps.limiter.hit(key, rule.limit, rule.windowMs);
-      if (!r.allowed) throw new ApiError('rate_limited', 'Too many log-in attempts; try again later', undefined, r.retryAfter);
-    }
+    const limiter = this.deps.limiter;
+    const here = { key: `login:acct-ip:${email}|${ip}`, limit: LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, windowMs: LOGIN_WINDOW_MS };
+    const everywhere = `login:acct:${email}`;
+    const fromAddress = await limiter.hit(`login:ip:${ip}`, LOGIN_ATTEMPTS_PER_ADDRESS, LOGIN_WINDOW_MS);
+    if (!fromAddress.allowed) throw tooManyLogins(fromAddress.retryAfter);
+    const blocked = await limiter.peek([here]);
+    if (!blocked.allowed) throw tooManyLogins(blocked.retryAfter);
+    const delay = loginDelayMs(await limiter.count(everywhere));
+    if (delay > 0) await sleep(delay);
+
     const row = await this.deps.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
     const ok = await verifyPassword(password, row?.password_hash ?? (await dummyPasswordHash()));
-    if (!row || !ok) throw new ApiError('invalid_credentials', 'The email or password is not correct');
-    await this.deps.limiter.reset(`login:acct:${email}`);
+    if (!row || !ok) {
+      await limiter.hit(here.key, here.limit, here.windowMs);
+      await limiter.hit(everywhere, Number.MAX_SAFE_INTEGER, LOGIN_WINDOW_MS);
+      throw new ApiError('invalid_credentials', 'The email or password is not correct');
+    }
+    // The owner's own address starts afresh; what other addresses did to the account stays counted.
+    await limiter.reset(here.key);
     const { password_hash: _omit, ...user } = row;
     return user;
   }

@@ -2,7 +2,7 @@
 // Schema validation failures name the field; anything unexpected is logged and answered as
 // internal_error without internals.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, type ErrorCode } from '../lib/errors.js';
+import { ApiError, ERROR_STATUS, type ErrorCode } from '../lib/errors.js';
 
 interface AjvIssue { instancePath?: string; keyword?: string; message?: string; params?: Record<string, unknown> }
 
@@ -42,24 +42,38 @@ export function describeValidation(err: FastifyError): { field: string; message:
 
 export interface ErrorBody { code: ErrorCode | string; message: string; details?: Record<string, unknown> }
 
-/** Maps any thrown error to a status and body; logs what was not expected. */
-export function toErrorBody(err: unknown, req: FastifyRequest): { status: number; body: ErrorBody; retryAfter?: number } {
-  if (err instanceof ApiError) {
-    return { status: err.status, body: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }, retryAfter: err.retryAfter };
-  }
+/**
+ * Tessera's own error for what a client got wrong before a handler ran: a schema-validation
+ * failure, or one of Fastify's 4xx errors (a body that is not JSON, too large, of a media type the
+ * route does not take; `accepts` says what it does take). Undefined for anything else, which is a
+ * fault on this side.
+ */
+export function clientError(err: unknown, accepts = 'JSON (Content-Type: application/json)'): ApiError | undefined {
+  if (err instanceof ApiError) return err;
   const fe = err as FastifyError;
   if (fe.validation) {
     const { field, message } = describeValidation(fe);
-    return { status: 400, body: { code: 'validation_failed', message, details: { field } } };
+    return new ApiError('validation_failed', message, { field });
   }
-  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, body: { code: 'unsupported_media_type', message: 'Send JSON (Content-Type: application/json)' } };
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { code: 'payload_too_large', message: 'The request body is too large' } };
-  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (fe.statusCode === 400 && err instanceof SyntaxError)) {
-    return { status: 400, body: { code: 'validation_failed', message: 'body: is not valid JSON', details: { field: 'body' } } };
+  switch (fe.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new ApiError('unsupported_media_type', `content-type: send ${accepts}`, { field: 'content-type' });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new ApiError('payload_too_large', 'body: is larger than this endpoint accepts', { field: 'body' });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return new ApiError('validation_failed', 'body: is empty but its content-type says JSON', { field: 'body' });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY': return new ApiError('validation_failed', 'body: is not valid JSON', { field: 'body' });
+    default:
   }
+  if (fe.statusCode === 400 && err instanceof SyntaxError) return new ApiError('validation_failed', 'body: is not valid JSON', { field: 'body' });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return { status: fe.statusCode, body: { code: 'validation_failed', message: fe.message } };
+    const code = (Object.entries(ERROR_STATUS).find(([, status]) => status === fe.statusCode)?.[0] ?? 'validation_failed') as ErrorCode;
+    return new ApiError(code === 'rate_limited' ? 'validation_failed' : code, fe.message);
   }
+  return undefined;
+}
+
+/** Maps any thrown error to a status and body; logs what was not expected. */
+export function toErrorBody(err: unknown, req: FastifyRequest): { status: number; body: ErrorBody; retryAfter?: number } {
+  const e = clientError(err);
+  if (e) return { status: e.status, body: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) }, retryAfter: e.retryAfter };
   req.log.error({ err }, 'unexpected error');
   return { status: 500, body: { code: 'internal_error', message: 'Something went wrong on our side; it has been logged' } };
 }

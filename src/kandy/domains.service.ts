@@ -7,6 +7,7 @@ import { can, type Actor } from '../auth/policy.js';
 import { ApiError, invalid, notFound } from '../lib/errors.js';
 import { hashPassword, safeEqual, sha256 } from '../lib/hash.js';
 import { newId } from '../lib/ids.js';
+import { FailureLimit, secretFailureRules } from '../lib/rate-limit.js';
 import type { DomainTokenKind, DomainsTable } from '../db/schema.js';
 import * as q from './queries.js';
 import {
@@ -56,8 +57,31 @@ async function storedPasswordHash(password: string, generated: boolean): Promise
   return generated ? `sha256$${sha256(password)}` : hashPassword(password);
 }
 
+/** Too many wrong secrets from one client: even the right one waits (rate-limit.ts, FailureLimit). */
+const tooManyFailures = (wait: number): ApiError => new ApiError('rate_limited', 'Too many wrong secrets; try again later', undefined, wait);
+
 export class DomainsService {
-  constructor(private readonly deps: Deps) {}
+  private readonly failures: FailureLimit;
+
+  constructor(private readonly deps: Deps) {
+    this.failures = new FailureLimit(deps.limiter);
+  }
+
+  /**
+   * Checks a key and secret pair under the failure limits that guard every secret (per key and
+   * client address, and per address; shared through Redis when configured): `verify` answers what
+   * the pair unlocks, or undefined when it is wrong.
+   */
+  private async withSecretLimit<T>(apiKey: string, ip: string, verify: () => Promise<T | undefined>, wrong: () => ApiError): Promise<T> {
+    const rules = secretFailureRules('kandy', apiKey, ip);
+    const wait = await this.failures.blocked(rules);
+    if (wait !== undefined) throw tooManyFailures(wait);
+    const found = await verify();
+    if (found !== undefined) return found;
+    const blocked = await this.failures.fail(rules);
+    if (blocked !== undefined) throw tooManyFailures(blocked);
+    throw wrong();
+  }
 
   // ---- the organisation's account (portal) ----
 
@@ -147,18 +171,20 @@ export class DomainsService {
 
   // ---- access tokens ----
 
-  async accountToken(apiKey: string | undefined, apiSecret: string | undefined): Promise<IssuedToken> {
+  async accountToken(apiKey: string | undefined, apiSecret: string | undefined, ip: string): Promise<IssuedToken> {
     if (!apiKey) throw missing('key');
     if (!apiSecret) throw missing('account_api_secret');
-    const account = await q.findAccountByKey(this.deps.db, apiKey);
-    // An account whose secret was never generated answers like a wrong secret: keys are not secret,
-    // so telling "this key exists" apart would only help someone guessing.
-    if (!account || !account.api_secret_hash || !safeEqual(sha256(apiSecret), account.api_secret_hash)) throw badCredentials('account_api_secret');
+    const account = await this.withSecretLimit(apiKey, ip, async () => {
+      const row = await q.findAccountByKey(this.deps.db, apiKey);
+      // An account whose secret was never generated answers like a wrong secret: keys are not
+      // secret, so telling "this key exists" apart would only help someone guessing.
+      return row?.api_secret_hash && safeEqual(sha256(apiSecret), row.api_secret_hash) ? row : undefined;
+    }, () => badCredentials('account_api_secret'));
     return this.issue('account', account.id, null, null, () => badCredentials('account_api_secret'));
   }
 
-  async domainToken(apiKey: string | undefined, apiSecret: string | undefined): Promise<IssuedToken & { domain: DomainsTable }> {
-    const domain = await this.domainByCredentials(apiKey, apiSecret);
+  async domainToken(apiKey: string | undefined, apiSecret: string | undefined, ip: string): Promise<IssuedToken & { domain: DomainsTable }> {
+    const domain = await this.domainByCredentials(apiKey, apiSecret, ip);
     return { ...(await this.issue('domain', domain.account_id, domain.id, null, () => badCredentials('domain_api_secret'))), domain };
   }
 
@@ -168,26 +194,28 @@ export class DomainsService {
    * (UAK…/UAS…, returned once when the user was created): the key names the user, so the user's
    * app gets its token without holding the project secret. Keys say what they are by their prefix.
    */
-  async userToken(input: { key?: string | undefined; domain_api_secret?: string | undefined; user_id?: string | undefined; user_api_secret?: string | undefined }): Promise<IssuedToken & { full_user_id: string }> {
+  async userToken(input: { key?: string | undefined; domain_api_secret?: string | undefined; user_id?: string | undefined; user_api_secret?: string | undefined }, ip: string): Promise<IssuedToken & { full_user_id: string }> {
     if (input.key?.startsWith('UAK')) {
       // Each credential pair is complete on its own; a mixed request is a client mistake worth naming.
       if (input.domain_api_secret !== undefined) throw invalid('domain_api_secret', 'is not accepted with a user API key; send user_api_secret');
       if (input.user_id !== undefined) throw invalid('user_id', 'is not accepted with a user API key (the key names the user)');
-      return this.userTokenByUserKey(input.key, input.user_api_secret, 'user_api_secret');
+      return this.userTokenByUserKey(input.key, input.user_api_secret, ip, 'user_api_secret');
     }
     if (!input.user_id) throw missing('user_id');
-    const domain = await this.domainByCredentials(input.key, input.domain_api_secret);
+    const domain = await this.domainByCredentials(input.key, input.domain_api_secret, ip);
     const user = await q.findUser(this.deps.db, domain.id, normaliseUserId(input.user_id));
     if (!user) throw notFound('User');
     return { ...(await this.issue('user', domain.account_id, domain.id, user.id, () => notFound('User'))), full_user_id: `${user.user_id}@${domain.domain_name}` };
   }
 
   /** A user access token from the user's API key and secret (`secretField` names the secret on the caller's wire). */
-  async userTokenByUserKey(apiKey: string | undefined, apiSecret: string | undefined, secretField = 'user_api_secret'): Promise<IssuedToken & { full_user_id: string }> {
+  async userTokenByUserKey(apiKey: string | undefined, apiSecret: string | undefined, ip: string, secretField = 'user_api_secret'): Promise<IssuedToken & { full_user_id: string }> {
     if (!apiKey) throw missing('key');
     if (!apiSecret) throw missing(secretField);
-    const user = await q.findUserByKey(this.deps.db, apiKey);
-    if (!user || !safeEqual(sha256(apiSecret), user.api_secret_hash)) throw badCredentials(secretField);
+    const user = await this.withSecretLimit(apiKey, ip, async () => {
+      const row = await q.findUserByKey(this.deps.db, apiKey);
+      return row && safeEqual(sha256(apiSecret), row.api_secret_hash) ? row : undefined;
+    }, () => badCredentials(secretField));
     return { ...(await this.issue('user', user.account_id, user.domain_id, user.id, () => badCredentials(secretField))), full_user_id: `${user.user_id}@${user.domain_name}` };
   }
 
@@ -198,12 +226,13 @@ export class DomainsService {
     return { ...(await this.issue('user', ctx.accountId, ctx.domainId, user.id, () => notFound('User'))), full_user_id: `${user.user_id}@${ctx.domainName}` };
   }
 
-  private async domainByCredentials(apiKey: string | undefined, apiSecret: string | undefined): Promise<DomainsTable> {
+  private async domainByCredentials(apiKey: string | undefined, apiSecret: string | undefined, ip: string): Promise<DomainsTable> {
     if (!apiKey) throw missing('key');
     if (!apiSecret) throw missing('domain_api_secret');
-    const domain = await q.findDomainByKey(this.deps.db, apiKey);
-    if (!domain || !safeEqual(sha256(apiSecret), domain.api_secret_hash)) throw badCredentials('domain_api_secret');
-    return domain;
+    return this.withSecretLimit(apiKey, ip, async () => {
+      const domain = await q.findDomainByKey(this.deps.db, apiKey);
+      return domain && safeEqual(sha256(apiSecret), domain.api_secret_hash) ? domain : undefined;
+    }, () => badCredentials('domain_api_secret'));
   }
 
   /**

@@ -4,8 +4,7 @@
 // Tessera's ApiErrors and Fastify's own errors into envelopes with a matching HTTP status.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { JSONSchema } from 'json-schema-to-ts';
-import { ApiError } from '../lib/errors.js';
-import { describeValidation } from '../http/errors.js';
+import { clientError, describeValidation } from '../http/errors.js';
 
 export const KANDY_STATUS = {
   success: 0,
@@ -19,6 +18,8 @@ export const KANDY_STATUS = {
   not_found: 7,
   conflict: 8,
   forbidden: 9,
+  /** Too many wrong secrets from this client: wait Retry-After seconds. */
+  rate_limited: 10,
 } as const;
 
 /** The seed's literal message for the plan's user limit; `detail` says what actually happened. */
@@ -36,31 +37,14 @@ export const Failure = {
   properties: { result: { type: 'null' }, status: { type: 'integer' }, message: { type: 'string' }, detail: { type: 'string' } },
   required: ['result', 'status', 'message'],
 } as const;
-export const failures = { 400: Failure, 401: Failure, 403: Failure, 404: Failure, 409: Failure, 415: Failure };
+export const failures = { 400: Failure, 401: Failure, 403: Failure, 404: Failure, 409: Failure, 415: Failure, 429: Failure };
 
 export function ok<T>(result: T, message = 'success'): { result: T; status: 0; message: string } {
   return { result, status: 0, message };
 }
 
-export function toKandyFailure(err: unknown, req: FastifyRequest): { http: number; body: KandyFailure } {
+export function toKandyFailure(err: unknown, req: FastifyRequest): { http: number; body: KandyFailure; retryAfter?: number } {
   const fail = (http: number, status: number, message: string, detail?: string) => ({ http, body: { result: null, status, message, ...(detail ? { detail } : {}) } });
-  if (err instanceof ApiError) {
-    const isMissing = err.details?.missing === true;
-    switch (err.code) {
-      case 'quota_exceeded': return fail(403, KANDY_STATUS.failed, QUOTA_MESSAGE, err.message);
-      case 'validation_failed':
-      case 'invalid_phone_number': return fail(400, isMissing ? KANDY_STATUS.missing_parameter : KANDY_STATUS.invalid_parameter, err.message);
-      case 'unauthenticated': return fail(401, isMissing ? KANDY_STATUS.missing_parameter : KANDY_STATUS.unauthorized, err.message);
-      case 'invalid_credentials':
-      case 'invalid_token': return fail(401, KANDY_STATUS.unauthorized, err.message);
-      case 'token_expired': return fail(401, KANDY_STATUS.token_expired, err.message);
-      case 'not_found': return fail(404, KANDY_STATUS.not_found, err.message);
-      case 'conflict': return fail(409, KANDY_STATUS.conflict, err.message);
-      case 'forbidden': return fail(403, KANDY_STATUS.forbidden, err.message);
-      default:
-        if (err.status < 500) return fail(err.status, KANDY_STATUS.failed, err.message);
-    }
-  }
   const fe = err as FastifyError;
   if (fe.validation) {
     // No body at all is a missing parameter; a body that is not JSON (text/plain is parsed as a
@@ -73,16 +57,32 @@ export function toKandyFailure(err: unknown, req: FastifyRequest): { http: numbe
   }
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return fail(415, KANDY_STATUS.invalid_parameter, 'body: send JSON (Content-Type: application/json)');
   if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return fail(400, KANDY_STATUS.missing_parameter, 'body: is required');
-  if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (fe.statusCode === 400 && err instanceof SyntaxError)) {
-    return fail(400, KANDY_STATUS.invalid_parameter, 'body: is not valid JSON');
+  const e = clientError(err);
+  if (e) {
+    const isMissing = e.details?.missing === true;
+    switch (e.code) {
+      case 'quota_exceeded': return fail(403, KANDY_STATUS.failed, QUOTA_MESSAGE, e.message);
+      case 'validation_failed':
+      case 'invalid_phone_number': return fail(400, isMissing ? KANDY_STATUS.missing_parameter : KANDY_STATUS.invalid_parameter, e.message);
+      case 'unauthenticated': return fail(401, isMissing ? KANDY_STATUS.missing_parameter : KANDY_STATUS.unauthorized, e.message);
+      case 'invalid_credentials':
+      case 'invalid_token': return fail(401, KANDY_STATUS.unauthorized, e.message);
+      case 'token_expired': return fail(401, KANDY_STATUS.token_expired, e.message);
+      case 'not_found': return fail(404, KANDY_STATUS.not_found, e.message);
+      case 'conflict': return fail(409, KANDY_STATUS.conflict, e.message);
+      case 'forbidden': return fail(403, KANDY_STATUS.forbidden, e.message);
+      case 'rate_limited': return { ...fail(429, KANDY_STATUS.rate_limited, e.message), retryAfter: e.retryAfter };
+      default:
+        if (e.status < 500) return fail(e.status, e.status === 422 ? KANDY_STATUS.conflict : KANDY_STATUS.invalid_parameter, e.message);
+    }
   }
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return fail(fe.statusCode, KANDY_STATUS.invalid_parameter, fe.message);
   req.log.error({ err }, 'unexpected error');
   return fail(500, KANDY_STATUS.failed, 'internal error; it has been logged');
 }
 
 export function kandyErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
-  const { http, body } = toKandyFailure(err, req);
+  const { http, body, retryAfter } = toKandyFailure(err, req);
+  if (retryAfter) void reply.header('retry-after', String(retryAfter));
   // Serialized directly: a route's response schema for this status would drop `detail` otherwise.
   void reply.code(http).type('application/json; charset=utf-8').header('cache-control', 'no-store').serializer(JSON.stringify).send(body);
 }

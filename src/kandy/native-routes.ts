@@ -9,7 +9,7 @@ import { ApiErrorSchema, jsonErrorHandler } from '../http/errors.js';
 import type { DomainsTable } from '../db/schema.js';
 import type { DomainUser } from './queries.js';
 
-const errors = { 400: ApiErrorSchema, 401: ApiErrorSchema, 403: ApiErrorSchema, 404: ApiErrorSchema, 409: ApiErrorSchema };
+const errors = { 400: ApiErrorSchema, 401: ApiErrorSchema, 403: ApiErrorSchema, 404: ApiErrorSchema, 409: ApiErrorSchema, 429: ApiErrorSchema };
 const Str = (max: number) => ({ type: 'string', maxLength: max }) as const;
 
 const Token = {
@@ -83,18 +83,18 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
   r.addHook('onSend', async (_req, reply) => { void reply.header('cache-control', 'no-store'); });
 
   r.post('/account/access-tokens', { schema: { body: Credentials, response: { 201: Token, ...errors } } }, async (req, reply) => {
-    const t = await domains.accountToken(req.body.apiKey, req.body.apiSecret);
+    const t = await domains.accountToken(req.body.apiKey, req.body.apiSecret, req.ip);
     return reply.code(201).send(token(t));
   });
 
   r.post('/project/access-tokens', { schema: { body: Credentials, response: { 201: Token, ...errors } } }, async (req, reply) => {
-    const t = await domains.domainToken(req.body.apiKey, req.body.apiSecret);
+    const t = await domains.domainToken(req.body.apiKey, req.body.apiSecret, req.ip);
     return reply.code(201).send(token(t));
   });
 
   // The user's own API key and secret (returned once when the user was created).
   r.post('/user/access-tokens', { schema: { body: Credentials, response: { 201: UserToken, ...errors } } }, async (req, reply) => {
-    const t = await domains.userTokenByUserKey(req.body.apiKey, req.body.apiSecret);
+    const t = await domains.userTokenByUserKey(req.body.apiKey, req.body.apiSecret, req.ip);
     return reply.code(201).send({ ...token(t), fullUserId: t.full_user_id });
   });
 

@@ -7,7 +7,6 @@ import type { Services } from '../services.js';
 import { Envelope, failures, kandyErrorHandler, ok, tokenOf } from './envelope.js';
 import { nativeRoutes } from './native-routes.js';
 import type { DomainUser } from './queries.js';
-import { ApiError } from '../lib/errors.js';
 
 // The API key (or token) in the query string; never required, a Bearer header may carry it instead.
 const Key = { type: 'string', maxLength: 200 } as const;
@@ -46,7 +45,6 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
   await app.register(async (scope) => {
     const r = scope.withTypeProvider<JsonSchemaToTsProvider>();
     r.setErrorHandler(kandyErrorHandler);
-    r.setNotFoundHandler((req, reply) => kandyErrorHandler(new ApiError('not_found', `No route for ${req.method} ${req.url.split('?')[0]}`), req, reply));
     // Answers carry credentials; nothing may cache them.
     r.addHook('onSend', async (_req, reply) => { void reply.header('cache-control', 'no-store'); });
 
@@ -63,7 +61,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
         },
       },
     }, async (req) => {
-      const t = await domains.accountToken(req.query.key, req.query.account_api_secret);
+      const t = await domains.accountToken(req.query.key, req.query.account_api_secret, req.ip);
       return ok({ account_access_token: t.token, expires_in: expiresIn(t.expiresAt, now()) });
     });
 
@@ -80,7 +78,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
         },
       },
     }, async (req) => {
-      const t = await domains.domainToken(req.query.key, req.query.domain_api_secret);
+      const t = await domains.domainToken(req.query.key, req.query.domain_api_secret, req.ip);
       return ok({ domain_access_token: t.token, expires_in: expiresIn(t.expiresAt, now()) });
     });
 
@@ -95,6 +93,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
             user_email: Str(300), user_password: Str(200),
           },
           required: ['user_id', 'user_country_code'],
+          additionalProperties: false,
         },
         response: {
           200: Envelope({
@@ -146,7 +145,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
         },
       },
     }, async (req) => {
-      const t = await domains.userToken(req.query);
+      const t = await domains.userToken(req.query, req.ip);
       return ok({ user_access_token: t.token, full_user_id: t.full_user_id, expires_in: expiresIn(t.expiresAt, now()) });
     });
 
@@ -155,7 +154,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
     r.post('/accounts/domains', {
       schema: {
         querystring: KeyOnly,
-        body: { type: 'object', properties: { domain_name: Str(300), project_name: Str(200) }, required: ['domain_name'] },
+        body: { type: 'object', properties: { domain_name: Str(300), project_name: Str(200) }, required: ['domain_name'], additionalProperties: false },
         response: {
           200: Envelope({
             type: 'object',

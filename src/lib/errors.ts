@@ -21,8 +21,11 @@ export const ERROR_STATUS = {
   conflict: 409,
   email_taken: 409,
   phone_taken: 409,
+  idempotency_key_reused: 422,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
+  headers_too_large: 431,
   rate_limited: 429,
   internal_error: 500,
   sms_delivery_failed: 502,
@@ -43,6 +46,8 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.status = ERROR_STATUS[code];
+    // Every 429 tells the client when to come back (RFC 6585 §4); one without would be a bug here.
+    if (this.status === 429 && !(retryAfter && retryAfter > 0)) throw new TypeError(`ApiError ${code} needs a retryAfter`);
   }
 }
 

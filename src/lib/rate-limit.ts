@@ -14,6 +14,8 @@ export interface RateLimiter {
   hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
   /** Whether another attempt is allowed under every rule, without counting one. */
   peek(rules: readonly LimitRule[]): Promise<RateLimitResult>;
+  /** How many attempts the key's current window holds (0 when it has none). */
+  count(key: string): Promise<number>;
   reset(key: string): Promise<void>;
 }
 
@@ -91,6 +93,11 @@ export class MemoryRateLimiter implements RateLimiter {
     return out;
   }
 
+  async count(key: string): Promise<number> {
+    const w = this.windows.get(key);
+    return w && w.resetAt > this.now() ? w.count : 0;
+  }
+
   async reset(key: string): Promise<void> {
     this.windows.delete(key);
   }
@@ -143,6 +150,10 @@ export class RedisRateLimiter implements RateLimiter {
   async peek(rules: readonly LimitRule[]): Promise<RateLimitResult> {
     const wait = await this.scripts.tesseraPeek(rules.length, ...rules.map((r) => this.prefix + r.key), ...rules.map((r) => r.limit));
     return wait > 0 ? { allowed: false, retryAfter: Math.max(1, Math.ceil(wait / 1000)), remaining: 0 } : { allowed: true, retryAfter: 0, remaining: 1 };
+  }
+
+  async count(key: string): Promise<number> {
+    return Number(await this.redis.get(this.prefix + key) ?? 0);
   }
 
   async reset(key: string): Promise<void> {

@@ -1,8 +1,8 @@
 // OAuth errors, one class per error code of RFC 6749 §4.1.2.1 / §5.2 (plus RFC 7009 §2.2.1 and
 // OpenID Connect Core §3.1.2.6), serialised by one function to {error, error_description}.
 // Anything that is not an OAuthError becomes server_error without internals.
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { describeValidation } from '../http/errors.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { clientError } from '../http/errors.js';
 
 export abstract class OAuthError extends Error {
   abstract readonly error: string;
@@ -14,7 +14,15 @@ export abstract class OAuthError extends Error {
   }
 }
 
-export class InvalidRequest extends OAuthError { readonly error = 'invalid_request'; }
+export class InvalidRequest extends OAuthError {
+  readonly error = 'invalid_request';
+  override readonly status: number;
+  /** 400, or the HTTP status that says more: 404 unknown path, 413 too large, 415 wrong media type. */
+  constructor(description: string, status = 400) {
+    super(description);
+    this.status = status;
+  }
+}
 /** RFC 6749 §5.2: 401, with WWW-Authenticate when the client tried HTTP authentication. */
 export class InvalidClient extends OAuthError {
   readonly error = 'invalid_client';
@@ -42,10 +50,12 @@ export interface OAuthErrorBody { error: string; error_description: string }
 
 export function toOAuthError(err: unknown, req: FastifyRequest): OAuthError {
   if (err instanceof OAuthError) return err;
-  const fe = err as FastifyError;
-  if (fe.validation) return new InvalidRequest(describeValidation(fe).message);
-  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new InvalidRequest('send the parameters as application/x-www-form-urlencoded');
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new InvalidRequest(fe.message);
+  const e = clientError(err, 'the parameters as application/x-www-form-urlencoded');
+  if (e) {
+    const invalid = new InvalidRequest(e.message, e.status);
+    if (e.retryAfter) invalid.retryAfter = e.retryAfter;
+    return invalid;
+  }
   req.log.error({ err }, 'unexpected error in an OAuth endpoint');
   return new ServerError('the authorization server met an unexpected condition; it has been logged');
 }

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Services } from '../services.js';
-import { Portal, servePortalPages } from '../portal/session.js';
+import { servePortalPages, type Portal } from '../portal/session.js';
 import { oauthErrorHandler } from './errors.js';
 import { errorPage } from './views.js';
 import { discoveryEndpoints } from './endpoints/discovery.js';
@@ -15,7 +15,7 @@ import { introspectEndpoint } from './endpoints/introspect.js';
 import { userinfoEndpoint } from './endpoints/userinfo.js';
 import { authorizeEndpoint } from './endpoints/authorize.js';
 
-export async function oauthRoutes(app: FastifyInstance, services: Services, csrfKey: Buffer): Promise<void> {
+export async function oauthRoutes(app: FastifyInstance, services: Services, portal: Portal): Promise<void> {
   await app.register(async (api) => {
     api.setErrorHandler(oauthErrorHandler);
     await discoveryEndpoints(api, services);
@@ -27,7 +27,6 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, csrf
 
   await app.register(async (ui) => {
     await ui.register(cookie);
-    const portal = new Portal(services, csrfKey);
     servePortalPages(ui, portal, { title: 'Sign-in error', logMessage: 'authorization page error', body: (message) => errorPage(message) });
     await authorizeEndpoint(ui, services, portal);
   });

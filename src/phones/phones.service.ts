@@ -24,6 +24,15 @@ export const REDACTED_PIN_TEXT = 'Your Tessera verification PIN was here. It has
 /** The shortest gap between two PINs to one number, whichever account or row asked. */
 const gapKey = (e164: string): string => `sms:e164-gap:${e164}`;
 
+/**
+ * Too many wrong PINs: the PIN is spent, and the person may come back when a new one can be sent,
+ * that is when the gap after the last PIN has passed (at least a second, as Retry-After counts).
+ */
+const tooManyWrongPins = (pinSentAt: number | null, now: number): ApiError => new ApiError(
+  'pin_attempts_exceeded', 'pin: too many wrong PINs; generate a new one', { field: 'pin' },
+  Math.max(1, Math.ceil(((pinSentAt ?? now) + PIN_RESEND_COOLDOWN_MS - now) / 1000)),
+);
+
 export type PhoneNumber = Pick<PhoneNumbersTable, 'id' | 'e164' | 'verified_at' | 'pin_expires_at' | 'created_at'>;
 
 export class PhonesService {
@@ -141,7 +150,7 @@ export class PhonesService {
       throw new ApiError('pin_expired', 'pin: there is no valid PIN for this number; generate a new one', { field: 'pin' });
     }
     if (row.pin_attempts >= PIN_MAX_ATTEMPTS) {
-      throw new ApiError('pin_attempts_exceeded', 'pin: too many wrong PINs; generate a new one', { field: 'pin' });
+      throw tooManyWrongPins(row.pin_sent_at, now);
     }
     if (row.pin_expires_at <= now) {
       await this.invalidatePin(id);
@@ -152,13 +161,13 @@ export class PhonesService {
       .where('id', '=', id).where('pin_hash', '=', row.pin_hash).where('pin_attempts', '<', PIN_MAX_ATTEMPTS)
       .executeTakeFirst();
     if (Number(spent.numUpdatedRows) !== 1) {
-      throw new ApiError('pin_attempts_exceeded', 'pin: too many wrong PINs; generate a new one', { field: 'pin' });
+      throw tooManyWrongPins(row.pin_sent_at, now);
     }
     if (!(await verifyPassword(pin, row.pin_hash))) {
       const left = PIN_MAX_ATTEMPTS - row.pin_attempts - 1;
       if (left <= 0) {
         await this.invalidatePin(id);
-        throw new ApiError('pin_attempts_exceeded', 'pin: too many wrong PINs; generate a new one', { field: 'pin' });
+        throw tooManyWrongPins(row.pin_sent_at, now);
       }
       throw new ApiError('pin_invalid', `pin: not the PIN that was sent; ${left} ${left === 1 ? 'try' : 'tries'} left`, { field: 'pin', attemptsLeft: left });
     }

@@ -1,9 +1,8 @@
 // The management portal: server-rendered pages, cookie sessions, CSRF on every form.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../services.js';
 import { ApiError } from '../lib/errors.js';
-import { html } from '../lib/html.js';
-import { Portal, servePortalPages } from './session.js';
+import { servePortalPages, type Portal } from './session.js';
+import { portalErrorPage } from './pages/errors.js';
 import { authPages } from './pages/auth.js';
 import { phonePages } from './pages/phones.js';
 import { orgPages } from './pages/orgs.js';
@@ -12,14 +11,8 @@ import { connectorPages } from './pages/connectors.js';
 import { projectPages } from './pages/projects.js';
 import { consentPages } from './pages/consents.js';
 
-export async function portalRoutes(app: FastifyInstance, services: Services, csrfKey: Buffer): Promise<void> {
-  const portal = new Portal(services, csrfKey);
-  app.decorate('portal', portal);
-  servePortalPages(app, portal, {
-    title: 'Error',
-    logMessage: 'portal error',
-    body: (message, status) => html`<h1>${status === 404 ? 'Not found' : 'That did not work'}</h1><div class="error" role="alert">${message}</div><p><a href="/dashboard">Back to the dashboard</a></p>`,
-  });
+export async function portalRoutes(app: FastifyInstance, portal: Portal): Promise<void> {
+  servePortalPages(app, portal, portalErrorPage);
 
   await authPages(app, portal);
   // Everything else needs a signed-in person.

@@ -8,7 +8,8 @@ import type { Actor } from '../auth/policy.js';
 import type { User } from '../accounts/accounts.service.js';
 import { safeEqual } from '../lib/hash.js';
 import { ApiError } from '../lib/errors.js';
-import { describeValidation } from '../http/errors.js';
+import { clientError } from '../http/errors.js';
+import { fastifyCookie } from '@fastify/cookie';
 import { page, type PageContext } from './views/layout.js';
 import type { SafeHtml } from '../lib/html.js';
 
@@ -31,14 +32,17 @@ export class Portal {
     return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: this.services.deps.config.secureCookies, maxAge: maxAgeSec };
   }
 
-  /** onRequest hook: resolve the session and the CSRF token; set interactive-page headers. */
-  async load(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /**
+   * onRequest hook: resolve the session and the CSRF token; set interactive-page headers. An error
+   * page outside the cookie plugin's scope (`setsCookies` false) reads the session only.
+   */
+  async load(req: FastifyRequest, reply: FastifyReply, setsCookies = true): Promise<void> {
     const sessionToken = req.cookies[SESSION_COOKIE];
     req.user = await this.services.accounts.sessionUser(sessionToken);
     let binding = req.user ? sessionToken : req.cookies[ANON_COOKIE];
     if (!binding) {
       binding = randomBytes(18).toString('base64url');
-      void reply.setCookie(ANON_COOKIE, binding, this.cookieOptions(24 * 3600));
+      if (setsCookies) void reply.setCookie(ANON_COOKIE, binding, this.cookieOptions(24 * 3600));
     }
     req.csrfToken = createHmac('sha256', this.csrfKey).update(binding).digest('base64url');
     // Interactive pages must not be framed (clickjacking) nor cached.
@@ -84,6 +88,26 @@ export class Portal {
   render(reply: FastifyReply, ctx: PageContext, body: SafeHtml, status = 200): FastifyReply {
     return reply.code(status).type('text/html; charset=utf-8').send(page(ctx, body));
   }
+
+  /**
+   * An error as a page. What the client got wrong is answered with its own 4xx and logged at
+   * info by the request log only; anything else is a fault here, logged as an error, and its
+   * internals are not shown.
+   */
+  async renderError(req: FastifyRequest, reply: FastifyReply, err: unknown, errors: ErrorPage): Promise<FastifyReply> {
+    // Errors raised before the scope's hooks ran (an unknown path, a URL that cannot be decoded)
+    // have no session yet: resolve it so the page keeps the person's menu.
+    if (req.csrfToken === undefined) {
+      (req as { cookies: Record<string, string | undefined> }).cookies ??= fastifyCookie.parse(req.headers.cookie ?? '');
+      await this.load(req, reply, false);
+    }
+    const e = clientError(err, 'a form (application/x-www-form-urlencoded)');
+    if (e?.retryAfter) void reply.header('retry-after', String(e.retryAfter));
+    if (!e) req.log.error({ err }, errors.logMessage);
+    const status = e?.status ?? 500;
+    const message = e?.message ?? 'Something went wrong on our side; it has been logged.';
+    return this.render(reply, this.ctx(req, errors.title), errors.body(message, status), status);
+  }
 }
 
 /** Only same-site relative paths are followed after log-in (no open redirects). */
@@ -104,22 +128,11 @@ export interface ErrorPage {
  * validation (a forged form is refused as forged whatever else it lacks), and errors are pages.
  */
 export function servePortalPages(scope: FastifyInstance, portal: Portal, errors: ErrorPage): void {
+  // Pages take forms only: a JSON or text body is nothing a page sent (415, not a parse error).
+  scope.removeContentTypeParser(['application/json', 'text/plain']);
   scope.addHook('onRequest', (req, reply) => portal.load(req, reply));
   scope.addHook('preValidation', async (req) => {
     if (req.method === 'POST') portal.checkCsrf(req);
   });
-  scope.setErrorHandler((err, req, reply) => {
-    let status = 500;
-    let message = 'Something went wrong on our side; it has been logged.';
-    if (err instanceof ApiError) {
-      status = err.status;
-      message = err.message;
-    } else if ((err as { validation?: unknown }).validation) {
-      status = 400;
-      message = describeValidation(err as never).message;
-    } else {
-      req.log.error({ err }, errors.logMessage);
-    }
-    return portal.render(reply, portal.ctx(req, errors.title), errors.body(message, status), status);
-  });
+  scope.setErrorHandler((err, req, reply) => portal.renderError(req, reply, err, errors));
 }

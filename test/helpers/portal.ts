@@ -6,7 +6,8 @@ export class PortalClient {
   private cookies = new Map<string, string>();
   csrf = '';
 
-  constructor(readonly app: FastifyInstance) {}
+  /** `remoteAddress`: the client address the app sees (rate limits count per address). */
+  constructor(readonly app: FastifyInstance, readonly remoteAddress?: string) {}
 
   cookie(name: string): string | undefined {
     return this.cookies.get(name);
@@ -26,7 +27,7 @@ export class PortalClient {
   }
 
   async get(url: string): Promise<LightMyRequestResponse> {
-    const res = await this.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader() } });
+    const res = await this.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader() }, ...(this.remoteAddress ? { remoteAddress: this.remoteAddress } : {}) });
     this.remember(res);
     return res;
   }
@@ -39,7 +40,7 @@ export class PortalClient {
     if (token !== null) params.append('_csrf', token);
     for (const [k, v] of Object.entries(form)) for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
     const res = await this.app.inject({
-      method: 'POST', url, payload: params.toString(),
+      method: 'POST', url, payload: params.toString(), ...(this.remoteAddress ? { remoteAddress: this.remoteAddress } : {}),
       headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
     });
     this.remember(res);

@@ -53,6 +53,9 @@ describe('the PIN flow', () => {
     const fifth = await p.post(url, { pin: wrong });
     assert.equal(fifth.statusCode, 429);
     assert.equal(errorText(fifth.body), 'pin: too many wrong PINs; generate a new one');
+    // Retry-After: when a new PIN may be asked for (the 30-second gap after the last one).
+    const wait = Number(fifth.headers['retry-after']);
+    assert.ok(Number.isInteger(wait) && wait >= 1 && wait <= 30, `retry-after ${fifth.headers['retry-after']}`);
     // Even the right PIN no longer works.
     const right = await p.post(url, { pin });
     assert.equal(right.statusCode, 400);
