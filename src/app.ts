@@ -57,10 +57,15 @@ export interface BuildOptions {
   logStream?: NodeJS.WritableStream;
 }
 
+/** A registered route: what the fuzz suite walks (and what an API description must cover). */
+export interface RouteEntry { method: string; url: string }
+
 export interface Tessera {
   app: FastifyInstance;
   services: Services;
   db: Db;
+  /** Every route the app registered, in order (HEAD routes Fastify adds for GETs left out). */
+  routes: readonly RouteEntry[];
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Tessera> {
@@ -112,10 +117,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       config, db: db.kysely, dialect: db.dialect, clock, log: app.log, limiter,
       sms: createSmsProvider(config, db.kysely, clock, app.log), keys, caches: new ReadCaches(db.changes, NOTIFYING_TABLES),
     };
-    const services = createServices(deps, { webhookKey: await instanceSecret(db.kysely, 'webhook_key', sealer) });
+    const services = createServices(deps, {
+      webhookKey: await instanceSecret(db.kysely, 'webhook_key', sealer), idempotencyKey: await instanceSecret(db.kysely, 'idempotency_key', sealer),
+    });
     const csrfKey = await instanceSecret(db.kysely, 'csrf_key', sealer);
     const pruner = new Pruner(db.kysely, clock, app.log);
 
+    const routes: RouteEntry[] = [];
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+    });
     await app.register(formbody);
     const portal = new Portal(services, csrfKey);
     surfaceErrors = bySurface({
@@ -165,7 +176,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // Background work starts last, once nothing above can fail and leave it running.
     services.webhookDispatcher.start();
     pruner.start(config.pruneIntervalMs);
-    return { app, services, db };
+    return { app, services, db, routes };
   } catch (err) {
     await db.close();
     if (redis) redis.disconnect();

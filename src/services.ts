@@ -14,6 +14,7 @@ import { PlansService } from './kandy/plans.service.js';
 import { WebhookEvents } from './webhooks/events.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { Idempotency } from './idempotency/idempotency.js';
 
 export interface Services {
   deps: Deps;
@@ -30,11 +31,14 @@ export interface Services {
   plans: PlansService;
   webhooks: WebhooksService;
   webhookDispatcher: WebhookDispatcher;
+  idempotency: Idempotency;
 }
 
 export interface InstanceKeys {
   /** Encrypts webhook callback tokens and derives webhook signing secrets. */
   webhookKey: Buffer;
+  /** Encrypts the answers remembered for Idempotency-Keys (they may hold a new secret). */
+  idempotencyKey: Buffer;
 }
 
 export function createServices(deps: Deps, keys: InstanceKeys): Services {
@@ -57,5 +61,6 @@ export function createServices(deps: Deps, keys: InstanceKeys): Services {
     plans: new PlansService(deps),
     webhooks: new WebhooksService(deps, platform, keys.webhookKey),
     webhookDispatcher: new WebhookDispatcher(deps, keys.webhookKey),
+    idempotency: new Idempotency(deps, keys.idempotencyKey),
   };
 }

@@ -30,6 +30,7 @@ export interface PruneCounts {
   oauth_families: number;
   domain_tokens: number;
   webhook_deliveries: number;
+  idempotency_keys: number;
 }
 
 type Db = Kysely<Database>;
@@ -75,6 +76,10 @@ const steps: { [K in keyof PruneCounts]: Step } = {
 
   webhook_deliveries: async (db, now) => deleted(await db.deleteFrom('webhook_deliveries').where('id', 'in', (eb) => eb.selectFrom('webhook_deliveries')
     .select('id').where('status', 'in', ['delivered', 'failed']).where('created_at', '<', now - DELIVERIES_KEPT_MS).limit(BATCH)).executeTakeFirst()),
+
+  // A key is answered for 24 hours; after that the same key is a new request.
+  idempotency_keys: async (db, now) => deleted(await db.deleteFrom('idempotency_keys').where((eb) => eb(eb.refTuple('scope', 'key'), 'in',
+    eb.selectFrom('idempotency_keys').select(['scope', 'key']).where('expires_at', '<', now).limit(BATCH).$asTuple('scope', 'key'))).executeTakeFirst()),
 };
 
 const yieldToRequests = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -303,6 +303,19 @@ export interface DomainTokensTable {
   revoked_at: number | null;
 }
 
+export interface IdempotencyKeysTable {
+  /** Who used the key: `connector:<id>`, `domain:<id>`, `account:<id>`. */
+  scope: string;
+  key: string;
+  /** SHA-256 of the method, route, parameters and canonical body. */
+  request_hash: string;
+  status: number;
+  /** The answer's JSON body, AES-256-GCM under the instance key (it may hold a new secret). */
+  answer_enc: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
@@ -330,6 +343,7 @@ export interface Database {
   domains: DomainsTable;
   domain_users: DomainUsersTable;
   domain_tokens: DomainTokensTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 // Generated is re-exported for modules that add tables with defaults.

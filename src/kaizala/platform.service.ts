@@ -6,6 +6,8 @@ import { ApiError, notFound } from '../lib/errors.js';
 import type { Permission } from '../connectors/permissions.js';
 import { addMembers, listMembers, listMessages, MEMBER_TABLES, normalisePhones, postMessage, removeMember, type Message, type OrgsService } from '../orgs/orgs.service.js';
 import type { GroupsTable } from '../db/schema.js';
+import type { Group } from '../orgs/orgs.service.js';
+import type { RecordAnswer } from '../idempotency/idempotency.js';
 import { prepared } from '../db/prepared.js';
 import type { ReadCache } from '../db/read-cache.js';
 import type { PlatformContext } from './access-tokens.js';
@@ -27,6 +29,8 @@ export type GroupSummary = {
 };
 
 export interface PlatformMember { id: string; role: 'Admin' | 'Member'; mobileNumber: string; isProvisioned: boolean }
+
+export type CreatedSubGroup = { groupName: string; groupId: string; membersAdded: number };
 
 export class PlatformService {
   // Every platform call reads its group (and, for subgroups, the chain up to the granted group);
@@ -101,17 +105,17 @@ export class PlatformService {
     return Promise.all(children.map((g) => this.summary(g)));
   }
 
-  async createSubGroup(ctx: PlatformContext, groupId: string, input: { name: string; welcomeMessage?: string; members?: string[]; groupType?: string }): Promise<{ groupName: string; groupId: string; membersAdded: number }> {
+  async createSubGroup(ctx: PlatformContext, groupId: string, input: { name: string; welcomeMessage?: string; members?: string[]; groupType?: string }, record?: RecordAnswer<CreatedSubGroup>): Promise<CreatedSubGroup> {
     this.require(ctx, 'groupinfo.write');
     if (input.members?.length) this.require(ctx, 'groupmember.write');
     const parent = await this.groupInScope(ctx, groupId);
     // Every number is checked before anything is written; the group and its members are then
     // inserted in one transaction, so a bad number never leaves an empty group behind.
     const members = normalisePhones(input.members ?? []);
-    const { group, membersAdded } = await this.orgs.insertGroup(parent.org_id, {
+    const created = (r: { group: Group; membersAdded: string[] }): CreatedSubGroup => ({ groupName: r.group.name, groupId: r.group.id, membersAdded: r.membersAdded.length });
+    return created(await this.orgs.insertGroup(parent.org_id, {
       name: input.name, welcomeMessage: input.welcomeMessage, parentId: parent.id, groupType: input.groupType, members,
-    });
-    return { groupName: group.name, groupId: group.id, membersAdded: membersAdded.length };
+    }, undefined, record && ((trx, r) => record(trx, created(r)))));
   }
 
   /** The members in the API's shape; the same array for every request until the members change. */
@@ -137,10 +141,10 @@ export class PlatformService {
     await this.events.emit(groupId, 'MemberRemoved', { member: removed.phone, memberName: '', type: removed.role === 'admin' ? 'Admin' : 'Member' }, this.source(ctx));
   }
 
-  async postMessage(ctx: PlatformContext, groupId: string, text: string): Promise<Message> {
+  async postMessage(ctx: PlatformContext, groupId: string, text: string, record?: RecordAnswer<Message>): Promise<Message> {
     this.require(ctx, 'textmessage.write');
     await this.groupInScope(ctx, groupId);
-    const msg = await postMessage(this.deps, groupId, { type: 'connector', id: ctx.connectorId, name: ctx.connectorName }, text);
+    const msg = await postMessage(this.deps, groupId, { type: 'connector', id: ctx.connectorId, name: ctx.connectorName }, text, record);
     await this.events.emit(groupId, 'TextMessageCreated', { text: msg.text, referenceId: msg.id }, this.source(ctx));
     return msg;
   }

@@ -7,9 +7,10 @@ import { ApiErrorSchema, jsonErrorHandler } from '../http/errors.js';
 import { TokenString } from '../http/schemas.js';
 import type { PlatformContext } from './access-tokens.js';
 import type { PlatformMember } from './platform.service.js';
+import type { Message } from '../orgs/orgs.service.js';
 import { MESSAGE_MAX } from '../orgs/orgs.service.js';
 
-const errors = { 400: ApiErrorSchema, 401: ApiErrorSchema, 403: ApiErrorSchema, 404: ApiErrorSchema, 429: ApiErrorSchema };
+const errors = { 400: ApiErrorSchema, 401: ApiErrorSchema, 403: ApiErrorSchema, 404: ApiErrorSchema, 422: ApiErrorSchema, 429: ApiErrorSchema };
 
 const Group = {
   type: 'object',
@@ -98,6 +99,8 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
       req.platform = await services.platformTokens.authenticate(bearer(req));
     });
     const ctx = (req: FastifyRequest): PlatformContext => req.platform!;
+    // Idempotency-Keys belong to the connector that sends them (idempotency/idempotency.ts).
+    const scopeOf = (req: FastifyRequest): string => `connector:${ctx(req).connectorId}`;
 
     p.get('/v1/groups', { schema: { response: { 200: Groups, ...errors } } },
       async (req) => ({ groups: await services.platform.listGroups(ctx(req)) }));
@@ -131,10 +134,9 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
           ...errors,
         },
       },
-    }, async (req, reply) => {
-      void reply.code(201);
-      return services.platform.createSubGroup(ctx(req), req.params.groupId, req.body);
-    });
+    }, async (req, reply) => services.idempotency.run(req, reply, scopeOf(req),
+      (record) => services.platform.createSubGroup(ctx(req), req.params.groupId, req.body, record),
+      (created) => ({ status: 201, body: created })));
 
     p.get('/v1/groups/:groupId/members', {
       schema: {
@@ -195,11 +197,9 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
         },
         response: { 201: { type: 'object', properties: { referenceId: { type: 'string' } }, required: ['referenceId'] }, ...errors },
       },
-    }, async (req, reply) => {
-      const msg = await services.platform.postMessage(ctx(req), req.params.groupId, req.body.message);
-      void reply.code(201);
-      return { referenceId: msg.id };
-    });
+    }, async (req, reply) => services.idempotency.run<Message>(req, reply, scopeOf(req),
+      (record) => services.platform.postMessage(ctx(req), req.params.groupId, req.body.message, record),
+      (msg) => ({ status: 201, body: { referenceId: msg.id } })));
 
     const Webhook = {
       type: 'object',
@@ -232,10 +232,9 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
           ...errors,
         },
       },
-    }, async (req, reply) => {
-      void reply.code(201);
-      return services.webhooks.register(ctx(req), req.body);
-    });
+    }, async (req, reply) => services.idempotency.run(req, reply, scopeOf(req),
+      (record) => services.webhooks.register(ctx(req), req.body, record),
+      (registered) => ({ status: 201, body: registered })));
 
     p.get('/v1/webhook', {
       schema: {

@@ -8,6 +8,7 @@ import { ApiError, invalid, notFound } from '../lib/errors.js';
 import { hashPassword, safeEqual, sha256 } from '../lib/hash.js';
 import { newId } from '../lib/ids.js';
 import { FailureLimit, secretFailureRules } from '../lib/rate-limit.js';
+import type { RecordAnswer } from '../idempotency/idempotency.js';
 import type { DomainTokenKind, DomainsTable } from '../db/schema.js';
 import * as q from './queries.js';
 import {
@@ -41,6 +42,8 @@ export type CreatedUser = {
 };
 
 export interface IssuedToken { token: string; expiresAt: number }
+
+export type CreatedDomain = { domain: DomainsTable; apiSecret: string };
 
 const TOKEN_PREFIX = { account: 'AAT', domain: 'DAT', user: 'UAT' } as const;
 
@@ -279,7 +282,7 @@ export class DomainsService {
 
   // ---- domains (account access token or portal) ----
 
-  async createDomain(ctx: AccountContext, input: { domain_name?: string | undefined; project_name?: string | undefined }, userId?: string): Promise<{ domain: DomainsTable; apiSecret: string }> {
+  async createDomain(ctx: AccountContext, input: { domain_name?: string | undefined; project_name?: string | undefined }, userId?: string, record?: RecordAnswer<CreatedDomain>): Promise<CreatedDomain> {
     if (input.domain_name === undefined) throw missing('domain_name');
     const domainName = normaliseDomainName(input.domain_name);
     const projectName = normaliseProjectName(input.project_name, domainName);
@@ -293,6 +296,7 @@ export class DomainsService {
       await this.deps.db.transaction().execute(async (trx) => {
         await q.insertDomain(trx, domain);
         await trx.insertInto('audit_events').values(this.audit(userId, ctx.orgId, 'domain.created', 'domain', domain.id)).execute();
+        await record?.(trx, { domain, apiSecret });
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ApiError('conflict', `domain_name: "${domainName}" is already taken`, { field: 'domain_name' });
@@ -340,7 +344,7 @@ export class DomainsService {
 
   // ---- users (domain access token) ----
 
-  async createUser(ctx: DomainContext, input: CreateUserInput): Promise<CreatedUser> {
+  async createUser(ctx: DomainContext, input: CreateUserInput, record?: RecordAnswer<CreatedUser>): Promise<CreatedUser> {
     // Validate everything before writing anything.
     if (input.user_id === undefined) throw missing('user_id');
     if (input.user_country_code === undefined) throw missing('user_country_code');
@@ -366,6 +370,10 @@ export class DomainsService {
       first_name: firstName, last_name: lastName, email, password_hash: await storedPasswordHash(password, generated),
       api_key: newKey('UAK'), api_secret_hash: sha256(apiSecret), created_at: this.deps.clock.now(),
     };
+    const created: CreatedUser = {
+      user_id: userId, user_password: password, full_user_id: `${userId}@${ctx.domainName}`, domain_name: ctx.domainName,
+      user_api_key: row.api_key, user_api_secret: apiSecret,
+    };
     try {
       await this.deps.db.transaction().execute(async (trx) => {
         if (!(await q.takeUserSlot(trx, ctx.accountId))) {
@@ -378,16 +386,14 @@ export class DomainsService {
         // deletion held the account lock, so this create waited for its commit): the token died
         // with the project.
         await q.insertUser(trx, row);
+        await record?.(trx, created);
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw this.duplicateUser(userId, ctx.domainName);
       if (isForeignKeyViolation(err)) throw revokedToken();
       throw err;
     }
-    return {
-      user_id: userId, user_password: password, full_user_id: `${userId}@${ctx.domainName}`, domain_name: ctx.domainName,
-      user_api_key: row.api_key, user_api_secret: apiSecret,
-    };
+    return created;
   }
 
   async listUsers(ctx: DomainContext): Promise<q.DomainUser[]> {

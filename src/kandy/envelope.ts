@@ -37,7 +37,7 @@ export const Failure = {
   properties: { result: { type: 'null' }, status: { type: 'integer' }, message: { type: 'string' }, detail: { type: 'string' } },
   required: ['result', 'status', 'message'],
 } as const;
-export const failures = { 400: Failure, 401: Failure, 403: Failure, 404: Failure, 409: Failure, 415: Failure, 429: Failure };
+export const failures = { 400: Failure, 401: Failure, 403: Failure, 404: Failure, 409: Failure, 415: Failure, 422: Failure, 429: Failure };
 
 export function ok<T>(result: T, message = 'success'): { result: T; status: 0; message: string } {
   return { result, status: 0, message };

@@ -8,8 +8,9 @@ import { ApiError } from '../lib/errors.js';
 import { ApiErrorSchema, jsonErrorHandler } from '../http/errors.js';
 import type { DomainsTable } from '../db/schema.js';
 import type { DomainUser } from './queries.js';
+import type { CreatedDomain, CreatedUser } from './domains.service.js';
 
-const errors = { 400: ApiErrorSchema, 401: ApiErrorSchema, 403: ApiErrorSchema, 404: ApiErrorSchema, 409: ApiErrorSchema, 429: ApiErrorSchema };
+const errors = { 400: ApiErrorSchema, 401: ApiErrorSchema, 403: ApiErrorSchema, 404: ApiErrorSchema, 409: ApiErrorSchema, 422: ApiErrorSchema, 429: ApiErrorSchema };
 const Str = (max: number) => ({ type: 'string', maxLength: max }) as const;
 
 const Token = {
@@ -117,8 +118,9 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
     },
   }, async (req, reply) => {
     const ctx = await domains.authenticateAccount(bearer(req));
-    const { domain, apiSecret } = await domains.createDomain(ctx, { domain_name: req.body.domainName, project_name: req.body.projectName });
-    return reply.code(201).send({ ...project(domain), apiSecret });
+    return services.idempotency.run<CreatedDomain>(req, reply, `account:${ctx.accountId}`,
+      (record) => domains.createDomain(ctx, { domain_name: req.body.domainName, project_name: req.body.projectName }, undefined, record),
+      ({ domain, apiSecret }) => ({ status: 201, body: { ...project(domain), apiSecret } }));
   });
 
   const ProjectParams = { type: 'object', properties: { projectId: { type: 'string', format: 'uuid' } }, required: ['projectId'] } as const;
@@ -187,13 +189,15 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
   }, async (req, reply) => {
     const ctx = await domains.authenticateDomain(bearer(req));
     const b = req.body;
-    const created = await domains.createUser(ctx, {
+    return services.idempotency.run<CreatedUser>(req, reply, `domain:${ctx.domainId}`, (record) => domains.createUser(ctx, {
       user_id: b.userId, user_country_code: b.countryCode, user_first_name: b.firstName, user_last_name: b.lastName, user_email: b.email, user_password: b.password,
-    });
-    return reply.code(201).send({
-      userId: created.user_id, password: created.user_password, fullUserId: created.full_user_id, domainName: created.domain_name,
-      apiKey: created.user_api_key, apiSecret: created.user_api_secret,
-    });
+    }, record), (created) => ({
+      status: 201,
+      body: {
+        userId: created.user_id, password: created.user_password, fullUserId: created.full_user_id, domainName: created.domain_name,
+        apiKey: created.user_api_key, apiSecret: created.user_api_secret,
+      },
+    }));
   });
 
   const UserParams = { type: 'object', properties: { userId: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['userId'] } as const;

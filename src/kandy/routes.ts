@@ -7,6 +7,7 @@ import type { Services } from '../services.js';
 import { Envelope, failures, kandyErrorHandler, ok, tokenOf } from './envelope.js';
 import { nativeRoutes } from './native-routes.js';
 import type { DomainUser } from './queries.js';
+import type { CreatedDomain, CreatedUser } from './domains.service.js';
 
 // The API key (or token) in the query string; never required, a Bearer header may carry it instead.
 const Key = { type: 'string', maxLength: 200 } as const;
@@ -107,9 +108,10 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
           ...failures,
         },
       },
-    }, async (req) => {
+    }, async (req, reply) => {
       const ctx = await domains.authenticateDomain(tokenOf(req, req.query.key));
-      return ok(await domains.createUser(ctx, req.body));
+      return services.idempotency.run<CreatedUser>(req, reply, `domain:${ctx.domainId}`,
+        (record) => domains.createUser(ctx, req.body, record), (created) => ({ status: 200, body: ok(created) }));
     });
 
     r.get('/domains/users', {
@@ -164,10 +166,12 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
           ...failures,
         },
       },
-    }, async (req) => {
+    }, async (req, reply) => {
       const ctx = await domains.authenticateAccount(tokenOf(req, req.query.key));
-      const { domain, apiSecret } = await domains.createDomain(ctx, req.body);
-      return ok({ domain_name: domain.domain_name, project_name: domain.project_name, domain_api_key: domain.api_key, domain_api_secret: apiSecret });
+      return services.idempotency.run<CreatedDomain>(req, reply, `account:${ctx.accountId}`, (record) => domains.createDomain(ctx, req.body, undefined, record),
+        ({ domain, apiSecret }) => ({
+          status: 200, body: ok({ domain_name: domain.domain_name, project_name: domain.project_name, domain_api_key: domain.api_key, domain_api_secret: apiSecret }),
+        }));
     });
 
     r.get('/accounts/domains', {

@@ -2,6 +2,7 @@
 // Every method takes the acting person and asks the policy before it reads or writes.
 import type { Kysely } from 'kysely';
 import type { Deps } from '../deps.js';
+import type { RecordAnswer } from '../idempotency/idempotency.js';
 import { isUniqueViolation } from '../deps.js';
 import { can, type Action, type Actor } from '../auth/policy.js';
 import { ApiError, invalid, notFound } from '../lib/errors.js';
@@ -157,7 +158,7 @@ export class OrgsService {
    * `members` (already normalised with normalisePhones) join in the same transaction, so a group
    * is never left behind without the members the request asked for.
    */
-  async insertGroup(orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string; members?: string[] }, adminPhone?: string): Promise<{ group: Group; membersAdded: string[] }> {
+  async insertGroup(orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string; members?: string[] }, adminPhone?: string, record?: RecordAnswer<{ group: Group; membersAdded: string[] }>): Promise<{ group: Group; membersAdded: string[] }> {
     const name = requireName(input.name, 'name');
     const welcome = (input.welcomeMessage ?? '').trim();
     if (welcome.length > 500) throw invalid('welcomeMessage', 'must be at most 500 characters');
@@ -174,7 +175,9 @@ export class OrgsService {
     const membersAdded = await this.deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('groups').values(group).execute();
       if (adminPhone) await trx.insertInto('group_members').values({ id: newId(), group_id: group.id, phone: adminPhone, role: 'admin', created_at: now }).execute();
-      return input.members?.length ? insertMembers(trx, group.id, input.members, 'member', now) : [];
+      const added = input.members?.length ? await insertMembers(trx, group.id, input.members, 'member', now) : [];
+      await record?.(trx, { group, membersAdded: added });
+      return added;
     });
     return { group, membersAdded };
   }
@@ -317,14 +320,22 @@ const insertMessage = prepared<MessagesTable>()((db, p) => db.insertInto('messag
   id: p.id, group_id: p.group_id, sender_type: p.sender_type, sender_id: p.sender_id, sender_name: p.sender_name, text: p.text, created_at: p.created_at,
 }));
 
-export async function postMessage(deps: Pick<Deps, 'db' | 'clock'>, groupId: string, sender: { type: 'user' | 'connector'; id: string; name: string }, textInput: string): Promise<Message> {
+/** Posts a message; `record` (an Idempotency-Key's answer) is written in the same transaction. */
+export async function postMessage(deps: Pick<Deps, 'db' | 'clock'>, groupId: string, sender: { type: 'user' | 'connector'; id: string; name: string }, textInput: string, record?: RecordAnswer<Message>): Promise<Message> {
   const text = textInput.trim();
   if (!text) throw invalid('message', 'must not be empty');
   if (text.length > MESSAGE_MAX) throw invalid('message', `must be at most ${MESSAGE_MAX} characters`);
   const now = deps.clock.now();
   const msg = { id: uuidv7(now), group_id: groupId, sender_type: sender.type, sender_id: sender.id, sender_name: sender.name, text, created_at: now };
-  await insertMessage.run(deps.db, msg);
   const { group_id: _g, ...out } = msg;
+  // The common case is one statement with no transaction around it (the platform write's hot path).
+  if (!record) await insertMessage.run(deps.db, msg);
+  else {
+    await deps.db.transaction().execute(async (trx) => {
+      await insertMessage.run(trx, msg);
+      await record(trx, out);
+    });
+  }
   return out;
 }
 

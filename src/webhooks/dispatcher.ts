@@ -2,7 +2,8 @@
 // a compare-and-set on next_attempt_at (a lease), so two instances never send the same attempt.
 // A failing endpoint is retried six times over about two days, then the webhook is disabled.
 import type { Deps } from '../deps.js';
-import { decrypt, sign, signingSecret } from './crypto.js';
+import { sign, signingSecret } from './crypto.js';
+import { decrypt } from '../lib/aead.js';
 
 const MIN = 60_000;
 /** Delays before retries 1…6 (≈ 45 hours in all). */

@@ -8,7 +8,11 @@ import { newId } from '../lib/ids.js';
 import type { PlatformContext } from '../kaizala/access-tokens.js';
 import type { PlatformService } from '../kaizala/platform.service.js';
 import type { WebhooksTable } from '../db/schema.js';
-import { encrypt, signingSecret } from './crypto.js';
+import { signingSecret } from './crypto.js';
+import { encrypt } from '../lib/aead.js';
+import type { RecordAnswer } from '../idempotency/idempotency.js';
+
+export type RegisteredWebhook = { webhookId: string; signingSecret: string };
 import { EVENT_TYPES } from './events.js';
 import { checkCallbackUrl } from './targets.js';
 
@@ -50,7 +54,7 @@ function checkEventTypes(values: string[]): string[] {
 export class WebhooksService {
   constructor(private readonly deps: Deps, private readonly platform: PlatformService, private readonly key: Buffer) {}
 
-  async register(ctx: PlatformContext, input: WebhookInput): Promise<{ webhookId: string; signingSecret: string }> {
+  async register(ctx: PlatformContext, input: WebhookInput, record?: RecordAnswer<RegisteredWebhook>): Promise<RegisteredWebhook> {
     this.platform.require(ctx, 'webhook.write');
     if (input.objectType !== 'Group') throw invalid('objectType', 'must be "Group"');
     await this.platform.groupInScope(ctx, input.objectId);
@@ -59,14 +63,18 @@ export class WebhooksService {
     await this.handshake(url);
     const now = this.deps.clock.now();
     const id = newId();
-    await this.deps.db.insertInto('webhooks').values({
-      id, grant_id: ctx.grantId, connector_id: ctx.connectorId, object_id: input.objectId, object_type: 'Group',
-      event_types: JSON.stringify(eventTypes), callback_url: url.toString(),
-      callback_token_enc: input.callBackToken ? encrypt(this.key, input.callBackToken) : null,
-      callback_context: input.callBackContext ?? null, active: 1,
-      expires_at: input.validity ? now + input.validity * DAY : null, created_at: now, updated_at: now,
-    }).execute();
-    return { webhookId: id, signingSecret: signingSecret(this.key, id) };
+    const registered = { webhookId: id, signingSecret: signingSecret(this.key, id) };
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.insertInto('webhooks').values({
+        id, grant_id: ctx.grantId, connector_id: ctx.connectorId, object_id: input.objectId, object_type: 'Group',
+        event_types: JSON.stringify(eventTypes), callback_url: url.toString(),
+        callback_token_enc: input.callBackToken ? encrypt(this.key, input.callBackToken) : null,
+        callback_context: input.callBackContext ?? null, active: 1,
+        expires_at: input.validity ? now + input.validity * DAY : null, created_at: now, updated_at: now,
+      }).execute();
+      await record?.(trx, registered);
+    });
+    return registered;
   }
 
   async list(ctx: PlatformContext, objectId: string, objectType: string): Promise<WebhookView[]> {
