@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, masterKey, ConfigError } from './config.js';
 import { buildApp } from './app.js';
+import { developmentLogStream } from './http/logging.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { SigningKeys } from './keys/signing-keys.js';
@@ -109,7 +110,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start': {
       const started = performance.now();
-      const { app } = await buildApp(config);
+      // A person at a terminal in development reads the log; production (and a pipe) gets JSON.
+      const logStream = !config.production && process.stdout.isTTY ? await developmentLogStream() : undefined;
+      const { app } = await buildApp(config, logStream ? { logStream } : {});
       if (config.sms.provider === 'outbox' && !config.production) {
         app.log.warn('SMS_PROVIDER=outbox: text messages are kept in the database and shown at /outbox (development only)');
       }

@@ -1,7 +1,7 @@
 // People: sign-up, password log-in with brute-force limits, and cookie sessions.
 import type { Deps } from '../deps.js';
 import { isUniqueViolation } from '../deps.js';
-import { ApiError, invalid } from '../lib/errors.js';
+import { ApiError, FieldChecks, invalid, requiredText } from '../lib/errors.js';
 import { dummyPasswordHash, hashPassword, sha256, verifyPassword } from '../lib/hash.js';
 import { newId, newSecret } from '../lib/ids.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +11,9 @@ import type { OrgRole, UsersTable } from '../db/schema.js';
 export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const PASSWORD_MIN = 10;
+export const PASSWORD_MAX = 256;
+export const NAME_MAX = 100;
+export const EMAIL_MAX = 254;
 
 export type User = Omit<UsersTable, 'password_hash'>;
 
@@ -40,24 +43,25 @@ const tooManyLogins = (wait: number): ApiError => new ApiError('rate_limited', '
 
 export function normaliseEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
-  if (!EMAIL_RE.test(email) || email.length > 254) throw invalid('email', 'must be an email address');
+  if (!EMAIL_RE.test(email) || email.length > EMAIL_MAX) throw invalid('email', 'must be an email address');
   return email;
 }
 
 export function checkPassword(password: string, field = 'password'): void {
   if (password.length < PASSWORD_MIN) throw invalid(field, `must be at least ${PASSWORD_MIN} characters`);
-  if (password.length > 256) throw invalid(field, 'must be at most 256 characters');
+  if (password.length > PASSWORD_MAX) throw invalid(field, `must be at most ${PASSWORD_MAX} characters`);
 }
 
 export class AccountsService {
   constructor(private readonly deps: Deps) {}
 
   async signup(input: { email: string; name: string; password: string }): Promise<User> {
-    const email = normaliseEmail(input.email);
-    const name = input.name.trim();
-    if (!name) throw invalid('name', 'must not be empty');
-    if (name.length > 100) throw invalid('name', 'must be at most 100 characters');
-    checkPassword(input.password);
+    // Every field is checked, so a form shows all its mistakes at once.
+    const checks = new FieldChecks();
+    const name = checks.check(() => requiredText(input.name, 'name', NAME_MAX)) ?? '';
+    const email = checks.check(() => normaliseEmail(input.email)) ?? '';
+    checks.check(() => checkPassword(input.password));
+    checks.done();
     const user = { id: newId(), email, name, created_at: this.deps.clock.now() };
     try {
       await this.deps.db.insertInto('users').values({ ...user, password_hash: await hashPassword(input.password) }).execute();

@@ -2,7 +2,7 @@
 // shown once and stored as a hash, and the permissions it may use.
 import type { Deps } from '../deps.js';
 import { can, type Actor } from '../auth/policy.js';
-import { ApiError, invalid, notFound } from '../lib/errors.js';
+import { ApiError, FieldChecks, invalid, notFound, requiredText } from '../lib/errors.js';
 import { safeEqual, sha256 } from '../lib/hash.js';
 import { newId, newSecret, uuidv7 } from '../lib/ids.js';
 import type { ConnectorsTable } from '../db/schema.js';
@@ -14,6 +14,8 @@ export type Connector = Omit<ConnectorsTable, 'secret_hash' | 'permissions' | 'r
   & { permissions: Permission[]; redirect_uris: string[]; grant_types: GrantType[]; org_name?: string };
 
 export const SECRET_PREFIX = 'tcs';
+export const CONNECTOR_NAME_MAX = 100;
+export const CONNECTOR_DESCRIPTION_MAX = 1000;
 
 function toConnector(row: ConnectorsTable & { org_name?: string }): Connector {
   const { secret_hash: _s, permissions, redirect_uris, grant_types, ...rest } = row;
@@ -41,20 +43,21 @@ export class ConnectorsService {
     if (!can(actor, 'org.manage_connectors', { orgId })) throw new ApiError('forbidden', 'Only owners and admins of the organisation may register connectors');
     // The seed's developer registers with a verified phone number first.
     if (actor.phones.length === 0) throw new ApiError('phone_not_verified', 'Verify a phone number before registering a connector');
-    const name = input.name.trim();
-    if (!name) throw invalid('name', 'must not be empty');
-    if (name.length > 100) throw invalid('name', 'must be at most 100 characters');
+    // Every field is checked, so the form shows all its mistakes at once.
+    const checks = new FieldChecks();
+    const name = checks.check(() => requiredText(input.name, 'name', CONNECTOR_NAME_MAX));
     const description = (input.description ?? '').trim();
-    if (description.length > 1000) throw invalid('description', 'must be at most 1000 characters');
-    const permissions = parsePermissions(input.permissions);
-    const oauth = parseClientMetadata(input);
+    if (description.length > CONNECTOR_DESCRIPTION_MAX) checks.check(() => { throw invalid('description', `must be at most ${CONNECTOR_DESCRIPTION_MAX} characters`); });
+    const permissions = checks.check(() => parsePermissions(input.permissions));
+    const oauth = checks.check(() => parseClientMetadata(input));
+    checks.done();
     // Public OAuth clients have no secret (RFC 6749 §2.1): an empty hash matches no SHA-256.
-    const secret = oauth.clientType === 'public' ? '' : newSecret(SECRET_PREFIX);
+    const secret = oauth!.clientType === 'public' ? '' : newSecret(SECRET_PREFIX);
     const now = this.deps.clock.now();
     const row: ConnectorsTable = {
-      id: newId(), org_id: orgId, created_by: actor.userId, name, description, permissions: JSON.stringify(permissions),
+      id: newId(), org_id: orgId, created_by: actor.userId, name: name!, description, permissions: JSON.stringify(permissions),
       secret_hash: secret ? sha256(secret) : '', secret_generation: 1, created_at: now, updated_at: now,
-      redirect_uris: JSON.stringify(oauth.redirectUris), client_type: oauth.clientType, grant_types: JSON.stringify(oauth.grantTypes), cc_generation: 1,
+      redirect_uris: JSON.stringify(oauth!.redirectUris), client_type: oauth!.clientType, grant_types: JSON.stringify(oauth!.grantTypes), cc_generation: 1,
     };
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('connectors').values(row).execute();
@@ -85,7 +88,8 @@ export class ConnectorsService {
   }
 
   async getManaged(actor: Actor, id: string): Promise<Connector> {
-    const row = await this.deps.db.selectFrom('connectors').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.deps.db.selectFrom('connectors').innerJoin('organizations', 'organizations.id', 'connectors.org_id')
+      .selectAll('connectors').select('organizations.name as org_name').where('connectors.id', '=', id).executeTakeFirst();
     if (!row || !actor.orgRoles.has(row.org_id)) throw notFound('Connector');
     if (!can(actor, 'org.manage_connectors', { orgId: row.org_id })) throw new ApiError('forbidden', 'Only owners and admins of the organisation may manage its connectors');
     return toConnector(row);

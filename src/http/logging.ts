@@ -70,3 +70,28 @@ export function lazyChildLogger(parent: FastifyBaseLogger, bindings: Bindings, o
   if (opts.level !== undefined && opts.level !== parent.level) return parent.child(bindings, opts);
   return new LazyChild(parent, bindings, opts) as unknown as FastifyBaseLogger;
 }
+
+/**
+ * In development at a terminal the log is for a person: one readable, coloured line per event
+ * (pino-pretty), and the SMS outbox's messages (the PIN to type) as a banner that stands out.
+ * Undefined where pino-pretty is not installed (a production install without dev dependencies):
+ * the log stays JSON, as it always is in production.
+ */
+export async function developmentLogStream(): Promise<NodeJS.WritableStream | undefined> {
+  let build: (typeof import('pino-pretty'))['build'];
+  try {
+    build = (await import('pino-pretty')).build;
+  } catch {
+    return undefined;
+  }
+  return build({
+    colorize: true,
+    translateTime: 'HH:MM:ss',
+    ignore: 'pid,hostname,reqId',
+    messageFormat: (log, messageKey) => {
+      const sms = log.sms as { to?: string; body?: string } | undefined;
+      if (!sms) return String(log[messageKey] ?? '');
+      return `\u001b[1;30;43m SMS to ${sms.to ?? '?'} \u001b[0m \u001b[1;33m${sms.body ?? '(body not printed)'}\u001b[0m`;
+    },
+  });
+}

@@ -15,6 +15,12 @@ export const buildSurfaceValidator = ((externalSchemas, options) => {
   const converting = pool(externalSchemas, options);
   const customOptions = { ...(options as { customOptions?: object } | undefined)?.customOptions, coerceTypes: false };
   const strict = pool(externalSchemas, { ...options, customOptions } as Parameters<Pool>[1]);
-  const compile: Compile = (route) => (route.httpPart === 'body' && !bodiesAreForms(surfaceOf(route.url ?? '')) ? strict : converting)(route);
+  // A page's form shows every field's message at once, so its body is checked to the end.
+  const forms = pool(externalSchemas, { ...options, customOptions: { ...(options as { customOptions?: object } | undefined)?.customOptions, allErrors: true } } as Parameters<Pool>[1]);
+  const compile: Compile = (route) => {
+    if (route.httpPart !== 'body') return converting(route);
+    const surface = surfaceOf(route.url ?? '');
+    return (surface === 'pages' ? forms : bodiesAreForms(surface) ? converting : strict)(route);
+  };
   return compile;
 }) as Pool;

@@ -54,3 +54,37 @@ export class ApiError extends Error {
 export const notFound = (what: string): ApiError => new ApiError('not_found', `${what} not found`);
 export const invalid = (field: string, message: string): ApiError =>
   new ApiError('validation_failed', `${field}: ${message}`, { field });
+
+/** Trimmed text that must not be empty nor longer than `max` characters. */
+export function requiredText(value: string, field: string, max: number): string {
+  const v = value.trim();
+  if (!v) throw invalid(field, 'must not be empty');
+  if (v.length > max) throw invalid(field, `must be at most ${max} characters`);
+  return v;
+}
+
+/**
+ * Checks every field of an input before refusing it, so a form can show all its mistakes at
+ * once: each check's validation failure is kept by field; done() throws one validation_failed
+ * naming the first in `field` and all of them in `fields`.
+ */
+export class FieldChecks {
+  private readonly problems: Record<string, string> = {};
+
+  check<T>(run: () => T): T | undefined {
+    try {
+      return run();
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== 'validation_failed' || typeof err.details?.field !== 'string') throw err;
+      const field = err.details.field;
+      this.problems[field] ??= err.message.startsWith(`${field}: `) ? err.message.slice(field.length + 2) : err.message;
+      return undefined;
+    }
+  }
+
+  /** Throws if any check failed; after it, every checked value is defined. */
+  done(): void {
+    const [first] = Object.entries(this.problems);
+    if (first) throw new ApiError('validation_failed', `${first[0]}: ${first[1]}`, { field: first[0], fields: { ...this.problems } });
+  }
+}

@@ -2,6 +2,9 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { ApiError } from './errors.js';
 
+/** The longest phone number text accepted anywhere (E.164 is at most 16 characters; room for spaces). */
+export const PHONE_MAX = 32;
+
 /**
  * Normalises a number written in international form (+…) or, with a default country, in
  * national form. Throws invalid_phone_number naming the field.

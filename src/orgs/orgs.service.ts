@@ -5,7 +5,7 @@ import type { Deps } from '../deps.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
 import { isUniqueViolation } from '../deps.js';
 import { can, type Action, type Actor } from '../auth/policy.js';
-import { ApiError, invalid, notFound } from '../lib/errors.js';
+import { ApiError, FieldChecks, invalid, notFound, requiredText } from '../lib/errors.js';
 import { newId, uuidv7 } from '../lib/ids.js';
 import { toE164 } from '../lib/phone.js';
 import type { Database, GroupRole, GroupsTable, MessagesTable, OrgRole } from '../db/schema.js';
@@ -20,12 +20,9 @@ export type Group = GroupsTable;
 export interface GroupMember { id: string; phone: string; role: GroupRole; isProvisioned: boolean; name: string | null }
 export interface Message { id: string; sender_type: string; sender_id: string; sender_name: string; text: string; created_at: number }
 
-function requireName(value: string, field: string, max = 100): string {
-  const v = value.trim();
-  if (!v) throw invalid(field, 'must not be empty');
-  if (v.length > max) throw invalid(field, `must be at most ${max} characters`);
-  return v;
-}
+export const ORG_NAME_MAX = 100;
+export const GROUP_NAME_MAX = 100;
+export const WELCOME_MAX = 500;
 
 /** Loads a group with the phone → role map the policy needs. Shared by the portal and the platform API. */
 export async function loadGroup(db: Kysely<Database>, groupId: string): Promise<{ group: Group; roles: Map<string, GroupRole> } | undefined> {
@@ -43,7 +40,7 @@ export class OrgsService {
   }
 
   async create(actor: Actor, nameInput: string): Promise<{ id: string; name: string }> {
-    const name = requireName(nameInput, 'name');
+    const name = requiredText(nameInput, 'name', ORG_NAME_MAX);
     const id = newId();
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
@@ -159,9 +156,11 @@ export class OrgsService {
    * is never left behind without the members the request asked for.
    */
   async insertGroup(orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string; members?: string[] }, adminPhone?: string, record?: RecordAnswer<{ group: Group; membersAdded: string[] }>): Promise<{ group: Group; membersAdded: string[] }> {
-    const name = requireName(input.name, 'name');
+    const checks = new FieldChecks();
+    const name = checks.check(() => requiredText(input.name, 'name', GROUP_NAME_MAX))!;
     const welcome = (input.welcomeMessage ?? '').trim();
-    if (welcome.length > 500) throw invalid('welcomeMessage', 'must be at most 500 characters');
+    if (welcome.length > WELCOME_MAX) checks.check(() => { throw invalid('welcomeMessage', `must be at most ${WELCOME_MAX} characters`); });
+    checks.done();
     const groupType = input.groupType ?? 'Group';
     if (!['Group', 'BroadcastGroup', 'FlatGroup', 'HierarchicalGroup'].includes(groupType)) {
       throw invalid('groupType', 'must be one of Group, BroadcastGroup, FlatGroup, HierarchicalGroup');

@@ -1,8 +1,8 @@
 // The management portal: server-rendered pages, cookie sessions, CSRF on every form.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../lib/errors.js';
 import { servePortalPages, type Portal } from './session.js';
 import { portalErrorPage } from './pages/errors.js';
+import { assetRoutes } from './pages/assets.js';
 import { authPages } from './pages/auth.js';
 import { phonePages } from './pages/phones.js';
 import { orgPages } from './pages/orgs.js';
@@ -13,6 +13,7 @@ import { consentPages } from './pages/consents.js';
 
 export async function portalRoutes(app: FastifyInstance, portal: Portal): Promise<void> {
   servePortalPages(app, portal, portalErrorPage);
+  await assetRoutes(app);
 
   await authPages(app, portal);
   // Everything else needs a signed-in person.
@@ -27,17 +28,4 @@ export async function portalRoutes(app: FastifyInstance, portal: Portal): Promis
     await projectPages(scope, portal);
     await consentPages(scope, portal);
   });
-}
-
-/** Runs a form action; an ApiError re-renders the form with the message and the error's status. */
-export async function attempt(reply: FastifyReply, action: () => Promise<unknown>, onError: (message: string, status: number) => unknown): Promise<unknown> {
-  try {
-    return await action();
-  } catch (err) {
-    if (err instanceof ApiError) {
-      if (err.retryAfter) void reply.header('retry-after', String(err.retryAfter));
-      return onError(err.message, err.status);
-    }
-    throw err;
-  }
 }

@@ -10,7 +10,8 @@ import { safeEqual } from '../lib/hash.js';
 import { ApiError } from '../lib/errors.js';
 import { clientError } from '../http/errors.js';
 import { fastifyCookie } from '@fastify/cookie';
-import { page, type PageContext } from './views/layout.js';
+import { page, type Flash, type PageContext } from './views/layout.js';
+import { FLASH_COOKIE, FLASH_MAX_AGE_S, FlashSealer } from './flash.js';
 import type { SafeHtml } from '../lib/html.js';
 
 export const SESSION_COOKIE = 'tessera_session';
@@ -22,11 +23,19 @@ declare module 'fastify' {
   interface FastifyRequest {
     user?: User;
     csrfToken?: string;
+    /** What this browser's CSRF token and flash are bound to: the session token, or the anonymous cookie. */
+    binding?: string;
+    /** The one-time message a redirect left for this page (flash.ts). */
+    flash?: Flash;
   }
 }
 
 export class Portal {
-  constructor(readonly services: Services, private readonly csrfKey: Buffer) {}
+  private readonly flashes: FlashSealer;
+
+  constructor(readonly services: Services, private readonly csrfKey: Buffer) {
+    this.flashes = new FlashSealer(csrfKey);
+  }
 
   private cookieOptions(maxAgeSec: number) {
     return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: this.services.deps.config.secureCookies, maxAge: maxAgeSec };
@@ -44,7 +53,13 @@ export class Portal {
       binding = randomBytes(18).toString('base64url');
       if (setsCookies) void reply.setCookie(ANON_COOKIE, binding, this.cookieOptions(24 * 3600));
     }
+    req.binding = binding;
     req.csrfToken = createHmac('sha256', this.csrfKey).update(binding).digest('base64url');
+    const sealedFlash = req.cookies[FLASH_COOKIE];
+    if (sealedFlash !== undefined && req.method === 'GET') {
+      req.flash = this.flashes.open(sealedFlash, binding);
+      if (setsCookies) void reply.clearCookie(FLASH_COOKIE, { path: '/' });
+    }
     // Interactive pages must not be framed (clickjacking) nor cached.
     void reply.header('x-frame-options', 'DENY')
       .header('content-security-policy', "default-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' http: https:")
@@ -67,9 +82,19 @@ export class Portal {
     }
   }
 
-  async startSession(reply: FastifyReply, userId: string): Promise<void> {
+  async startSession(req: FastifyRequest, reply: FastifyReply, userId: string): Promise<void> {
     const token = await this.services.accounts.createSession(userId);
     void reply.setCookie(SESSION_COOKIE, token, this.cookieOptions(14 * 24 * 3600));
+    req.binding = token;
+  }
+
+  /**
+   * The answer to a form post that did what it asked (post/redirect/get): 303 to the page that
+   * shows the result, with an optional one-time message for it (flash.ts).
+   */
+  done(req: FastifyRequest, reply: FastifyReply, location: string, flash?: Flash): FastifyReply {
+    if (flash) void reply.setCookie(FLASH_COOKIE, this.flashes.seal(flash, req.binding ?? ''), this.cookieOptions(FLASH_MAX_AGE_S));
+    return reply.redirect(location, 303);
   }
 
   async endSession(req: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -81,8 +106,11 @@ export class Portal {
     return this.services.accounts.actor(req.user!.id);
   }
 
-  ctx(req: FastifyRequest, title: string, active?: string): PageContext {
-    return { title, user: req.user, csrf: req.csrfToken ?? '', active, showOutbox: this.services.deps.config.sms.provider === 'outbox' };
+  ctx(req: FastifyRequest, title: string, active?: string, crumbs?: [string, string?][]): PageContext {
+    return {
+      title, user: req.user, csrf: req.csrfToken ?? '', active, showOutbox: this.services.deps.config.sms.provider === 'outbox', flash: req.flash,
+      ...(crumbs ? { crumbs } : {}),
+    };
   }
 
   render(reply: FastifyReply, ctx: PageContext, body: SafeHtml, status = 200): FastifyReply {
@@ -101,7 +129,10 @@ export class Portal {
       (req as { cookies: Record<string, string | undefined> }).cookies ??= fastifyCookie.parse(req.headers.cookie ?? '');
       await this.load(req, reply, false);
     }
-    const e = clientError(err, 'a form (application/x-www-form-urlencoded)');
+    // A malformed identifier in the address names nothing: the page does not exist.
+    const e = (err as { validationContext?: string }).validationContext === 'params'
+      ? new ApiError('not_found', 'Nothing exists at this address; check the link, or start again from the dashboard.')
+      : clientError(err, 'a form (application/x-www-form-urlencoded)');
     if (e?.retryAfter) void reply.header('retry-after', String(e.retryAfter));
     if (!e) req.log.error({ err }, errors.logMessage);
     const status = e?.status ?? 500;

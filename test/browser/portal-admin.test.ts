@@ -54,7 +54,7 @@ describe('portal administration in Chromium', () => {
 
     await page.getByLabel('Add a member by email').fill('robin@contoso.example');
     assert.equal(await submit(page, page.getByRole('button', { name: 'Add member' })), 200);
-    const members = page.locator('h2#members + table');
+    const members = page.locator('h2#members + .table table');
     await page.getByLabel('Role of robin@contoso.example').selectOption('admin');
     await snap(page, 'org-change-role');
     assert.equal(await submit(page, members.locator('tr', { hasText: 'robin@contoso.example' }).getByRole('button', { name: 'Change role' })), 200);
@@ -76,7 +76,7 @@ describe('portal administration in Chromium', () => {
     await page.getByLabel('Add a member by phone number').fill('+14155550142');
     assert.equal(await submit(page, page.getByRole('button', { name: 'Add member' })), 200);
     await page.getByLabel('Role of +14155550142').selectOption('admin');
-    assert.equal(await submit(page, page.locator('h2#members + table').getByRole('button', { name: 'Change role' })), 200);
+    assert.equal(await submit(page, page.locator('h2#members + .table table').getByRole('button', { name: 'Change role' })), 200);
     assert.equal(await page.getByLabel('Role of +14155550142').inputValue(), 'admin');
     await snap(page, 'group-member-is-admin');
   });

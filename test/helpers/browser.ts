@@ -1,17 +1,16 @@
-// Real Chromium for portal tests: Debian's /usr/bin/chromium driven by playwright-core.
+// Real Chromium for portal tests, driven by playwright-core (chromium.ts finds or installs it).
 // Tessera listens on a real socket (port 0); screenshots go to test-artifacts/ for people to look at.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { TestApp } from './app.js';
+import { chromiumExecutable } from './chromium.js';
 import { createTestApp } from './app.js';
 
 export const ARTIFACTS = join(process.cwd(), 'test-artifacts');
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: chromiumExecutable(),
     headless: true,
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-gpu', '--no-first-run', '--disable-sync'],
   });

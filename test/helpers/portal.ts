@@ -89,21 +89,25 @@ export class PortalClient {
     return id;
   }
 
+  /** Follows a form's 303 to the page it leads to, as a browser does (the page shows the one-time flash). */
+  async follow(res: LightMyRequestResponse): Promise<LightMyRequestResponse> {
+    if (res.statusCode !== 303) throw new Error(`expected a redirect, got ${res.statusCode} ${res.body.slice(0, 800)}`);
+    return this.get(res.headers.location as string);
+  }
+
   async createConnector(orgId: string, name: string, permissions: string[], extra: Record<string, string | string[]> = {}): Promise<{ id: string; secret: string }> {
     await this.get('/connectors/new');
-    const res = await this.post('/connectors', { orgId, name, description: `${name} description`, permissions, ...extra });
-    if (res.statusCode !== 201) throw new Error(`create connector failed: ${res.statusCode} ${res.body.slice(0, 800)}`);
+    const page = await this.follow(await this.post('/connectors', { orgId, name, description: `${name} description`, permissions, ...extra }));
     return {
-      id: /id="connector-id">([^<]+)</.exec(res.body)![1]!,
-      secret: /id="connector-secret">([^<]+)</.exec(res.body)![1]!,
+      id: /id="connector-id">([^<]+)</.exec(page.body)![1]!,
+      secret: /id="connector-secret">([^<]+)</.exec(page.body)?.[1] ?? '',
     };
   }
 
   async grant(groupId: string, connectorId: string): Promise<string> {
     await this.get(`/groups/${groupId}`);
-    const res = await this.post(`/groups/${groupId}/connectors`, { connectorId: '', connectorIdManual: connectorId });
-    if (res.statusCode !== 200) throw new Error(`grant failed: ${res.statusCode} ${res.body.slice(0, 800)}`);
-    return /id="refresh-token">([^<]+)</.exec(res.body)![1]!;
+    const page = await this.follow(await this.post(`/groups/${groupId}/connectors`, { connectorId: '', connectorIdManual: connectorId }));
+    return /id="refresh-token">([^<]+)</.exec(page.body)![1]!;
   }
 }
 

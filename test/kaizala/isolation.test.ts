@@ -121,7 +121,7 @@ describe('revocation stops tokens at once', () => {
   test('a rotated secret', async () => {
     const s = await setup(4);
     await s.person.get(`/connectors/${s.connector.id}`);
-    const rotate = await s.person.post(`/connectors/${s.connector.id}/rotate`, {});
+    const rotate = await s.person.follow(await s.person.post(`/connectors/${s.connector.id}/rotate`, {}));
     assert.equal(rotate.statusCode, 200);
     const secret = /id="connector-secret">([^<]+)</.exec(rotate.body)![1]!;
     assert.notEqual(secret, s.connector.secret);

@@ -261,7 +261,7 @@ describe('Kandy account access tokens: failure paths', () => {
     assert.equal(native.statusCode, 201);
     const domainTokenBefore = await domainToken(t.app, d);
     await d.person.get(`/projects?org=${d.orgId}`);
-    const rotated = await d.person.post('/projects/account-secret', { orgId: d.orgId });
+    const rotated = await d.person.follow(await d.person.post('/projects/account-secret', { orgId: d.orgId }));
     assert.equal(rotated.statusCode, 200);
     const newSecret = /id="account-secret">([^<]+)</.exec(rotated.body)![1]!;
     snapshot = await state();

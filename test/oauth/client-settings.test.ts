@@ -28,7 +28,9 @@ describe("editing a connector's OAuth settings", () => {
 
   const settings = async (id: string, values: Record<string, string | string[]>) => {
     await dev.get(`/connectors/${id}/oauth`);
-    return dev.post(`/connectors/${id}/oauth`, values);
+    const res = await dev.post(`/connectors/${id}/oauth`, values);
+    // A saved form redirects to the connector's page (post/redirect/get), which shows the result once.
+    return res.statusCode === 303 ? dev.follow(res) : res;
   };
   const row = (id: string) => t.db.kysely.selectFrom('connectors').select(['client_type', 'redirect_uris', 'grant_types', 'secret_hash', 'secret_generation'])
     .where('id', '=', id).executeTakeFirstOrThrow();
@@ -38,7 +40,7 @@ describe("editing a connector's OAuth settings", () => {
     const web = await register('Web');
     const page = await dev.get(`/connectors/${web.id}/oauth`);
     assert.equal(page.statusCode, 200);
-    assert.match(page.body, /<textarea id="redirectUris" name="redirectUris"[^>]*>https:\/\/rp\.example\/callback<\/textarea>/);
+    assert.match(page.body, /<textarea id="f-redirectUris" name="redirectUris"[^>]*>https:\/\/rp\.example\/callback<\/textarea>/);
     assert.match(page.body, /Unticking <code>client_credentials<\/code> stops the access tokens it issued for good, even if it is ticked again later\./);
     const res = await settings(web.id, { clientType: 'confidential', redirectUris: 'https://rp.example/new\nhttps://rp.example/other', grantTypes: ['authorization_code', 'refresh_token'] });
     assert.equal(res.statusCode, 200);
@@ -91,7 +93,7 @@ describe("editing a connector's OAuth settings", () => {
     assert.equal((await introspect(t.app, machine, tokenB)).active, true, 'the other token is untouched');
     // A rotated secret stops the tokens obtained with the old one.
     await dev.get(`/connectors/${machine.id}`);
-    const rotated = await dev.post(`/connectors/${machine.id}/rotate`, {});
+    const rotated = await dev.follow(await dev.post(`/connectors/${machine.id}/rotate`, {}));
     const secret = /id="connector-secret">([^<]+)</.exec(rotated.body)![1]!;
     const current = { id: machine.id, secret };
     assert.deepEqual(await introspect(t.app, current, tokenB), { active: false }, 'obtained with the old secret');
@@ -129,7 +131,7 @@ describe("editing a connector's OAuth settings", () => {
 
     const back = await settings(app.id, { clientType: 'confidential', redirectUris: REDIRECT, grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] });
     assert.equal(back.statusCode, 200);
-    assert.match(back.body, /<b>OAuth settings saved: the connector is now a confidential client\.<\/b> Copy the secret now/);
+    assert.match(back.body, /<b>OAuth settings saved: the connector is now a confidential client\. Copy the secret now: it is shown only once/);
     const secret = /id="connector-secret">([^<]+)</.exec(back.body)![1]!;
     assert.match(secret, /^tcs_[A-Za-z0-9_-]{43}$/);
     assert.equal((await clientCredentials(app.id, secret)).statusCode, 200);

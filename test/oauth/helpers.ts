@@ -22,8 +22,8 @@ export async function developer(app: FastifyInstance, email = 'dev@example.com')
       orgId, name, description: `${name} description`, permissions: opts.permissions ?? SCOPES,
       clientType: opts.type ?? 'confidential', redirectUris: (opts.redirectUris ?? [REDIRECT]).join('\n'), ...(opts.grantTypes ? { grantTypes: opts.grantTypes } : {}),
     });
-    if (res.statusCode !== 201) throw new Error(`register failed: ${res.statusCode} ${res.body.slice(0, 600)}`);
-    return { id: /id="connector-id">([^<]+)</.exec(res.body)![1]!, secret: /id="connector-secret">([^<]+)</.exec(res.body)?.[1] ?? '' };
+    const page = await dev.follow(res);
+    return { id: /id="connector-id">([^<]+)</.exec(page.body)![1]!, secret: /id="connector-secret">([^<]+)</.exec(page.body)?.[1] ?? '' };
   };
   return { dev, orgId, register };
 }

@@ -39,7 +39,7 @@ test('no table and no log line holds a plaintext credential after the whole flow
   assert.equal(posted.statusCode, 201);
   // Rotate the secret too, so both secrets have passed through.
   await person.get(`/connectors/${connector.id}`);
-  const rotated = /id="connector-secret">([^<]+)</.exec((await person.post(`/connectors/${connector.id}/rotate`, {})).body)![1]!;
+  const rotated = /id="connector-secret">([^<]+)</.exec((await person.follow(await person.post(`/connectors/${connector.id}/rotate`, {}))).body)![1]!;
 
   const { tables, dump } = await dumpAllTables(t.db);
   assert.ok(tables.includes('connectors') && tables.includes('grants') && tables.includes('sms_messages'));

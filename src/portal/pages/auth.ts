@@ -2,29 +2,38 @@
 import type { FastifyInstance } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html } from '../../lib/html.js';
-import { csrfField, errorBox } from '../views/layout.js';
+import { count, csrfField } from '../views/layout.js';
 import { CsrfOnly, safeNext, type Portal } from '../session.js';
-import { attempt } from '../routes.js';
+import { attempt, failureBox, field, type FormFailure } from '../forms.js';
+import { EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from '../../accounts/accounts.service.js';
 
 const Next = { type: 'string', maxLength: 2000 } as const;
+// The limits the service applies, so the browser refuses what the server would.
+const Name = { type: 'string', maxLength: NAME_MAX } as const;
+const Email = { type: 'string', maxLength: EMAIL_MAX } as const;
+const Password = { type: 'string', maxLength: PASSWORD_MAX } as const;
 
-function signupForm(csrf: string, v: { email?: string; name?: string; next?: string }, error?: string) {
-  return html`<div class="card"><h1>Create your account</h1>${errorBox(error)}
-<form method="post" action="/signup">${csrfField(csrf)}<input type="hidden" name="next" value="${v.next ?? ''}">
-<label for="name">Name</label><input id="name" type="text" name="name" value="${v.name ?? ''}" required autocomplete="name">
-<label for="email">Email</label><input id="email" type="email" name="email" value="${v.email ?? ''}" required autocomplete="email">
-<label for="password">Password</label><input id="password" type="password" name="password" required minlength="10" autocomplete="new-password">
-<p class="muted">At least 10 characters.</p><button type="submit">Sign up</button></form>
-<p class="muted">Already have an account? <a href="/login${v.next ? `?next=${encodeURIComponent(v.next)}` : ''}">Log in</a></p></div>`;
+interface SignupValues { email?: unknown; name?: unknown; next?: unknown }
+
+function signupForm(csrf: string, v: SignupValues, failure?: FormFailure) {
+  const next = typeof v.next === 'string' ? v.next : '';
+  return html`<div class="card"><h1>Create your account</h1>${failureBox(failure)}
+<form method="post" action="/signup">${csrfField(csrf)}<input type="hidden" name="next" value="${next}">
+${field({ name: 'name', label: 'Name', value: v.name, required: true, maxLength: NAME_MAX, autocomplete: 'name' }, failure)}
+${field({ name: 'email', label: 'Email', type: 'email', value: v.email, required: true, maxLength: EMAIL_MAX, autocomplete: 'email' }, failure)}
+${field({ name: 'password', label: 'Password', type: 'password', required: true, minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, autocomplete: 'new-password', hint: `At least ${PASSWORD_MIN} characters.` }, failure)}
+<button type="submit">Sign up</button></form>
+<p class="muted">Already have an account? <a href="/login${next ? `?next=${encodeURIComponent(next)}` : ''}">Log in</a></p></div>`;
 }
 
-function loginForm(csrf: string, v: { email?: string; next?: string }, error?: string) {
-  return html`<div class="card"><h1>Log in</h1>${errorBox(error)}
-<form method="post" action="/login">${csrfField(csrf)}<input type="hidden" name="next" value="${v.next ?? ''}">
-<label for="email">Email</label><input id="email" type="email" name="email" value="${v.email ?? ''}" required autocomplete="username">
-<label for="password">Password</label><input id="password" type="password" name="password" required autocomplete="current-password">
+function loginForm(csrf: string, v: { email?: unknown; next?: unknown }, failure?: FormFailure) {
+  const next = typeof v.next === 'string' ? v.next : '';
+  return html`<div class="card"><h1>Log in</h1>${failureBox(failure)}
+<form method="post" action="/login">${csrfField(csrf)}<input type="hidden" name="next" value="${next}">
+${field({ name: 'email', label: 'Email', type: 'email', value: v.email, required: true, maxLength: EMAIL_MAX, autocomplete: 'username' }, failure)}
+${field({ name: 'password', label: 'Password', type: 'password', required: true, maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure)}
 <button type="submit">Log in</button></form>
-<p class="muted">New here? <a href="/signup${v.next ? `?next=${encodeURIComponent(v.next)}` : ''}">Create an account</a></p></div>`;
+<p class="muted">New here? <a href="/signup${next ? `?next=${encodeURIComponent(next)}` : ''}">Create an account</a></p></div>`;
 }
 
 export async function authPages(app: FastifyInstance, portal: Portal): Promise<void> {
@@ -33,39 +42,29 @@ export async function authPages(app: FastifyInstance, portal: Portal): Promise<v
 
   r.get('/', async (req, reply) => reply.redirect(req.user ? '/dashboard' : '/login', 303));
 
-  r.get('/signup', { schema: { querystring: { type: 'object', properties: { next: Next, email: { type: 'string', maxLength: 254 } } } } },
+  r.get('/signup', { schema: { querystring: { type: 'object', properties: { next: Next, email: Email } } } },
     async (req, reply) => portal.render(reply, portal.ctx(req, 'Sign up'), signupForm(req.csrfToken!, { next: req.query.next, email: req.query.email })));
 
   r.post('/signup', {
-    schema: {
-      body: {
-        type: 'object',
-        properties: { _csrf: { type: 'string' }, name: { type: 'string', maxLength: 200 }, email: { type: 'string', maxLength: 300 }, password: { type: 'string', maxLength: 300 }, next: Next },
-        required: ['_csrf', 'name', 'email', 'password'],
-      },
-    },
-  }, async (req, reply) => attempt(reply, async () => {
+    attachValidation: true,
+    schema: { body: { type: 'object', properties: { _csrf: { type: 'string' }, name: Name, email: Email, password: Password, next: Next }, required: ['_csrf', 'name', 'email', 'password'] } },
+  }, async (req, reply) => attempt(req, reply, async () => {
     const user = await accounts.signup(req.body);
-    await portal.startSession(reply, user.id);
-    return reply.redirect(safeNext(req.body.next), 303);
-  }, (message, status) => portal.render(reply, portal.ctx(req, 'Sign up'), signupForm(req.csrfToken!, req.body, message), status)));
+    await portal.startSession(req, reply, user.id);
+    return portal.done(req, reply, safeNext(req.body.next), { notice: `Welcome to Tessera, ${user.name}. Your account is ready.` });
+  }, (failure) => portal.render(reply, portal.ctx(req, 'Sign up'), signupForm(req.csrfToken!, req.body ?? {}, failure), failure.status)));
 
-  r.get('/login', { schema: { querystring: { type: 'object', properties: { next: Next, login_hint: { type: 'string', maxLength: 254 } } } } },
+  r.get('/login', { schema: { querystring: { type: 'object', properties: { next: Next, login_hint: Email } } } },
     async (req, reply) => portal.render(reply, portal.ctx(req, 'Log in'), loginForm(req.csrfToken!, { next: req.query.next, email: req.query.login_hint })));
 
   r.post('/login', {
-    schema: {
-      body: {
-        type: 'object',
-        properties: { _csrf: { type: 'string' }, email: { type: 'string', maxLength: 300 }, password: { type: 'string', maxLength: 300 }, next: Next },
-        required: ['_csrf', 'email', 'password'],
-      },
-    },
-  }, async (req, reply) => attempt(reply, async () => {
+    attachValidation: true,
+    schema: { body: { type: 'object', properties: { _csrf: { type: 'string' }, email: Email, password: Password, next: Next }, required: ['_csrf', 'email', 'password'] } },
+  }, async (req, reply) => attempt(req, reply, async () => {
     const user = await accounts.authenticate(req.body.email, req.body.password, req.ip);
-    await portal.startSession(reply, user.id);
-    return reply.redirect(safeNext(req.body.next), 303);
-  }, (message, status) => portal.render(reply, portal.ctx(req, 'Log in'), loginForm(req.csrfToken!, req.body, message), status)));
+    await portal.startSession(req, reply, user.id);
+    return portal.done(req, reply, safeNext(req.body.next));
+  }, (failure) => portal.render(reply, portal.ctx(req, 'Log in'), loginForm(req.csrfToken!, req.body ?? {}, failure), failure.status)));
 
   r.post('/logout', { schema: { body: CsrfOnly } }, async (req, reply) => {
     await portal.endSession(req, reply);
@@ -88,6 +87,6 @@ export async function authPages(app: FastifyInstance, portal: Portal): Promise<v
 <li>As a group admin, open a <a href="/groups">group</a> → Connectors → Add Connector, and hand the refresh token to the developer.</li>
 <li>The developer calls <code>GET /v1/accessToken</code> with <code>applicationId</code>, <code>applicationSecret</code> and <code>refreshToken</code> headers, then the platform API.</li>
 </ol></div>
-<div class="card">${phones.length} phone number(s) · ${orgs.length} organisation(s) · ${groups.length} group(s) · ${connectors.length} connector(s)</div>`);
+<div class="card" id="counts">${count(phones.length, 'phone number')} · ${count(orgs.length, 'organisation')} · ${count(groups.length, 'group')} · ${count(connectors.length, 'connector')}</div>`);
   });
 }
