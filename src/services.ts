@@ -9,7 +9,7 @@ import { TokenService } from './kaizala/token.service.js';
 import { PlatformTokens } from './kaizala/access-tokens.js';
 import { PlatformService } from './kaizala/platform.service.js';
 import { OAuthService } from './oauth/oauth.service.js';
-import { DomainsService } from './kandy/domains.service.js';
+import { DomainsService, provisionAccount } from './kandy/domains.service.js';
 import { PlansService } from './kandy/plans.service.js';
 import { WebhookEvents } from './webhooks/events.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
@@ -43,7 +43,7 @@ export interface InstanceKeys {
 
 export function createServices(deps: Deps, keys: InstanceKeys): Services {
   const events = new WebhookEvents(deps);
-  const orgs = new OrgsService(deps, events);
+  const orgs = new OrgsService(deps, events, provisionAccount);
   const platform = new PlatformService(deps, orgs, events);
   const platformTokens = new PlatformTokens(deps);
   return {

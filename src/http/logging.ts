@@ -87,7 +87,7 @@ export async function developmentLogStream(): Promise<NodeJS.WritableStream | un
   return build({
     colorize: true,
     translateTime: 'HH:MM:ss',
-    ignore: 'pid,hostname,reqId',
+    ignore: 'pid,hostname,reqId,sms',
     messageFormat: (log, messageKey) => {
       const sms = log.sms as { to?: string; body?: string } | undefined;
       if (!sms) return String(log[messageKey] ?? '');

@@ -1,6 +1,7 @@
 // The rules of domains and user provisioning, independent of any wire format: the Kandy routes
 // wrap results in {result, status, message}, the native API and the portal in their own shapes.
 // Errors are ApiErrors from Tessera's catalogue; each surface has a serializer for them.
+import type { Kysely } from 'kysely';
 import type { Deps } from '../deps.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../deps.js';
 import { can, type Actor } from '../auth/policy.js';
@@ -9,7 +10,7 @@ import { hashPassword, safeEqual, sha256 } from '../lib/hash.js';
 import { newId } from '../lib/ids.js';
 import { FailureLimit, secretFailureRules } from '../lib/rate-limit.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
-import type { DomainTokenKind, DomainsTable } from '../db/schema.js';
+import type { Database, DomainTokenKind, DomainsTable } from '../db/schema.js';
 import * as q from './queries.js';
 import {
   checkGivenPassword, generatePassword, missing, newKey, newToken, normaliseCountryCode, normaliseDomainName,
@@ -63,6 +64,10 @@ async function storedPasswordHash(password: string, generated: boolean): Promise
 /** Too many wrong secrets from one client: even the right one waits (rate-limit.ts, FailureLimit). */
 const tooManyFailures = (wait: number): ApiError => new ApiError('rate_limited', 'Too many wrong secrets; try again later', undefined, wait);
 
+/** An organisation's API account, made in the transaction that makes the organisation (OrgsService). */
+export const provisionAccount = (trx: Kysely<Database>, orgId: string, now: number): Promise<void> =>
+  q.insertAccountIfAbsent(trx, q.newAccountRow(orgId, DEFAULT_PLAN, now));
+
 export class DomainsService {
   private readonly failures: FailureLimit;
 
@@ -88,13 +93,10 @@ export class DomainsService {
 
   // ---- the organisation's account (portal) ----
 
-  /** Every organisation has one API account, made on first use with the default plan. */
+  /** Every organisation has one API account, made with it (provisionAccount) on the default plan. */
   async account(orgId: string): Promise<q.AccountWithPlan> {
-    const existing = await q.findAccountByOrg(this.deps.db, orgId);
-    if (existing) return existing;
-    await q.insertAccountIfAbsent(this.deps.db, q.newAccountRow(orgId, DEFAULT_PLAN, this.deps.clock.now()));
     const row = await q.findAccountByOrg(this.deps.db, orgId);
-    if (!row) throw new ApiError('internal_error', 'The account could not be created');
+    if (!row) throw notFound('Account');
     return row;
   }
 

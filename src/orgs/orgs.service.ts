@@ -21,6 +21,9 @@ export interface GroupMember { id: string; phone: string; role: GroupRole; isPro
 export interface Message { id: string; sender_type: string; sender_id: string; sender_name: string; text: string; created_at: number }
 
 export const ORG_NAME_MAX = 100;
+
+/** Writes what another capability keeps for a new organisation, inside the transaction that makes it. */
+export type OrgProvisioner = (trx: Kysely<Database>, orgId: string, now: number) => Promise<void>;
 export const GROUP_NAME_MAX = 100;
 export const WELCOME_MAX = 500;
 
@@ -33,7 +36,11 @@ export async function loadGroup(db: Kysely<Database>, groupId: string): Promise<
 }
 
 export class OrgsService {
-  constructor(private readonly deps: Deps, private readonly events: WebhookEvents) {}
+  /**
+   * `provision` adds what other capabilities keep per organisation (the Kandy API account) in the
+   * transaction that makes the organisation, so no page has to make it on first view.
+   */
+  constructor(private readonly deps: Deps, private readonly events: WebhookEvents, private readonly provision: OrgProvisioner = async () => undefined) {}
 
   private source(actor: Actor, name: string): EventSource {
     return { userId: actor.userId, name, phone: actor.phones[0] ?? '' };
@@ -46,6 +53,7 @@ export class OrgsService {
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('organizations').values({ id, name, created_by: actor.userId, created_at: now }).execute();
       await trx.insertInto('org_members').values({ org_id: id, user_id: actor.userId, role: 'owner', created_at: now }).execute();
+      await this.provision(trx, id, now);
     });
     return { id, name };
   }

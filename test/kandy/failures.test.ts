@@ -211,7 +211,7 @@ describe('Kandy account access tokens: failure paths', () => {
     const person = new PortalClient(t.app);
     await person.signup('nosecret@example.com', 'No Secret');
     const orgId = await person.createOrg('No Secret Org');
-    // Opening the Projects page makes the account, without a secret.
+    // The organisation's account is made with it, without a secret.
     const page = await person.get(`/projects?org=${orgId}`);
     assert.match(page.body, /No account secret yet\./);
     const key = /id="account-key">([^<]+)</.exec(page.body)![1]!;

@@ -10,6 +10,7 @@ import * as m0300 from './0300_change_feed.js';
 import * as m0301 from './0301_refresh_chain.js';
 import * as m0302 from './0302_client_credentials_generation.js';
 import * as m0303 from './0303_idempotency_keys.js';
+import * as m0304 from './0304_org_api_accounts.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0301_refresh_chain': m0301,
   '0302_client_credentials_generation': m0302,
   '0303_idempotency_keys': m0303,
+  '0304_org_api_accounts': m0304,
 };

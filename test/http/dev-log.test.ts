@@ -1,0 +1,53 @@
+// The log a person reads: in development at a terminal, one readable line per event (pino-pretty)
+// and the SMS outbox's PIN as a banner; in production, or into a pipe, one JSON object per line.
+// Tessera runs under `script`, which gives it a real terminal.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Starts `tessera start` (under a terminal when `tty`), answers what it printed until it was ready. */
+async function startOutput(env: Record<string, string>, tty: boolean): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-log-'));
+  const command = `${process.execPath} --import tsx src/cli.ts start`;
+  const child = tty
+    ? spawn('script', ['-qfc', command, '/dev/null'], { env: { ...process.env, ...env, DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, PORT: '0', HOST: '127.0.0.1' } })
+    : spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], { env: { ...process.env, ...env, DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, PORT: '0', HOST: '127.0.0.1' } });
+  let out = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready in 30 s: ${out}`)), 30_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('Tessera is ready')) { clearTimeout(timer); resolve(); }
+      });
+      child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${out}`)); });
+    });
+  } finally {
+    child.removeAllListeners('exit');
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+test('in development at a terminal the log is readable lines; into a pipe it stays JSON', async () => {
+  const env = { NODE_ENV: '', LOG_LEVEL: 'info' };
+  const pretty = await startOutput(env, true);
+  // A coloured level and the message, not a JSON object.
+  const ESC = '\u001b';
+  assert.ok(pretty.includes(`${ESC}[32mINFO${ESC}[39m: ${ESC}[36mTessera is ready`), pretty);
+  assert.match(pretty, /\[\d\d:\d\d:\d\d\] /);
+  assert.doesNotMatch(pretty, /"level":30/);
+  const piped = await startOutput(env, false);
+  const ready = piped.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string }).find((l) => l.msg === 'Tessera is ready');
+  assert.ok(ready, piped);
+});
+
+test('in production the log is JSON even at a terminal', async () => {
+  const out = await startOutput({ NODE_ENV: 'production', LOG_LEVEL: 'info', PUBLIC_URL: 'https://tessera.example' }, true);
+  const line = out.split(/\r?\n/).find((l) => l.includes('Tessera is ready'))!;
+  assert.equal((JSON.parse(line) as { msg: string }).msg, 'Tessera is ready');
+});
