@@ -10,8 +10,9 @@ import { seedDomain, type SeededDomain } from './setup.js';
 
 const LIMITED = { result: null, status: 10, message: 'Too many wrong secrets; try again later' };
 const WINDOW_S = 300;
-/** A client address of its own for each test, so limits counted in one do not reach another. */
-const address = () => `198.51.100.${randomBytes(1)[0]! % 250 + 1}`;
+/** A client address of its own for each use, so limits counted in one test do not reach another. */
+let lastAddress = randomBytes(1)[0]!;
+const address = () => `198.51.${100 + (Math.floor(++lastAddress / 250) % 100)}.${lastAddress % 250 + 1}`;
 const fakeKey = (prefix: string) => `${prefix}${randomBytes(16).toString('hex')}`;
 
 describe('Kandy secrets are rate-limited', () => {
