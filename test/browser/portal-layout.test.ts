@@ -36,6 +36,10 @@ describe('the portal at 360 px and 1280 px', () => {
     await person.get(`/projects?org=${ids.org}`);
     const project = await person.post('/projects', { orgId: ids.org, domainName: `${'sub'.repeat(20)}.${'long'.repeat(15)}.example.com`, projectName: LONG('Project') });
     ids.project = /\/projects\/([0-9a-f-]{36})/.exec(project.headers.location as string)![1]!;
+    // A number waiting for its PIN, and an OAuth client whose consent page a person sees.
+    await person.get('/phones');
+    ids.pending = /\/phones\/([0-9a-f-]{36})\/verify/.exec((await person.post('/phones', { phone: '+14155550184' })).headers.location as string)![1]!;
+    ids.client = (await person.createConnector(ids.org, LONG('App'), ['groupinfo.read'], { redirectUris: 'https://app.example/callback' })).id;
 
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -56,6 +60,12 @@ describe('the portal at 360 px and 1280 px', () => {
     ['groups', '/groups'], ['group', `/groups/${ids.group}`], ['connectors', '/connectors'], ['connector-new', '/connectors/new'],
     ['connector', `/connectors/${ids.connector}`], ['connector-oauth', `/connectors/${ids.connector}/oauth`], ['projects', `/projects?org=${ids.org}`],
     ['project', `/projects/${ids.project}`], ['consents', '/consents'], ['not-found', '/groups/not-an-id'],
+    ['phone-verify', `/phones/${ids.pending}/verify`],
+    ['oauth-consent', `/oauth/authorize?${new URLSearchParams({
+      response_type: 'code', client_id: ids.client!, redirect_uri: 'https://app.example/callback', scope: `openid groupinfo.read Org/${ids.org}.groupinfo.read`,
+      state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+    })}`],
+    ['oauth-error', '/oauth/authorize?client_id=nope'],
   ];
 
   const overflow = () => page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
