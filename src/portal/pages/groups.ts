@@ -8,7 +8,7 @@ import { copyable, csrfField, table } from '../views/layout.js';
 import { CsrfOnly, type Portal } from '../session.js';
 import { attempt, failureBox, field, fieldError, type FormFailure } from '../forms.js';
 import type { Actor } from '../../auth/policy.js';
-import { GROUP_NAME_MAX, GROUP_ROLES, MESSAGE_MAX, WELCOME_MAX, listMembers, listMessages } from '../../orgs/orgs.service.js';
+import { GROUP_NAME_MAX, GROUP_ROLES, MESSAGE_MAX, WELCOME_MAX, listMembers, listMessages, type Group } from '../../orgs/orgs.service.js';
 import { PHONE_MAX } from '../../lib/phone.js';
 
 const Uuid = { type: 'string', format: 'uuid' } as const;
@@ -19,8 +19,8 @@ export async function groupPages(app: FastifyInstance, portal: Portal): Promise<
   const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const s = portal.services;
 
-  const groupPage = async (actor: Actor, groupId: string, csrf: string, failure?: FormFailure, v: Record<string, unknown> = {}) => {
-    const group = await s.orgs.authorizeGroup(actor, groupId, 'group.read');
+  const groupPage = async (actor: Actor, group: Group, csrf: string, failure?: FormFailure, v: Record<string, unknown> = {}) => {
+    const groupId = group.id;
     const manage = await s.orgs.canManageGroup(actor, groupId);
     const [members, page, grants, orgConnectors] = await Promise.all([
       listMembers(s.deps.db, groupId), listMessages(s.deps.db, groupId, 50), s.grants.listForGroup(actor, groupId),
@@ -57,15 +57,14 @@ ${page.messages.map((m) => html`<div class="msg"><b>${m.sender_name}</b><span cl
 ${page.messages.length ? '' : html`<p class="muted">No messages yet.</p>`}
 <form method="post" action="/groups/${group.id}/messages">${csrfField(csrf)}${field({ name: 'message', label: 'Post a message', value: v.message, multiline: true, required: true, maxLength: MESSAGE_MAX }, failure)}<button type="submit">Post</button></form></div>`;
   };
-  const groupCtx = async (req: FastifyRequest, actor: Actor, groupId: string) => {
-    const group = await s.orgs.authorizeGroup(actor, groupId, 'group.read');
-    const org = actor.orgRoles.has(group.org_id) ? await s.orgs.get(actor, group.org_id) : undefined;
-    return portal.ctx(req, group.name, 'groups', [...(org ? [[org.name, `/orgs/${org.id}`]] as [string, string][] : []), ['Groups', '/groups'], [group.name]]);
-  };
   const renderGroup = async (req: FastifyRequest, reply: FastifyReply, groupId: string, failure?: FormFailure) => {
     const actor = await portal.actor(req);
+    const group = await s.orgs.authorizeGroup(actor, groupId, 'group.read');
+    // Breadcrumbs start at the organisation for its members; a group admin by phone alone starts at Groups.
+    const org = actor.orgRoles.has(group.org_id) ? await s.orgs.get(actor, group.org_id) : undefined;
+    const ctx = portal.ctx(req, group.name, 'groups', [...(org ? [[org.name, `/orgs/${org.id}`]] as [string, string][] : []), ['Groups', '/groups'], [group.name]]);
     const typed = failure ? (req.body ?? {}) as Record<string, unknown> : {};
-    return portal.render(reply, await groupCtx(req, actor, groupId), await groupPage(actor, groupId, req.csrfToken!, failure, typed), failure?.status ?? 200);
+    return portal.render(reply, ctx, await groupPage(actor, group, req.csrfToken!, failure, typed), failure?.status ?? 200);
   };
 
   const groupsPage = async (req: FastifyRequest, v: { orgId?: unknown; name?: unknown; welcomeMessage?: unknown } = {}, failure?: FormFailure) => {
