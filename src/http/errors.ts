@@ -2,7 +2,7 @@
 // Schema validation failures name the field; anything unexpected is logged and answered as
 // internal_error without internals.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, ERROR_STATUS, type ErrorCode } from '../lib/errors.js';
+import { ApiError, type ErrorCode } from '../lib/errors.js';
 
 interface AjvIssue { instancePath?: string; keyword?: string; message?: string; params?: Record<string, unknown> }
 
@@ -63,10 +63,8 @@ export function clientError(err: unknown, accepts = 'JSON (Content-Type: applica
     default:
   }
   if (fe.statusCode === 400 && err instanceof SyntaxError) return new ApiError('validation_failed', 'body: is not valid JSON', { field: 'body' });
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    const code = (Object.entries(ERROR_STATUS).find(([, status]) => status === fe.statusCode)?.[0] ?? 'validation_failed') as ErrorCode;
-    return new ApiError(code === 'rate_limited' ? 'validation_failed' : code, fe.message);
-  }
+  // Fastify's other client errors (a Content-Length that does not match the body, …).
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new ApiError(fe.statusCode === 404 ? 'not_found' : 'validation_failed', fe.message);
   return undefined;
 }
 
