@@ -23,6 +23,8 @@ import { bySurface, clientErrorHandler, routerError, type ErrorWriter } from './
 import { buildSurfaceValidator } from './http/validation.js';
 import { kandyErrorHandler } from './kandy/envelope.js';
 import { oauthErrorHandler } from './oauth/errors.js';
+import { zaikioErrorHandler } from './zaikio/errors.js';
+import { zaikioRoutes } from './zaikio/routes.js';
 import { Portal } from './portal/session.js';
 import { portalErrorPage } from './portal/pages/errors.js';
 import { page } from './portal/views/layout.js';
@@ -130,7 +132,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await app.register(formbody);
     const portal = new Portal(services, csrfKey);
     surfaceErrors = bySurface({
-      api: jsonErrorHandler, kandy: kandyErrorHandler, oauth: oauthErrorHandler,
+      api: jsonErrorHandler, kandy: kandyErrorHandler, oauth: oauthErrorHandler, zaikio: zaikioErrorHandler,
       pages: (err, req, reply) => portal.renderError(req, reply, err, portalErrorPage),
     });
     renderErrorPage = (status, message) => page({ title: 'Error', csrf: '', showOutbox: false }, portalErrorPage.body(message, status));
@@ -158,6 +160,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
     await app.register(async (scope) => kaizalaRoutes(scope, services));
     await app.register(async (scope) => kandyRoutes(scope, services));
+    await app.register(async (scope) => zaikioRoutes(scope, services));
     // Cookies only where sessions live (the portal and the OAuth pages, which register the plugin
     // in their own scope): the bearer-token APIs neither read nor set them, and the plugin's hooks
     // would run on every one of their requests.

@@ -1,18 +1,22 @@
 // Tessera answers on several surfaces, each with its own error shape: the JSON APIs
 // ({error: {code, message, details}}), Kandy's /v1.2 envelope ({result, status, message}), the
-// OAuth client endpoints (RFC 6749 {error, error_description}) and the HTML pages (portal, OAuth
-// sign-in). A route's own scope serialises its errors; this module says which surface a path
+// OAuth client endpoints (RFC 6749 {error, error_description}), Zaikio's directory API
+// ({errors: [...]}) and the HTML pages (portal, OAuth sign-in). A route's own scope serialises its errors; this module says which surface a path
 // belongs to for what reaches no route: an unknown path, a URL Fastify cannot decode, a route
 // parameter over the router's limit, or request headers Node refuses before Fastify sees them.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import { ApiError } from '../lib/errors.js';
 
-export type Surface = 'api' | 'kandy' | 'oauth' | 'pages';
+export type Surface = 'api' | 'kandy' | 'oauth' | 'pages' | 'zaikio';
+
+/** The Zaikio-compatible directory resources under /api/v1 (the rest of /api/v1 is the native Kandy API). */
+const ZAIKIO = /^\/api\/v1\/(jwt_public_keys|revoked_access_tokens|person|organization)(?=[/?]|$)/;
 
 /** The surface of a request path (with or without a query string). */
 export function surfaceOf(url: string): Surface {
   if (url.startsWith('/v1.2/') || url === '/v1.2' || url.startsWith('/v1.2?')) return 'kandy';
+  if (ZAIKIO.test(url)) return 'zaikio';
   if (url.startsWith('/v1/') || url.startsWith('/api/') || url.startsWith('/healthz') || url.startsWith('/readyz')) return 'api';
   // The authorization and consent steps are pages a person sees; the rest of /oauth is for clients.
   if (url.startsWith('/oauth/authorize') || url.startsWith('/oauth/consent')) return 'pages';
@@ -61,6 +65,7 @@ export function clientErrorAnswer(err: { code?: string; rawPacket?: unknown }, r
     case 'api': body = JSON.stringify({ error: { code: status === 431 ? 'headers_too_large' : 'validation_failed', message } }); break;
     case 'kandy': body = JSON.stringify({ result: null, status: 4, message }); break;
     case 'oauth': body = JSON.stringify({ error: 'invalid_request', error_description: message }); break;
+    case 'zaikio': body = JSON.stringify({ errors: [status === 431 ? 'headers_too_large' : 'invalid_request'] }); break;
     default: type = 'text/html; charset=utf-8'; body = renderPage(status, message);
   }
   return `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`;

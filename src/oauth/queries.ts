@@ -104,6 +104,11 @@ export async function revokeAccessToken(db: Db, jti: string, expiresAt: number):
     .onConflict((oc) => oc.column('jti').doNothing()).execute();
 }
 
+/** The ids of revoked access tokens that have not expired yet, oldest first. */
+export async function listRevokedAccessTokens(db: Db, now: number): Promise<string[]> {
+  return (await db.selectFrom('oauth_revoked_access_tokens').select('jti').where('expires_at', '>', now).orderBy('expires_at').execute()).map((r) => r.jti);
+}
+
 export async function isAccessTokenRevoked(db: Db, jti: string): Promise<boolean> {
   return (await revokedJti.first(db, { jti })) !== undefined;
 }

@@ -108,14 +108,23 @@ export interface ActiveAccessToken {
 
 /** A valid, unrevoked access token of this issuer, or undefined. */
 export async function activeAccessToken(deps: Deps, token: string): Promise<ActiveAccessToken | undefined> {
+  const checked = await checkAccessToken(deps, token);
+  return typeof checked === 'string' ? undefined : checked;
+}
+
+/**
+ * The access token if it is valid and not revoked; otherwise why not: `expired` (its exp has
+ * passed) or `invalid` (anything else: a bad signature, another issuer, revoked, its grant gone).
+ */
+export async function checkAccessToken(deps: Deps, token: string): Promise<ActiveAccessToken | 'expired' | 'invalid'> {
   const v = await verifyJwt(deps.keys, token, { issuer: deps.config.publicUrl, typ: AT_TYP, now: deps.clock.now() });
-  if (!v.ok) return undefined;
+  if (!v.ok) return v.reason === 'expired' ? 'expired' : 'invalid';
   const p = v.payload;
-  if (typeof p.client_id !== 'string' || typeof p.jti !== 'string' || typeof p.sub !== 'string') return undefined;
+  if (typeof p.client_id !== 'string' || typeof p.jti !== 'string' || typeof p.sub !== 'string') return 'invalid';
   let userId: string | null = null;
   if (typeof p.gid === 'string') {
     const family = await findFamily(deps.db, p.gid);
-    if (!family || family.revoked_at !== null || family.connector_id !== p.client_id) return undefined;
+    if (!family || family.revoked_at !== null || family.connector_id !== p.client_id) return 'invalid';
     userId = family.user_id;
   } else {
     // Client credentials (RFC 9068 §2.2: sub is the client): active while the client still may
@@ -123,9 +132,9 @@ export async function activeAccessToken(deps: Deps, token: string): Promise<Acti
     // public, loses the grant type (even if it gets it back), or has its secret rotated.
     const client = p.gid === undefined && p.sub === p.client_id ? await findClient(deps.db, p.client_id) : undefined;
     if (!client || client.client_type !== 'confidential' || client.secret_generation !== p.cgen || client.cc_generation !== p.ccgen
-      || !(JSON.parse(client.grant_types) as string[]).includes('client_credentials')) return undefined;
+      || !(JSON.parse(client.grant_types) as string[]).includes('client_credentials')) return 'invalid';
   }
-  if (await isAccessTokenRevoked(deps.db, p.jti)) return undefined;
+  if (await isAccessTokenRevoked(deps.db, p.jti)) return 'invalid';
   return {
     jti: p.jti, sub: p.sub, clientId: p.client_id, scope: typeof p.scope === 'string' ? p.scope : '', familyId: typeof p.gid === 'string' ? p.gid : null, userId,
     iat: p.iat ?? 0, exp: p.exp ?? 0, aud: Array.isArray(p.aud) ? p.aud : p.aud ? [p.aud] : [],

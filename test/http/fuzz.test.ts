@@ -14,6 +14,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { dumpAllTables } from '../helpers/db.js';
 import { ALL_PERMISSIONS, accessToken, seedConnectorFlow } from '../helpers/portal.js';
 import { domainToken, seedDomain } from '../kandy/setup.js';
+import { basic, tokenRequest } from '../oauth/helpers.js';
 import { surfaceOf } from '../../src/http/surfaces.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
@@ -39,6 +40,8 @@ const MALFORMED = ['{bad', '[', '{"a":', '"', 'null', '{}}', '\u0000', '%ff=%zz&
 interface Material {
   ids: string[];
   kaizala: string;
+  /** An OAuth access token (client credentials): the directory API's bearer. */
+  oauth: string;
   domainToken: string;
   accountToken: string;
   cookie: string;
@@ -109,6 +112,7 @@ function requests(routes: readonly { method: string; url: string }[], m: Materia
     if (auth !== 'none') {
       const valid = auth === 'valid';
       if (url.startsWith('/v1/')) headers.accesstoken = valid ? m.kaizala : 'eyJhbGciOiJub25lIn0.e30.';
+      else if (surface === 'zaikio') headers.authorization = `Bearer ${valid ? m.oauth : 'eyJhbGciOiJub25lIn0.e30.'}`;
       else if (url.startsWith('/api/')) headers.authorization = `Bearer ${valid ? m.domainToken : 'DAT0'}`;
       else if (surface === 'kandy') headers.authorization = `Bearer ${valid ? m.accountToken : 'AAT0'}`;
       else if (surface === 'oauth') headers.authorization = valid ? 'Basic Og==' : 'Basic !!!';
@@ -140,6 +144,11 @@ function assertShape(req: FuzzRequest, res: LightMyRequestResponse): void {
   if (surface === 'api') {
     const e = body.error as Record<string, unknown> | undefined;
     assert.ok(e && typeof e.code === 'string' && typeof e.message === 'string' && Object.keys(body).length === 1, `{error: {code, message}}: ${where}`);
+  } else if (surface === 'zaikio') {
+    const e = body.errors;
+    const ok = Array.isArray(e) ? e.length > 0 && e.every((x) => typeof x === 'string')
+      : !!e && typeof e === 'object' && Object.values(e).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'));
+    assert.ok(ok && Object.keys(body).length === 1, `{errors: [...]}: ${where}`);
   } else if (surface === 'kandy') {
     assert.ok(body.result === null && Number.isInteger(body.status) && body.status !== 0 && typeof body.message === 'string', `Kandy envelope: ${where}`);
   } else {
@@ -160,6 +169,7 @@ describe('fuzzing every route', () => {
     m = {
       ids: [flow.groupId, flow.orgId, flow.connector.id, d.domainId, 'bob'],
       kaizala: (await accessToken(t.app, flow.connector, flow.refreshToken)).json().accessToken,
+      oauth: (await tokenRequest(t.app, { grant_type: 'client_credentials' }, { authorization: basic(flow.connector.id, flow.connector.secret) })).json().access_token,
       domainToken: await domainToken(t.app, d),
       accountToken: account.json().result.account_access_token,
       cookie: `tessera_session=${flow.person.cookie('tessera_session')}`,
