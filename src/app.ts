@@ -27,6 +27,7 @@ import { zaikioErrorHandler } from './zaikio/errors.js';
 import { zaikioRoutes } from './zaikio/routes.js';
 import { Portal } from './portal/session.js';
 import { portalErrorPage } from './portal/pages/errors.js';
+import { assetRoutes } from './portal/pages/assets.js';
 import { page } from './portal/views/layout.js';
 import { Pruner } from './db/retention.js';
 import { refuseNulCharacters } from './http/nul.js';
@@ -169,6 +170,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await portalRoutes(scope, portal);
     });
     await app.register(async (scope) => oauthRoutes(scope, services, portal));
+    // Static files need no session: outside the portal's scope, they cost no session lookup.
+    await app.register(assetRoutes);
 
     app.addHook('onClose', async () => {
       await services.webhookDispatcher.stop();

@@ -12,11 +12,13 @@ const pool = AjvCompiler();
 
 /** Fastify's validator factory: the configured Ajv, and one without coercion for JSON bodies. */
 export const buildSurfaceValidator = ((externalSchemas, options) => {
+  /** The configured Ajv with some of its options changed. */
+  const variant = (changed: object) => pool(externalSchemas,
+    { ...options, customOptions: { ...(options as { customOptions?: object } | undefined)?.customOptions, ...changed } } as Parameters<Pool>[1]);
   const converting = pool(externalSchemas, options);
-  const customOptions = { ...(options as { customOptions?: object } | undefined)?.customOptions, coerceTypes: false };
-  const strict = pool(externalSchemas, { ...options, customOptions } as Parameters<Pool>[1]);
+  const strict = variant({ coerceTypes: false });
   // A page's form shows every field's message at once, so its body is checked to the end.
-  const forms = pool(externalSchemas, { ...options, customOptions: { ...(options as { customOptions?: object } | undefined)?.customOptions, allErrors: true } } as Parameters<Pool>[1]);
+  const forms = variant({ allErrors: true });
   const compile: Compile = (route) => {
     if (route.httpPart !== 'body') return converting(route);
     const surface = surfaceOf(route.url ?? '');

@@ -2,7 +2,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { servePortalPages, type Portal } from './session.js';
 import { portalErrorPage } from './pages/errors.js';
-import { assetRoutes } from './pages/assets.js';
 import { authPages } from './pages/auth.js';
 import { phonePages } from './pages/phones.js';
 import { orgPages } from './pages/orgs.js';
@@ -13,7 +12,6 @@ import { consentPages } from './pages/consents.js';
 
 export async function portalRoutes(app: FastifyInstance, portal: Portal): Promise<void> {
   servePortalPages(app, portal, portalErrorPage);
-  await assetRoutes(app);
 
   await authPages(app, portal);
   // Everything else needs a signed-in person.

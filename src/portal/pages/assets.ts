@@ -23,6 +23,7 @@ const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><re
 
 export async function assetRoutes(app: FastifyInstance): Promise<void> {
   const cached = 'public, max-age=86400';
+  app.addHook('onSend', async (_req, reply) => { void reply.header('x-content-type-options', 'nosniff'); });
   app.get('/assets/portal.js', async (_req, reply) => reply.header('cache-control', cached).type('text/javascript; charset=utf-8').send(SCRIPT));
   app.get('/favicon.svg', async (_req, reply) => reply.header('cache-control', cached).type('image/svg+xml').send(FAVICON));
   app.get('/favicon.ico', async (_req, reply) => reply.header('cache-control', cached).redirect('/favicon.svg', 301));
