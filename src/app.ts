@@ -25,6 +25,8 @@ import { kandyErrorHandler } from './kandy/envelope.js';
 import { oauthErrorHandler } from './oauth/errors.js';
 import { zaikioErrorHandler } from './zaikio/errors.js';
 import { zaikioRoutes } from './zaikio/routes.js';
+import { platformApiRoutes } from './platforms/api-routes.js';
+import { whiteLabelRoutes } from './platforms/white-label.js';
 import { Portal } from './portal/session.js';
 import { portalErrorPage } from './portal/pages/errors.js';
 import { assetRoutes } from './portal/pages/assets.js';
@@ -162,6 +164,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await app.register(async (scope) => kaizalaRoutes(scope, services));
     await app.register(async (scope) => kandyRoutes(scope, services));
     await app.register(async (scope) => zaikioRoutes(scope, services));
+    await app.register(async (scope) => platformApiRoutes(scope, services));
     // Cookies only where sessions live (the portal and the OAuth pages, which register the plugin
     // in their own scope): the bearer-token APIs neither read nor set them, and the plugin's hooks
     // would run on every one of their requests.
@@ -170,6 +173,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await portalRoutes(scope, portal);
     });
     await app.register(async (scope) => oauthRoutes(scope, services, portal));
+    // /{platform}/…: after every route of Tessera's own, whose static first segments win.
+    await app.register(async (scope) => whiteLabelRoutes(scope, services, portal));
     // Static files need no session: outside the portal's scope, they cost no session lookup.
     await app.register(assetRoutes);
 

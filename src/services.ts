@@ -15,6 +15,11 @@ import { WebhookEvents } from './webhooks/events.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { Idempotency } from './idempotency/idempotency.js';
+import { PlatformsService } from './platforms/platforms.service.js';
+import { MembershipsService } from './platforms/memberships.js';
+import { PlatformApi } from './platforms/platform-api.js';
+import { DirectoryService } from './zaikio/directory.js';
+import { PrivateTokensService } from './private-tokens/private-tokens.service.js';
 
 export interface Services {
   deps: Deps;
@@ -32,6 +37,11 @@ export interface Services {
   webhooks: WebhooksService;
   webhookDispatcher: WebhookDispatcher;
   idempotency: Idempotency;
+  platforms: PlatformsService;
+  memberships: MembershipsService;
+  directory: DirectoryService;
+  platformApi: PlatformApi;
+  privateTokens: PrivateTokensService;
 }
 
 export interface InstanceKeys {
@@ -46,9 +56,18 @@ export function createServices(deps: Deps, keys: InstanceKeys): Services {
   const orgs = new OrgsService(deps, events, provisionAccount);
   const platform = new PlatformService(deps, orgs, events);
   const platformTokens = new PlatformTokens(deps);
+  const accounts = new AccountsService(deps);
+  const platforms = new PlatformsService(deps);
+  const memberships = new MembershipsService(deps);
+  const directory = new DirectoryService(deps, accounts, orgs, memberships);
   return {
     deps,
-    accounts: new AccountsService(deps),
+    accounts,
+    platforms,
+    memberships,
+    directory,
+    platformApi: new PlatformApi(deps, platforms, memberships, directory),
+    privateTokens: new PrivateTokensService(deps),
     phones: new PhonesService(deps),
     orgs,
     connectors: new ConnectorsService(deps),

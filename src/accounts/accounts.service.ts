@@ -6,7 +6,8 @@ import { dummyPasswordHash, hashPassword, sha256, verifyPassword } from '../lib/
 import { newId, newSecret } from '../lib/ids.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Actor } from '../auth/policy.js';
-import type { OrgRole, UsersTable } from '../db/schema.js';
+import type { Kysely } from 'kysely';
+import type { Database, OrgRole, UsersTable } from '../db/schema.js';
 
 export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -55,7 +56,8 @@ export function checkPassword(password: string, field = 'password'): void {
 export class AccountsService {
   constructor(private readonly deps: Deps) {}
 
-  async signup(input: { email: string; name: string; password: string }): Promise<User> {
+  /** `also` writes what comes with the account (a platform membership, a consent) in its transaction. */
+  async signup(input: { email: string; name: string; password: string }, also?: (trx: Kysely<Database>, user: User) => Promise<void>): Promise<User> {
     // Every field is checked, so a form shows all its mistakes at once.
     const checks = new FieldChecks();
     const name = checks.check(() => requiredText(input.name, 'name', NAME_MAX)) ?? '';
@@ -64,7 +66,11 @@ export class AccountsService {
     checks.done();
     const user = { id: newId(), email, name, created_at: this.deps.clock.now() };
     try {
-      await this.deps.db.insertInto('users').values({ ...user, password_hash: await hashPassword(input.password) }).execute();
+      const passwordHash = await hashPassword(input.password);
+      await this.deps.db.transaction().execute(async (trx) => {
+        await trx.insertInto('users').values({ ...user, password_hash: passwordHash }).execute();
+        if (also) await also(trx, user);
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ApiError('email_taken', 'email: an account with this email already exists', { field: 'email' });
       throw err;

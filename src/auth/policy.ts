@@ -18,6 +18,9 @@ export type Action =
   | 'org.manage_connectors'
   | 'org.manage_projects'
   | 'org.grant_app_access'
+  | 'org.manage_platforms'
+  | 'org.manage_private_tokens'
+  | 'org.join_platform'
   | 'group.read'
   | 'group.manage'
   | 'group.leave';
@@ -39,7 +42,12 @@ export function can(actor: Actor, action: Action, resource: OrgResource | GroupR
       return actor.orgRoles.has(resource.orgId);
     // Admins manage members and roles below owner; only owners make, unmake or remove owners, so
     // an admin can neither promote themselves nor push the owners out.
+    // Private access tokens act for the whole organisation without a person behind each call,
+    // and making the organisation a platform member hands its directory entry to a vendor: the
+    // seed leaves both to owners.
     case 'org.manage_owners':
+    case 'org.manage_private_tokens':
+    case 'org.join_platform':
       return actor.orgRoles.get(resource.orgId) === 'owner';
     // org.grant_app_access: Zaikio lets only an organisation's owners and admins grant an app
     // access to it (an `Org/<uuid>.` scope), and a refresh keeps it only while they still are.
@@ -47,6 +55,7 @@ export function can(actor: Actor, action: Action, resource: OrgResource | GroupR
     case 'org.manage_groups':
     case 'org.manage_connectors':
     case 'org.manage_projects':
+    case 'org.manage_platforms':
     case 'org.grant_app_access':
       return isOrgAdmin(actor, resource.orgId);
     case 'group.read': {

@@ -139,6 +139,9 @@ export class ConnectorsService {
 
   async delete(actor: Actor, id: string): Promise<void> {
     const connector = await this.getManaged(actor, id);
+    // A platform acts through its app: the platform must go (or change app) first.
+    const platform = await this.deps.db.selectFrom('platforms').select('display_name').where('connector_id', '=', id).executeTakeFirst();
+    if (platform) throw new ApiError('conflict', `This connector is the app of the platform ${platform.display_name}; give the platform another app or delete it first`);
     await this.deps.db.transaction().execute(async (trx) => {
       // Grants go with it (ON DELETE CASCADE), and with them every refresh and access token.
       await trx.deleteFrom('connectors').where('id', '=', id).execute();

@@ -61,6 +61,8 @@ export interface SmsMessagesTable {
 export interface OrganizationsTable {
   id: string;
   name: string;
+  /** ISO 3166-1 alpha-2, when known (migration 0400). */
+  country_code: string | null;
   created_by: string;
   created_at: number;
 }
@@ -316,6 +318,49 @@ export interface IdempotencyKeysTable {
   expires_at: number;
 }
 
+// ---- white-label platforms (Zaikio seed, migration 0400) ----
+
+export interface PlatformsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  display_name: string;
+  connector_id: string;
+  primary_color: string;
+  support_contact: string | null;
+  logo_url: string | null;
+  logo_type: string | null;
+  logo_data: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type MemberType = 'Person' | 'Organization';
+export type JoinedVia = 'signup' | 'consent' | 'api';
+
+export interface PlatformMembersTable {
+  platform_id: string;
+  member_type: MemberType;
+  member_id: string;
+  joined_via: JoinedVia;
+  /** The person who agreed (for an organisation, the owner who consented). */
+  joined_by: string | null;
+  created_at: number;
+}
+
+export interface PrivateAccessTokensTable {
+  id: string;
+  org_id: string;
+  name: string;
+  /** Space-separated, like OAuth scopes. */
+  scope: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
 export interface Database {
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
@@ -344,6 +389,9 @@ export interface Database {
   domain_users: DomainUsersTable;
   domain_tokens: DomainTokensTable;
   idempotency_keys: IdempotencyKeysTable;
+  platforms: PlatformsTable;
+  platform_members: PlatformMembersTable;
+  private_access_tokens: PrivateAccessTokensTable;
 }
 
 // Generated is re-exported for modules that add tables with defaults.

@@ -11,16 +11,21 @@ import { ApiError } from '../lib/errors.js';
 export type Surface = 'api' | 'kandy' | 'oauth' | 'pages' | 'zaikio';
 
 /** The Zaikio-compatible directory resources under /api/v1 (the rest of /api/v1 is the native Kandy API). */
-const ZAIKIO = /^\/api\/v1\/(jwt_public_keys|revoked_access_tokens|person|organization)(?=[/?]|$)/;
+const ZAIKIO = /^\/api\/v1\/(jwt_public_keys|revoked_access_tokens|person|organization|platforms)(?=[/?]|$)/;
+
+/** A platform's /{platform}/oauth/…, as the path under the platform. */
+const WHITE_LABEL_OAUTH = /^\/[^/?]*(\/oauth\/.*)$/;
 
 /** The surface of a request path (with or without a query string). */
 export function surfaceOf(url: string): Surface {
   if (url.startsWith('/v1.2/') || url === '/v1.2' || url.startsWith('/v1.2?')) return 'kandy';
   if (ZAIKIO.test(url)) return 'zaikio';
   if (url.startsWith('/v1/') || url.startsWith('/api/') || url.startsWith('/healthz') || url.startsWith('/readyz')) return 'api';
-  // The authorization and consent steps are pages a person sees; the rest of /oauth is for clients.
-  if (url.startsWith('/oauth/authorize') || url.startsWith('/oauth/consent')) return 'pages';
-  if (url.startsWith('/oauth/') || url.startsWith('/.well-known/')) return 'oauth';
+  // The authorization and consent steps are pages a person sees; the rest of /oauth is for
+  // clients, under a white-label platform's /{platform}/oauth/ too.
+  const oauthPath = WHITE_LABEL_OAUTH.exec(url)?.[1] ?? url;
+  if (oauthPath.startsWith('/oauth/authorize') || oauthPath.startsWith('/oauth/consent')) return 'pages';
+  if (oauthPath.startsWith('/oauth/') || url.startsWith('/.well-known/')) return 'oauth';
   return 'pages';
 }
 

@@ -22,6 +22,8 @@ export const ERROR_STATUS = {
   email_taken: 409,
   phone_taken: 409,
   idempotency_key_reused: 422,
+  /** Well-formed but not acceptable, field by field (details.errors: {field: [messages]}). */
+  unprocessable: 422,
   payload_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,

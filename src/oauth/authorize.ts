@@ -6,7 +6,7 @@ import type { Deps } from '../deps.js';
 import { findClient } from './queries.js';
 import { toClient, type Client } from './client-auth.js';
 import { InvalidRequest, InvalidScope, UnauthorizedClient, UnsupportedResponseType, type OAuthError } from './errors.js';
-import { parseScopes, splitScope, type ParsedScope } from './scopes.js';
+import { OPEN_DIRECTORY, parseScopes, splitScope, type DirectoryFamily, type ParsedScope } from './scopes.js';
 import { NUL_MESSAGE } from '../http/nul.js';
 
 /** Shown as a page, never redirected. */
@@ -65,13 +65,16 @@ export function redirectUriMatches(registered: readonly string[], requested: str
   });
 }
 
-export async function resolveClientAndRedirect(deps: Deps, params: RawParams): Promise<ClientAndRedirect> {
+export async function resolveClientAndRedirect(deps: Deps, params: RawParams, platform?: { orgId: string }): Promise<ClientAndRedirect> {
   const clientId = params.client_id;
   if (typeof clientId !== 'string' || !clientId) throw new AuthorizePageError('The request does not name a client (client_id is missing).');
   if (clientId.includes('\u0000')) throw new AuthorizePageError(`client_id: ${NUL_MESSAGE}`);
   const row = await findClient(deps.db, clientId);
   if (!row) throw new AuthorizePageError('The application that sent you here is not registered with Tessera.');
   const client = toClient(row, 'none');
+  // A platform's sign-in serves its own organisation's apps, never another's (whose person would
+  // be asked to consent under a brand that is not the app's).
+  if (platform && client.orgId !== platform.orgId) throw new AuthorizePageError('This application may not use this sign-in page.');
   const redirectUri = params.redirect_uri;
   if (typeof redirectUri !== 'string' || !redirectUri) throw new AuthorizePageError('The request does not say where to send you back (redirect_uri is missing).');
   // RFC 9700 §4.1.3: exact string comparison with a registered URI, nothing looser, except the
@@ -81,7 +84,7 @@ export async function resolveClientAndRedirect(deps: Deps, params: RawParams): P
   return { client, redirectUri, state: typeof state === 'string' ? state : undefined };
 }
 
-export function validateAuthorizationRequest(base: ClientAndRedirect, raw: RawParams): AuthorizationRequest {
+export function validateAuthorizationRequest(base: ClientAndRedirect, raw: RawParams, directory: ReadonlySet<DirectoryFamily> = OPEN_DIRECTORY): AuthorizationRequest {
   const params: Record<string, string> = {};
   for (const name of AUTHORIZATION_PARAMS) {
     const v = single(raw, name);
@@ -112,7 +115,7 @@ export function validateAuthorizationRequest(base: ClientAndRedirect, raw: RawPa
   // RFC 6749 §3.3: without a scope the client gets its registered permissions.
   const requested = params.scope === undefined ? client.permissions : splitScope(params.scope);
   if (requested.length === 0) throw new InvalidScope('scope: must not be empty');
-  const scopes = parseScopes(requested, client.permissions);
+  const scopes = parseScopes(requested, client.permissions, directory);
   const maxAge = params.max_age;
   if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) throw new InvalidRequest('max_age: must be a whole number of seconds');
   const authAfter = params.auth_after !== undefined && /^\d{1,16}$/.test(params.auth_after) ? Number(params.auth_after) : undefined;

@@ -13,7 +13,9 @@ import type { TokenParams } from './grants/types.js';
 import {
   deleteConsent, findConsent, findRefreshToken, insertCode, listConsents, revokeAccessToken, revokeFamiliesOf, revokeFamily, saveConsent, sessionCreatedAt, verifiedPhone,
 } from './queries.js';
-import { checkPersonMayGrant, hasScope, splitScope } from './scopes.js';
+import { checkPersonMayGrant, hasScope, OPEN_DIRECTORY, PLATFORM_DIRECTORY, splitScope, type ParsedScope } from './scopes.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
 import { activeAccessToken, type TokenResponse } from './tokens.js';
 import {
   errorRedirect, redirectTo, resolveClientAndRedirect, validateAuthorizationRequest, type AuthorizationRequest, type ClientAndRedirect, type RawParams,
@@ -37,6 +39,19 @@ export type AuthorizeOutcome =
 
 export interface Person { id: string }
 
+/**
+ * A white-label platform's authorization URL (/{name}/oauth/…): only the owning organisation's
+ * apps may use it, its pages stay under /{name}/, `directory.platform_membership` scopes may be
+ * asked for, and agreeing to them makes the person or organisation a member — `join` writes that
+ * in the consent's transaction; `holds` says whether the memberships a request asks for exist.
+ */
+export interface WhiteLabel {
+  name: string;
+  orgId: string;
+  join(trx: Kysely<Database>, scopes: ParsedScope[], userId: string): Promise<void>;
+  holds(scopes: ParsedScope[], userId: string): Promise<boolean>;
+}
+
 export class OAuthService {
   private readonly clientAuth: ClientAuthenticator;
 
@@ -54,21 +69,21 @@ export class OAuthService {
    * GET /oauth/authorize. Throws AuthorizePageError while the client or redirect URI is unknown;
    * every later failure becomes an error redirect.
    */
-  async authorize(raw: RawParams, person: Person | undefined, sessionToken: string | undefined): Promise<AuthorizeOutcome> {
-    const base = await resolveClientAndRedirect(this.deps, raw);
+  async authorize(raw: RawParams, person: Person | undefined, sessionToken: string | undefined, platform?: WhiteLabel): Promise<AuthorizeOutcome> {
+    const base = await resolveClientAndRedirect(this.deps, raw, platform);
     try {
-      const req = validateAuthorizationRequest(base, raw);
+      const req = validateAuthorizationRequest(base, raw, platform ? PLATFORM_DIRECTORY : OPEN_DIRECTORY);
       const prompt = req.prompt;
       const wantsSignup = prompt.has('create') || prompt.has('signup');
       if (!person || prompt.has('login') || wantsSignup) {
         if (prompt.has('none')) throw new LoginRequired('the person is not logged in');
-        return { kind: 'redirect', url: this.loginUrl(req, wantsSignup) };
+        return { kind: 'redirect', url: this.loginUrl(req, wantsSignup, platform) };
       }
       const authTime = await this.authTime(sessionToken);
       // After prompt=login the session must be one started after the request (a fresh log-in).
       if (req.authAfter !== undefined && authTime < req.authAfter) {
         if (prompt.has('none')) throw new LoginRequired('a fresh log-in is required');
-        return { kind: 'redirect', url: this.loginUrl(req, false) };
+        return { kind: 'redirect', url: this.loginUrl(req, false, platform) };
       }
       // OpenID Connect Core §3.1.2.1: a log-in older than max_age is made again (max_age=0 is
       // prompt=login). A log-in this request sent the person to (auth_after) is fresh enough
@@ -76,12 +91,13 @@ export class OAuthService {
       const age = this.deps.clock.now() - authTime;
       if (req.maxAgeMs !== undefined && req.authAfter === undefined && (age > req.maxAgeMs || req.maxAgeMs === 0)) {
         if (prompt.has('none')) throw new LoginRequired('the person last logged in longer ago than max_age allows');
-        return { kind: 'redirect', url: this.loginUrl(req, false) };
+        return { kind: 'redirect', url: this.loginUrl(req, false, platform) };
       }
       checkPersonMayGrant(req.scopes, person.id, await this.orgRoles(person.id));
       const consent = await findConsent(this.deps.db, person.id, req.client.id);
       const consented = new Set(splitScope(consent?.scope));
-      const covered = req.scopes.every((s) => consented.has(s.raw));
+      // A membership the platform ended since is asked for again, whatever the consent says.
+      const covered = req.scopes.every((s) => consented.has(s.raw)) && (!platform || await platform.holds(req.scopes, person.id));
       if (covered && !prompt.has('consent')) return { kind: 'redirect', url: await this.issueCode(req, person.id, authTime) };
       if (prompt.has('none')) throw new ConsentRequired('the person has not consented to this request');
       return { kind: 'consent', request: req };
@@ -92,16 +108,14 @@ export class OAuthService {
   }
 
   /** POST /oauth/consent: the person's answer on the consent page (CSRF-checked by the portal hooks). */
-  async decide(raw: RawParams, person: Person | undefined, sessionToken: string | undefined, allow: boolean): Promise<string> {
-    const base = await resolveClientAndRedirect(this.deps, raw);
+  async decide(raw: RawParams, person: Person | undefined, sessionToken: string | undefined, allow: boolean, platform?: WhiteLabel): Promise<string> {
+    const base = await resolveClientAndRedirect(this.deps, raw, platform);
     try {
-      const req = validateAuthorizationRequest(base, raw);
-      if (!person) return this.loginUrl(req, false);
+      const req = validateAuthorizationRequest(base, raw, platform ? PLATFORM_DIRECTORY : OPEN_DIRECTORY);
+      if (!person) return this.loginUrl(req, false, platform);
       if (!allow) throw new AccessDenied('the person denied the request');
       checkPersonMayGrant(req.scopes, person.id, await this.orgRoles(person.id));
-      const now = this.deps.clock.now();
-      const previous = splitScope((await findConsent(this.deps.db, person.id, req.client.id))?.scope);
-      await saveConsent(this.deps.db, person.id, req.client.id, [...new Set([...previous, ...req.scopes.map((s) => s.raw)])].join(' '), now);
+      await this.consent(this.deps.db, req, person.id, platform);
       return await this.issueCode(req, person.id, await this.authTime(sessionToken));
     } catch (err) {
       if (err instanceof OAuthError) return errorRedirect(base, this.issuer, err);
@@ -114,14 +128,43 @@ export class OAuthService {
     return errorRedirect(base, this.issuer, err);
   }
 
-  private loginUrl(req: AuthorizationRequest, signup: boolean): string {
+  /**
+   * Records the person's agreement to a request: the consent, and on a platform the memberships
+   * it asks for, in one transaction (the caller may pass its own: an account made at sign-up).
+   */
+  async consent(db: Kysely<Database>, req: AuthorizationRequest, userId: string, platform?: WhiteLabel): Promise<void> {
+    const now = this.deps.clock.now();
+    const write = async (trx: Kysely<Database>) => {
+      const previous = splitScope((await findConsent(trx, userId, req.client.id))?.scope);
+      await saveConsent(trx, userId, req.client.id, [...new Set([...previous, ...req.scopes.map((s) => s.raw)])].join(' '), now);
+      if (platform) await platform.join(trx, req.scopes, userId);
+    };
+    if (db.isTransaction) await write(db);
+    else await db.transaction().execute(write);
+  }
+
+  /** The request as the sign-up and log-in pages show it (what the person agrees to), or undefined. */
+  async pendingRequest(next: string | undefined, platform?: WhiteLabel): Promise<AuthorizationRequest | undefined> {
+    const path = platform ? `/${platform.name}/oauth/authorize?` : '/oauth/authorize?';
+    if (!next?.startsWith(path)) return undefined;
+    const raw = Object.fromEntries(new URLSearchParams(next.slice(path.length)));
+    try {
+      const base = await resolveClientAndRedirect(this.deps, raw, platform);
+      return validateAuthorizationRequest(base, raw, platform ? PLATFORM_DIRECTORY : OPEN_DIRECTORY);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private loginUrl(req: AuthorizationRequest, signup: boolean, platform?: WhiteLabel): string {
     // Back to this request after log-in, without the prompt that sent us away, and demanding a
     // session that starts from now on (so prompt=login cannot be skipped by coming straight back).
     const { prompt: _p, ...rest } = req.params;
-    const next = `/oauth/authorize?${new URLSearchParams({ ...rest, auth_after: String(this.deps.clock.now()) }).toString()}`;
+    const prefix = platform ? `/${platform.name}` : '';
+    const next = `${prefix}/oauth/authorize?${new URLSearchParams({ ...rest, auth_after: String(this.deps.clock.now()) }).toString()}`;
     const q = new URLSearchParams({ next });
     if (req.loginHint) q.set(signup ? 'email' : 'login_hint', req.loginHint);
-    return `${signup ? '/signup' : '/login'}?${q.toString()}`;
+    return `${prefix}${signup ? '/signup' : '/login'}?${q.toString()}`;
   }
 
   private async issueCode(req: AuthorizationRequest, userId: string, authTime: number): Promise<string> {

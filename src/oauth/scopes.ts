@@ -31,6 +31,23 @@ for (const p of PERMISSION_NAMES) {
   FAMILIES.set(family, f);
 }
 
+/**
+ * The directory's scopes (`directory.SCOPE.PERM`, Zaikio's own app name): what they let a token
+ * do is decided by the /api/v1 routes (zaikio/, platforms/). Who may ask for which is decided
+ * where the request is made: any client may ask a person for `person` and `organization`;
+ * `platform_membership` only through a platform's white-label URL; `platform` only by a platform
+ * owner's private access token or its platform app's client credentials.
+ */
+export const DIRECTORY_APP = 'directory';
+export type DirectoryFamily = 'person' | 'organization' | 'platform_membership' | 'platform';
+export const DIRECTORY_FAMILIES: readonly DirectoryFamily[] = ['person', 'organization', 'platform_membership', 'platform'];
+/** What any client may ask a person for. */
+export const OPEN_DIRECTORY: ReadonlySet<DirectoryFamily> = new Set(['person', 'organization']);
+/** What a platform's own authorization URL may ask a person for. */
+export const PLATFORM_DIRECTORY: ReadonlySet<DirectoryFamily> = new Set(['person', 'organization', 'platform_membership']);
+/** Every family: for scopes that were checked when they were granted (a code, a refresh). */
+export const ANY_DIRECTORY: ReadonlySet<DirectoryFamily> = new Set(DIRECTORY_FAMILIES);
+
 /** Every Zaikio-style scope Tessera understands (for discovery). */
 export const ZAIKIO_SCOPES = [...FAMILIES.entries()].flatMap(([family, f]) =>
   [...(f.r.length ? ['r'] : []), ...(f.w.length ? ['w'] : []), ...(f.r.length && f.w.length ? ['rw'] : [])].map((perm) => `${APP_NAME}.${family}.${perm}`));
@@ -51,8 +68,11 @@ export function splitScope(raw: string | undefined): string[] {
 const bearerOf = (type: string | undefined, id: string | undefined): Pick<ParsedScope, 'bearer'> =>
   (type ? { bearer: { type: type as 'Org' | 'Per', ...(id ? { id } : {}) } } : {});
 
-/** Parses and checks every scope against what the connector may request (invalid_scope otherwise). */
-export function parseScopes(raw: string[], permissions: readonly string[]): ParsedScope[] {
+/**
+ * Parses and checks every scope against what the connector may request (invalid_scope otherwise);
+ * `directory` says which directory families this request may ask for.
+ */
+export function parseScopes(raw: string[], permissions: readonly string[], directory: ReadonlySet<DirectoryFamily> = OPEN_DIRECTORY): ParsedScope[] {
   const allowed = new Set(permissions);
   const refuse = (s: string, why = '') => new InvalidScope(`the scope "${s}" is not one this client may request${why}`);
   return raw.map((s) => {
@@ -60,6 +80,11 @@ export function parseScopes(raw: string[], permissions: readonly string[]): Pars
     const z = ZAIKIO.exec(s);
     if (z) {
       const [, type, id, app, family, perm] = z as unknown as [string, string | undefined, string | undefined, string, string, 'r' | 'w' | 'rw'];
+      if (app === DIRECTORY_APP) {
+        if (!DIRECTORY_FAMILIES.includes(family as DirectoryFamily)) throw refuse(s);
+        if (!directory.has(family as DirectoryFamily)) throw refuse(s, DIRECTORY_WHERE[family as DirectoryFamily]);
+        return { raw: s, base: `${app}.${family}.${perm}`, permissions: [], ...bearerOf(type, id) };
+      }
       const f = FAMILIES.get(family);
       if (app !== APP_NAME || !f) throw refuse(s);
       const stands = [...(perm.includes('r') ? f.r : []), ...(perm.includes('w') ? f.w : [])];
@@ -71,6 +96,28 @@ export function parseScopes(raw: string[], permissions: readonly string[]): Pars
     const base = m ? m[3]! : s;
     if (!allowed.has(base)) throw refuse(s);
     return { raw: s, base, permissions: [base as Permission], ...bearerOf(m?.[1], m?.[2]) };
+  });
+}
+
+const DIRECTORY_WHERE: Record<DirectoryFamily, string> = {
+  person: '', organization: '',
+  platform_membership: ' (only through a platform\'s own /{platform}/oauth/authorize)',
+  platform: ' (only a platform owner\'s private access token or its platform app\'s client credentials)',
+};
+
+/**
+ * Whether a granted scope string allows `directory.FAMILY.(r|w)` for the token's bearer (Zaikio:
+ * `r` allows reads, `w` writes, `rw` both). A scope without a prefix counts for the token's
+ * bearer; `Per[/uuid].` only for a person bearer, `Org[/uuid].` only for an organisation one.
+ */
+export function allowsDirectory(scope: string, family: DirectoryFamily, need: 'r' | 'w', bearer: { type: 'Person' | 'Organization'; id: string }): boolean {
+  return splitScope(scope).some((s) => {
+    const z = ZAIKIO.exec(s);
+    if (!z || z[3] !== DIRECTORY_APP || z[4] !== family || !z[5]!.includes(need)) return false;
+    // No prefix: the token's own bearer. A prefix must name the bearer's kind (and it, if it has an id).
+    const [type, id] = [z[1], z[2]];
+    if (type === undefined) return true;
+    return type === (bearer.type === 'Person' ? 'Per' : 'Org') && (id === undefined || id === bearer.id);
   });
 }
 
@@ -95,6 +142,11 @@ export function checkPersonMayGrant(scopes: ParsedScope[], userId: string, orgRo
       continue;
     }
     if (!s.bearer.id) throw new InvalidScope(`the scope "${s.raw}" must name the organisation (Org/<uuid>.)`);
+    // Making the organisation a platform member is for its owners alone (policy: org.join_platform).
+    if (s.base.startsWith(`${DIRECTORY_APP}.platform_membership.`)) {
+      if (!can(actor, 'org.join_platform', { orgId: s.bearer.id })) throw new AccessDenied(`only an owner of the organisation may make it a member of the platform ("${s.raw}")`);
+      continue;
+    }
     if (!can(actor, 'org.grant_app_access', { orgId: s.bearer.id })) throw new AccessDenied(`only an owner or admin of the organisation may grant "${s.raw}"`);
   }
 }

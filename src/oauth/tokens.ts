@@ -8,7 +8,8 @@ import { refreshTokenAt } from './refresh-token-format.js';
 import { uuidv7 } from '../lib/ids.js';
 import { signJwt, verifyJwt } from '../keys/jwt.js';
 import type { Client } from './client-auth.js';
-import { hasScope, splitScope, type ParsedScope } from './scopes.js';
+import { hasScope, splitScope, targetedOrgs, type ParsedScope } from './scopes.js';
+import { checkPrivateToken, PRIVATE_TOKEN_CLIENT_ID } from '../private-tokens/verify.js';
 import { findClient, findFamily, isAccessTokenRevoked } from './queries.js';
 
 export const ACCESS_TOKEN_TTL_MS = 60 * 60_000;
@@ -95,6 +96,8 @@ export async function issueTokens(deps: Deps, input: IssueInput, now: number): P
 
 export interface ActiveAccessToken {
   jti: string;
+  /** Who the token acts for (Zaikio): the person, or the organisation its scopes target. */
+  bearer: Bearer;
   sub: string;
   clientId: string;
   scope: string;
@@ -117,15 +120,20 @@ export async function activeAccessToken(deps: Deps, token: string): Promise<Acti
  * passed) or `invalid` (anything else: a bad signature, another issuer, revoked, its grant gone).
  */
 export async function checkAccessToken(deps: Deps, token: string): Promise<ActiveAccessToken | 'expired' | 'invalid'> {
-  const v = await verifyJwt(deps.keys, token, { issuer: deps.config.publicUrl, typ: AT_TYP, now: deps.clock.now() });
+  const now = deps.clock.now();
+  const v = await verifyJwt(deps.keys, token, { issuer: deps.config.publicUrl, typ: AT_TYP, now });
   if (!v.ok) return v.reason === 'expired' ? 'expired' : 'invalid';
   const p = v.payload;
   if (typeof p.client_id !== 'string' || typeof p.jti !== 'string' || typeof p.sub !== 'string') return 'invalid';
+  if (p.client_id === PRIVATE_TOKEN_CLIENT_ID) return checkPrivateToken(deps, p, now);
   let userId: string | null = null;
+  let bearer: Bearer;
   if (typeof p.gid === 'string') {
     const family = await findFamily(deps.db, p.gid);
     if (!family || family.revoked_at !== null || family.connector_id !== p.client_id) return 'invalid';
     userId = family.user_id;
+    const org = targetedOrgs(typeof p.scope === 'string' ? p.scope : '')[0];
+    bearer = org ? { id: org, type: 'Organization' } : { id: family.user_id ?? p.sub, type: 'Person' };
   } else {
     // Client credentials (RFC 9068 §2.2: sub is the client): active while the client still may
     // use that grant with the secret the token was obtained with — not once it is deleted, made
@@ -133,10 +141,11 @@ export async function checkAccessToken(deps: Deps, token: string): Promise<Activ
     const client = p.gid === undefined && p.sub === p.client_id ? await findClient(deps.db, p.client_id) : undefined;
     if (!client || client.client_type !== 'confidential' || client.secret_generation !== p.cgen || client.cc_generation !== p.ccgen
       || !(JSON.parse(client.grant_types) as string[]).includes('client_credentials')) return 'invalid';
+    bearer = { id: client.org_id, type: 'Organization' };
   }
   if (await isAccessTokenRevoked(deps.db, p.jti)) return 'invalid';
   return {
-    jti: p.jti, sub: p.sub, clientId: p.client_id, scope: typeof p.scope === 'string' ? p.scope : '', familyId: typeof p.gid === 'string' ? p.gid : null, userId,
+    jti: p.jti, bearer, sub: p.sub, clientId: p.client_id, scope: typeof p.scope === 'string' ? p.scope : '', familyId: typeof p.gid === 'string' ? p.gid : null, userId,
     iat: p.iat ?? 0, exp: p.exp ?? 0, aud: Array.isArray(p.aud) ? p.aud : p.aud ? [p.aud] : [],
   };
 }

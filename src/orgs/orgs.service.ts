@@ -46,14 +46,19 @@ export class OrgsService {
     return { userId: actor.userId, name, phone: actor.phones[0] ?? '' };
   }
 
-  async create(actor: Actor, nameInput: string): Promise<{ id: string; name: string }> {
+  /**
+   * Makes an organisation with the actor as its owner. `also` writes what the caller keeps for it
+   * (a platform membership) in the same transaction.
+   */
+  async create(actor: Actor, nameInput: string, opts: { countryCode?: string | null; also?: OrgProvisioner } = {}): Promise<{ id: string; name: string }> {
     const name = requiredText(nameInput, 'name', ORG_NAME_MAX);
     const id = newId();
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
-      await trx.insertInto('organizations').values({ id, name, created_by: actor.userId, created_at: now }).execute();
+      await trx.insertInto('organizations').values({ id, name, country_code: opts.countryCode ?? null, created_by: actor.userId, created_at: now }).execute();
       await trx.insertInto('org_members').values({ org_id: id, user_id: actor.userId, role: 'owner', created_at: now }).execute();
       await this.provision(trx, id, now);
+      if (opts.also) await opts.also(trx, id, now);
     });
     return { id, name };
   }

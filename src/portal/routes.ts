@@ -9,6 +9,8 @@ import { groupPages } from './pages/groups.js';
 import { connectorPages } from './pages/connectors.js';
 import { projectPages } from './pages/projects.js';
 import { consentPages } from './pages/consents.js';
+import { platformPages } from './pages/platforms.js';
+import { privateTokenPages } from './pages/private-tokens.js';
 
 export async function portalRoutes(app: FastifyInstance, portal: Portal): Promise<void> {
   servePortalPages(app, portal, portalErrorPage);
@@ -25,5 +27,7 @@ export async function portalRoutes(app: FastifyInstance, portal: Portal): Promis
     await connectorPages(scope, portal);
     await projectPages(scope, portal);
     await consentPages(scope, portal);
+    await platformPages(scope, portal);
+    await privateTokenPages(scope, portal);
   });
 }

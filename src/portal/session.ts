@@ -10,7 +10,8 @@ import { safeEqual } from '../lib/hash.js';
 import { ApiError } from '../lib/errors.js';
 import { clientError } from '../http/errors.js';
 import { fastifyCookie } from '@fastify/cookie';
-import { page, type Flash, type PageContext } from './views/layout.js';
+import multipart from '@fastify/multipart';
+import { page, type Flash, type PageContext, type Theme } from './views/layout.js';
 import { FLASH_COOKIE, FLASH_MAX_AGE_S, FlashSealer } from './flash.js';
 import type { SafeHtml } from '../lib/html.js';
 
@@ -27,6 +28,8 @@ declare module 'fastify' {
     binding?: string;
     /** The one-time message a redirect left for this page (flash.ts). */
     flash?: Flash;
+    /** A white-label platform's look, for the pages under /{platform}/ (platforms/white-label.ts). */
+    theme?: Theme;
   }
 }
 
@@ -62,7 +65,8 @@ export class Portal {
     }
     // Interactive pages must not be framed (clickjacking) nor cached.
     void reply.header('x-frame-options', 'DENY')
-      .header('content-security-policy', "default-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' http: https:")
+      // img-src https: for a platform's logo kept at its own address.
+    .header('content-security-policy', "default-src 'self'; img-src 'self' https:; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' http: https:")
       .header('x-content-type-options', 'nosniff')
       // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` on form posts and
       // checkCsrf's origin check refuses every form; other sites still receive no referrer.
@@ -108,7 +112,7 @@ export class Portal {
 
   ctx(req: FastifyRequest, title: string, active?: string, crumbs?: [string, string?][]): PageContext {
     return {
-      title, user: req.user, csrf: req.csrfToken ?? '', active, showOutbox: this.services.deps.config.sms.provider === 'outbox', flash: req.flash,
+      title, user: req.user, csrf: req.csrfToken ?? '', active, showOutbox: this.services.deps.config.sms.provider === 'outbox', flash: req.flash, theme: req.theme,
       ...(crumbs ? { crumbs } : {}),
     };
   }
@@ -163,7 +167,48 @@ export function servePortalPages(scope: FastifyInstance, portal: Portal, errors:
   scope.removeContentTypeParser(['application/json', 'text/plain']);
   scope.addHook('onRequest', (req, reply) => portal.load(req, reply));
   scope.addHook('preValidation', async (req) => {
-    if (req.method === 'POST') portal.checkCsrf(req);
+    // Upload forms are checked by their own scope, once their multipart body is read (below).
+    if (req.method === 'POST' && !(req.routeOptions.config as { uploadForm?: boolean }).uploadForm) portal.checkCsrf(req);
   });
   scope.setErrorHandler((err, req, reply) => portal.renderError(req, reply, err, errors));
+}
+
+/**
+ * Makes a scope inside servePortalPages take upload forms (multipart/form-data, a logo): the
+ * body's fields become strings and the file a Buffer, and the CSRF check runs once the body is
+ * read — every route of the scope is marked, so none can escape the check. The file's size is
+ * limited here; what it is, by the service that takes it.
+ */
+export async function serveUploadForms(scope: FastifyInstance, portal: Portal, maxFileBytes: number): Promise<void> {
+  scope.addHook('onRoute', (route) => {
+    route.config = { ...(route.config ?? {}), uploadForm: true } as typeof route.config;
+  });
+  await scope.register(multipart, { limits: { fileSize: maxFileBytes, files: 1, fields: 30, fieldSize: 16 * 1024, parts: 31 } });
+  scope.addHook('preValidation', async (req) => {
+    if (req.isMultipart()) req.body = await readUploadForm(req, maxFileBytes);
+    if (req.method === 'POST') portal.checkCsrf(req);
+  });
+}
+
+/** A multipart body as the form's fields (text) and file (a Buffer); a broken body is the client's error. */
+async function readUploadForm(req: FastifyRequest, maxFileBytes: number): Promise<Record<string, unknown>> {
+  const body: Record<string, unknown> = {};
+  const put = (name: string, value: unknown) => {
+    const had = body[name];
+    body[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+  };
+  try {
+    for await (const part of req.parts()) {
+      if (part.type === 'file') put(part.fieldname, await part.toBuffer());
+      else put(part.fieldname, typeof part.value === 'string' ? part.value : String(part.value));
+    }
+  } catch (err) {
+    if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+      throw new ApiError('payload_too_large', `The file is larger than the ${Math.round(maxFileBytes / 1024)} KB this form takes; go back and pick a smaller one.`, { field: 'file' });
+    }
+    // Too many parts and the like carry their status; a body that ends early or has no parts does not.
+    if ((err as { statusCode?: number }).statusCode) throw err;
+    throw new ApiError('validation_failed', 'body: is not a complete multipart/form-data form', { field: 'body' });
+  }
+  return body;
 }

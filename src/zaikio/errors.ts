@@ -1,7 +1,9 @@
 // The Zaikio-compatible directory surface answers errors as Zaikio's API does:
 // `{"errors": ["no_jwt_passed"]}` (401), `{"errors": ["jwt_expired" | "invalid_jwt" |
 // "unpermitted_scope" | "unpermitted_subject"]}` (403), `{"errors": ["not_found"]}` (404), and
-// field errors as `{"errors": {"field": ["message"]}}` (400/422). One serializer for the surface.
+// field errors as `{"errors": {"field": ["message"]}}`: 400 for a body that does not fit the
+// schema, 422 for a well-formed one the resource refuses (a blank name, an unknown country).
+// One serializer for the surface.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientError } from '../http/errors.js';
 
@@ -21,9 +23,10 @@ export function zaikioErrorHandler(err: unknown, req: FastifyRequest, reply: Fas
     const [code, zaikioStatus] = ZAIKIO_CODES[e.code] ?? [e.code, e.status];
     status = zaikioStatus;
     const field = e.details?.field;
-    body = e.code === 'validation_failed' && typeof field === 'string'
-      ? { errors: { [field]: [e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message] } }
-      : { errors: [code] };
+    if (e.code === 'unprocessable' && e.details?.errors) body = { errors: e.details.errors as Record<string, string[]> };
+    else if (e.code === 'validation_failed' && typeof field === 'string') {
+      body = { errors: { [field]: [e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message] } };
+    } else body = { errors: [code] };
     if (e.retryAfter) void reply.header('retry-after', String(e.retryAfter));
   } else {
     req.log.error({ err }, 'unexpected error');

@@ -1,24 +1,27 @@
 // The Zaikio-compatible directory surface under /api/v1 (docs/zaikio.md): what a resource server
 // written as Zaikio's jwt_auth needs — the public keys that verify access tokens, and the list of
-// tokens revoked before their expiry — and revoking the calling token. Errors: zaikio/errors.ts.
+// tokens revoked before their expiry — revoking the calling token, and the person and
+// organisation resources. Errors: zaikio/errors.ts; who may do what: zaikio/access.ts.
 import type { FastifyInstance } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../services.js';
 import { zaikioErrorHandler } from './errors.js';
 import { bearerToken } from './bearer.js';
+import { requireAccess } from './access.js';
 import { listRevokedAccessTokens, revokeAccessToken } from '../oauth/queries.js';
+import type { ZaikioOrganization } from './directory.js';
+import { OrganizationBody, OrganizationSchema, PersonSchema, OrganizationMembershipSchema, PersonMembershipSchema, ZaikioErrors } from './schemas.js';
 
-const Errors = {
-  type: 'object',
-  properties: { errors: { anyOf: [{ type: 'array', items: { type: 'string' } }, { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } }] } },
-  required: ['errors'],
-} as const;
-const errors = { 401: Errors, 403: Errors };
+const errors = { 401: ZaikioErrors, 403: ZaikioErrors, 404: ZaikioErrors };
 
 export async function zaikioRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const r = app.withTypeProvider<JsonSchemaToTsProvider>();
-  const deps = services.deps;
+  const { deps, directory } = services;
   r.setErrorHandler(zaikioErrorHandler);
+  // Directory answers are about one bearer and change with it: never stored by a shared cache.
+  r.addHook('onSend', async (_req, reply) => {
+    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+  });
 
   // The same keys as /.well-known/jwks.json: clients cache them for an hour and try each.
   r.get('/api/v1/jwt_public_keys', async (_req, reply) => {
@@ -30,10 +33,7 @@ export async function zaikioRoutes(app: FastifyInstance, services: Services): Pr
   // anyway (db/retention.ts), so the list stays as short as the tokens' lifetime allows.
   r.get('/api/v1/revoked_access_tokens', {
     schema: { response: { 200: { type: 'object', properties: { revoked_token_ids: { type: 'array', items: { type: 'string' } } }, required: ['revoked_token_ids'] } } },
-  }, async (_req, reply) => {
-    void reply.header('cache-control', 'no-store');
-    return { revoked_token_ids: await listRevokedAccessTokens(deps.db, deps.clock.now()) };
-  });
+  }, async () => ({ revoked_token_ids: await listRevokedAccessTokens(deps.db, deps.clock.now()) }));
 
   // Revokes the calling token (a client signing a person out, or giving up a private token).
   r.post('/api/v1/revoked_access_tokens', {
@@ -42,5 +42,36 @@ export async function zaikioRoutes(app: FastifyInstance, services: Services): Pr
     const token = await bearerToken(deps, req);
     await revokeAccessToken(deps.db, token.jti, token.exp * 1000);
     return reply.code(201).send({ access_token_id: token.jti });
+  });
+
+  r.get('/api/v1/person', { schema: { response: { 200: PersonSchema, ...errors } } }, async (req) => {
+    const userId = requireAccess(await bearerToken(deps, req), 'Person', 'person', 'r');
+    return directory.person(userId);
+  });
+
+  r.get('/api/v1/person/organization_memberships', { schema: { response: { 200: { type: 'array', items: PersonMembershipSchema }, ...errors } } }, async (req) => {
+    const userId = requireAccess(await bearerToken(deps, req), 'Person', 'person', 'r');
+    return directory.personMemberships(userId);
+  });
+
+  // Zaikio: an app creates an organisation in the person's name; the person becomes its owner.
+  // Made by a platform's app, the organisation joins that platform.
+  r.post('/api/v1/person/organizations', { schema: { body: OrganizationBody, response: { 201: OrganizationSchema, ...errors } } }, async (req, reply) => {
+    const token = await bearerToken(deps, req);
+    const userId = requireAccess(token, 'Person', 'organization', 'w');
+    const platform = await services.platforms.ofApp(token.clientId);
+    return services.idempotency.run<ZaikioOrganization>(req, reply, `person:${userId}`,
+      (record) => directory.createOrganization(userId, req.body.organization, platform, record),
+      (org) => ({ status: 201, body: org }));
+  });
+
+  r.get('/api/v1/organization', { schema: { response: { 200: OrganizationSchema, ...errors } } }, async (req) => {
+    const orgId = requireAccess(await bearerToken(deps, req), 'Organization', 'organization', 'r');
+    return directory.organization(orgId);
+  });
+
+  r.get('/api/v1/organization/memberships', { schema: { response: { 200: { type: 'array', items: OrganizationMembershipSchema }, ...errors } } }, async (req) => {
+    const orgId = requireAccess(await bearerToken(deps, req), 'Organization', 'organization', 'r');
+    return directory.organizationMemberships(orgId);
   });
 }

@@ -47,6 +47,18 @@ export class PortalClient {
     return res;
   }
 
+  /** Submits an upload form (multipart/form-data, as a browser sends a form with a file input). */
+  async upload(url: string, fields: Record<string, string>, file?: { field: string; name: string; type: string; bytes: Buffer }, opts: { csrf?: string | null } = {}): Promise<LightMyRequestResponse> {
+    const form = new FormData();
+    const token = opts.csrf === undefined ? this.csrf : opts.csrf;
+    if (token !== null) form.append('_csrf', token);
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    if (file) form.append(file.field, new Blob([new Uint8Array(file.bytes)], { type: file.type }), file.name);
+    const res = await this.app.inject({ method: 'POST', url, payload: form, headers: { cookie: this.cookieHeader() }, ...(this.remoteAddress ? { remoteAddress: this.remoteAddress } : {}) });
+    this.remember(res);
+    return res;
+  }
+
   async signup(email: string, name = 'Test Person', password = 'correct horse battery'): Promise<void> {
     await this.get('/signup');
     const res = await this.post('/signup', { name, email, password });

@@ -11,10 +11,10 @@ export const SCOPES = ['groupinfo.read', 'textmessage.read', 'textmessage.write'
 export interface OAuthClientReg { id: string; secret: string }
 
 /** A developer with a verified phone and an organisation, who registers connectors as OAuth clients. */
-export async function developer(app: FastifyInstance, email = 'dev@example.com') {
+export async function developer(app: FastifyInstance, email = 'dev@example.com', phone = '+14155550123') {
   const dev = new PortalClient(app);
   await dev.signup(email, 'Dev Eloper');
-  await dev.verifyPhone('+14155550123');
+  await dev.verifyPhone(phone);
   const orgId = await dev.createOrg('Contoso');
   const register = async (name: string, opts: { type?: 'confidential' | 'public'; redirectUris?: string[]; grantTypes?: string[]; permissions?: string[] } = {}): Promise<OAuthClientReg> => {
     await dev.get('/connectors/new');

@@ -77,7 +77,7 @@ describe('Zaikio jwt_auth endpoints', () => {
   });
 
   test('unknown paths and methods of the directory answer in its shape', async () => {
-    for (const [method, url] of [['GET', '/api/v1/person/nope'], ['DELETE', '/api/v1/revoked_access_tokens'], ['GET', '/api/v1/organization']] as const) {
+    for (const [method, url] of [['GET', '/api/v1/person/nope'], ['DELETE', '/api/v1/revoked_access_tokens'], ['GET', '/api/v1/organization/nope'], ['PUT', '/api/v1/platforms/acme/members']] as const) {
       const res = await t.app.inject({ method, url });
       assert.deepEqual([res.statusCode, res.json()], [404, { errors: ['not_found'] }], `${method} ${url}`);
     }

@@ -1,5 +1,5 @@
 // Every migration, in order. Names sort lexically: 0001-0099 foundation, 0100-0199 OAuth,
-// 0200-0299 domains (Kandy), 0300-0399 infrastructure. Add new files here; Kysely refuses a new
+// 0200-0299 domains (Kandy), 0300-0399 infrastructure, 0400-0499 platforms (Zaikio). Add new files here; Kysely refuses a new
 // migration that sorts before one a database has already applied.
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.js';
@@ -11,6 +11,7 @@ import * as m0301 from './0301_refresh_chain.js';
 import * as m0302 from './0302_client_credentials_generation.js';
 import * as m0303 from './0303_idempotency_keys.js';
 import * as m0304 from './0304_org_api_accounts.js';
+import * as m0400 from './0400_platforms.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0302_client_credentials_generation': m0302,
   '0303_idempotency_keys': m0303,
   '0304_org_api_accounts': m0304,
+  '0400_platforms': m0400,
 };

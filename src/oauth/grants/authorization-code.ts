@@ -9,7 +9,7 @@ import type { Client } from '../client-auth.js';
 import { InvalidGrant, InvalidRequest } from '../errors.js';
 import { findCode, insertFamily, appendRefreshToken, redeemCode, revokeFamily } from '../queries.js';
 import { bearerFor, issueTokens, newRefreshToken, type TokenResponse } from '../tokens.js';
-import { parseScopes, splitScope } from '../scopes.js';
+import { ANY_DIRECTORY, parseScopes, splitScope } from '../scopes.js';
 import { required, type Grant, type TokenParams } from './types.js';
 
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -38,7 +38,7 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   const familyId = uuidv7(now);
   const scope = row.scope;
   // Everything that can fail is decided before the code is spent.
-  const bearer = bearerFor(parseScopes(splitScope(scope), client.permissions), row.user_id);
+  const bearer = bearerFor(parseScopes(splitScope(scope), client.permissions, ANY_DIRECTORY), row.user_id);
   const refresh = client.grantTypes.includes('refresh_token') ? newRefreshToken(familyId, 1, now) : undefined;
   const won = await deps.db.transaction().execute(async (trx) => {
     if (!(await redeemCode(trx, codeHash, now, familyId))) return false;

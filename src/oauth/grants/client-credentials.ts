@@ -4,7 +4,8 @@
 import type { Deps } from '../../deps.js';
 import type { Client } from '../client-auth.js';
 import { UnauthorizedClient } from '../errors.js';
-import { checkClientCredentialsScopes, parseScopes, splitScope } from '../scopes.js';
+import { checkClientCredentialsScopes, OPEN_DIRECTORY, parseScopes, splitScope, type DirectoryFamily } from '../scopes.js';
+import { platformByApp } from '../../platforms/queries.js';
 import { issueTokens, type TokenResponse } from '../tokens.js';
 import type { Grant, TokenParams } from './types.js';
 
@@ -12,13 +13,25 @@ import type { Grant, TokenParams } from './types.js';
 // authenticator hands out (one per cached client row), worked out once.
 const defaultScopes = new WeakMap<Client, string>();
 
-function grantedScope(client: Client, asked: string | undefined): string {
+/**
+ * A platform's app may act for its owner organisation on the Platform API
+ * (`Org/<owner uuid>.directory.platform.rw`); other clients only on the open directory scopes.
+ */
+const PLATFORM_APP_DIRECTORY: ReadonlySet<DirectoryFamily> = new Set([...OPEN_DIRECTORY, 'platform']);
+
+async function directoryFamilies(deps: Deps, client: Client, asked: string | undefined): Promise<ReadonlySet<DirectoryFamily>> {
+  if (!asked?.includes('directory.platform.')) return OPEN_DIRECTORY;
+  const platform = await platformByApp(deps.db, client.id);
+  return platform && platform.org_id === client.orgId ? PLATFORM_APP_DIRECTORY : OPEN_DIRECTORY;
+}
+
+function grantedScope(client: Client, asked: string | undefined, directory: ReadonlySet<DirectoryFamily>): string {
   if (asked === undefined) {
     const known = defaultScopes.get(client);
     if (known !== undefined) return known;
   }
   const raw = asked === undefined ? client.permissions.map((p) => `Org/${client.orgId}.${p}`) : splitScope(asked);
-  const scopes = parseScopes(raw, client.permissions);
+  const scopes = parseScopes(raw, client.permissions, directory);
   checkClientCredentialsScopes(scopes, client.orgId);
   const scope = scopes.map((s) => s.raw).join(' ');
   if (asked === undefined) defaultScopes.set(client, scope);
@@ -27,7 +40,7 @@ function grantedScope(client: Client, asked: string | undefined): string {
 
 async function handler(deps: Deps, client: Client, params: TokenParams): Promise<TokenResponse> {
   if (client.type !== 'confidential') throw new UnauthorizedClient('public clients cannot use client_credentials');
-  const scope = grantedScope(client, params.scope);
+  const scope = grantedScope(client, params.scope, await directoryFamilies(deps, client, params.scope));
   const now = deps.clock.now();
   // No grant family and nothing written: the grant is the client's registration itself, so
   // introspection judges these tokens by the client (tokens.ts activeAccessToken); a single token

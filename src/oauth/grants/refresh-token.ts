@@ -7,7 +7,7 @@ import type { Deps } from '../../deps.js';
 import type { Client } from '../client-auth.js';
 import { InvalidGrant, InvalidScope } from '../errors.js';
 import { appendRefreshToken, findRefreshToken, orgRolesIn, revokeFamily } from '../queries.js';
-import { parseScopes, personMayKeep, splitScope, targetedOrgs } from '../scopes.js';
+import { ANY_DIRECTORY, parseScopes, personMayKeep, splitScope, targetedOrgs } from '../scopes.js';
 import { bearerFor, issueTokens, newRefreshToken, type Bearer, type TokenResponse } from '../tokens.js';
 import { required, type Grant, type TokenParams } from './types.js';
 
@@ -35,7 +35,7 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   if (extra) throw new InvalidScope(`the scope "${extra}" was not granted to this refresh token`);
   const scope = asked.join(' ');
 
-  const bearer: Bearer = row.user_id ? bearerFor(parseScopes(asked, client.permissions), row.user_id) : { id: client.orgId, type: 'Organization' };
+  const bearer: Bearer = row.user_id ? bearerFor(parseScopes(asked, client.permissions, ANY_DIRECTORY), row.user_id) : { id: client.orgId, type: 'Organization' };
   const next = newRefreshToken(row.familyId, row.seq + 1, now);
   if (!(await appendRefreshToken(deps.db, next.link))) return reuse(deps, row.familyId);
   return issueTokens(deps, {

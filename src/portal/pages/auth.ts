@@ -2,39 +2,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html } from '../../lib/html.js';
-import { count, csrfField } from '../views/layout.js';
+import { count } from '../views/layout.js';
 import { CsrfOnly, safeNext, type Portal } from '../session.js';
-import { attempt, failureBox, field, type FormFailure } from '../forms.js';
-import { EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from '../../accounts/accounts.service.js';
+import { attempt } from '../forms.js';
+import { EMAIL_MAX, NAME_MAX, PASSWORD_MAX } from '../../accounts/accounts.service.js';
+import { loginForm, signupForm } from '../views/auth-forms.js';
 
 const Next = { type: 'string', maxLength: 2000 } as const;
 // The limits the service applies, so the browser refuses what the server would.
 const Name = { type: 'string', maxLength: NAME_MAX } as const;
 const Email = { type: 'string', maxLength: EMAIL_MAX } as const;
 const Password = { type: 'string', maxLength: PASSWORD_MAX } as const;
-
-interface SignupValues { email?: unknown; name?: unknown; next?: unknown }
-
-function signupForm(csrf: string, v: SignupValues, failure?: FormFailure) {
-  const next = typeof v.next === 'string' ? v.next : '';
-  return html`<div class="card"><h1>Create your account</h1>${failureBox(failure)}
-<form method="post" action="/signup">${csrfField(csrf)}<input type="hidden" name="next" value="${next}">
-${field({ name: 'name', label: 'Name', value: v.name, required: true, maxLength: NAME_MAX, autocomplete: 'name' }, failure)}
-${field({ name: 'email', label: 'Email', type: 'email', value: v.email, required: true, maxLength: EMAIL_MAX, autocomplete: 'email' }, failure)}
-${field({ name: 'password', label: 'Password', type: 'password', required: true, minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, autocomplete: 'new-password', hint: `At least ${PASSWORD_MIN} characters.` }, failure)}
-<button type="submit">Sign up</button></form>
-<p class="muted">Already have an account? <a href="/login${next ? `?next=${encodeURIComponent(next)}` : ''}">Log in</a></p></div>`;
-}
-
-function loginForm(csrf: string, v: { email?: unknown; next?: unknown }, failure?: FormFailure) {
-  const next = typeof v.next === 'string' ? v.next : '';
-  return html`<div class="card"><h1>Log in</h1>${failureBox(failure)}
-<form method="post" action="/login">${csrfField(csrf)}<input type="hidden" name="next" value="${next}">
-${field({ name: 'email', label: 'Email', type: 'email', value: v.email, required: true, maxLength: EMAIL_MAX, autocomplete: 'username' }, failure)}
-${field({ name: 'password', label: 'Password', type: 'password', required: true, maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure)}
-<button type="submit">Log in</button></form>
-<p class="muted">New here? <a href="/signup${next ? `?next=${encodeURIComponent(next)}` : ''}">Create an account</a></p></div>`;
-}
 
 export async function authPages(app: FastifyInstance, portal: Portal): Promise<void> {
   const r = app.withTypeProvider<JsonSchemaToTsProvider>();

@@ -60,7 +60,7 @@ ${admin ? html`<div class="card" style="margin-top:14px"><form method="post" act
 ${field({ name: 'email', label: 'Add a member by email', type: 'email', value: v.email, required: true, maxLength: EMAIL_MAX }, failure)}
 <label for="member-role">Role</label><select id="member-role" name="role">${[...offered].reverse().map((r) => html`<option>${r}</option>`)}</select>
 <button type="submit">Add member</button></form></div>` : ''}
-<p><a href="/connectors?org=${org.id}">Connectors of this organisation</a></p>`;
+<p><a href="/connectors?org=${org.id}">Connectors of this organisation</a> · <a href="/orgs/${org.id}/platforms">Platforms</a>${ownerRights ? html` · <a href="/orgs/${org.id}/private-tokens">Manage private access tokens</a>` : ''}</p>`;
   };
 
   const renderOrg = async (req: FastifyRequest, reply: FastifyReply, orgId: string, failure?: FormFailure) => {

@@ -11,14 +11,22 @@ export interface Flash {
   note?: string;
 }
 
+export interface Theme {
+  name: string;
+  logo: string | null;
+  /** #rrggbb */
+  color: string;
+  support: string | null;
+}
+
 export interface PageContext {
   title: string;
   user?: { name: string; email: string } | undefined;
   csrf: string;
   active?: string;
   showOutbox: boolean;
-  /** White-label name shown in the header instead of "Tessera" (OAuth pages of a platform). */
-  brand?: string;
+  /** A platform's look (its white-label pages): name, logo, colour, support; Tessera only as "powered by". */
+  theme?: Theme | undefined;
   flash?: Flash | undefined;
   /** Where the page sits: [label, link] from the top down; the page itself last, without a link. */
   crumbs?: [string, string?][];
@@ -35,7 +43,7 @@ main{flex:1;min-width:0;padding:32px 40px;max-width:1100px}h1{font-size:24px;mar
 .card{background:#fff;border:1px solid #dde3ee;border-radius:8px;padding:20px 22px;margin-bottom:18px}
 .card>:first-child,.card>input[type=hidden]:first-child+label,.card>form:first-child>input[type=hidden]:first-child+label{margin-top:0}.card>:last-child{margin-bottom:0}
 .table{overflow-x:auto;max-width:100%;background:#fff;border-radius:6px}table{width:100%;border-collapse:collapse;background:#fff}th,td{text-align:left;padding:8px 10px;border-bottom:1px solid #e6eaf2;vertical-align:top}th{font-size:12px;text-transform:uppercase;color:#65708a;letter-spacing:.4px;white-space:nowrap}td{min-width:5em}
-label{display:block;font-weight:600;margin:12px 0 4px}input[type=text],input[type=email],input[type=password],input[type=tel],select,textarea{display:block;width:100%;max-width:460px;padding:8px 10px;border:1px solid #c5cedf;border-radius:6px;font:inherit;background:#fff}
+label{display:block;font-weight:600;margin:12px 0 4px}input[type=text],input[type=email],input[type=password],input[type=tel],input[type=url],input[type=number],select,textarea{display:block;width:100%;max-width:460px;padding:8px 10px;border:1px solid #c5cedf;border-radius:6px;font:inherit;background:#fff}
 textarea{min-height:70px}input[autocomplete=one-time-code]{max-width:200px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:20px;letter-spacing:.3em}.check{font-weight:400;display:flex;gap:8px;align-items:center;margin:6px 0}
 button,.button{display:inline-block;white-space:nowrap;overflow-wrap:normal;background:#2f5bd3;color:#fff;border:0;border-radius:6px;padding:8px 16px;font:inherit;font-weight:600;cursor:pointer;margin-top:14px}
 button.secondary{background:#e8edf8;color:#2f5bd3}button.danger{background:#c93a3a}form.inline{display:inline}form.inline button{margin-top:0;padding:5px 12px;font-size:13px}form.inline select{display:inline-block;width:auto;padding:4px 8px;font-size:13px;vertical-align:middle}form.inline+form.inline{margin-left:6px}td:has(>form.inline),td code{white-space:nowrap}
@@ -62,9 +70,9 @@ th,td{padding:6px 8px}td:has(>form.inline),td code{white-space:normal}form.inlin
 }`);
 
 const NAV: [string, string][] = [
-  ['dashboard', '/dashboard'], ['phones', '/phones'], ['organisations', '/orgs'], ['groups', '/groups'], ['connectors', '/connectors'], ['projects', '/projects'],
+  ['dashboard', '/dashboard'], ['phones', '/phones'], ['organisations', '/orgs'], ['groups', '/groups'], ['connectors', '/connectors'], ['projects', '/projects'], ['memberships', '/memberships'],
 ];
-const NAV_LABEL: Record<string, string> = { dashboard: 'Dashboard', phones: 'Phone numbers', organisations: 'Organisations', groups: 'Groups', connectors: 'Connectors', projects: 'Projects', outbox: 'SMS outbox', consents: 'App consents' };
+const NAV_LABEL: Record<string, string> = { dashboard: 'Dashboard', phones: 'Phone numbers', organisations: 'Organisations', groups: 'Groups', connectors: 'Connectors', projects: 'Projects', memberships: 'Platform memberships', outbox: 'SMS outbox', consents: 'App consents' };
 
 export function csrfField(csrf: string): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${csrf}">`;
@@ -90,16 +98,24 @@ function crumbs(list: [string, string?][]): SafeHtml {
   return html`<nav class="crumbs" aria-label="Breadcrumb">${list.map(([label, href]) => html`<span>${href ? html`<a href="${href}">${label}</a>` : label}</span>`)}</nav>`;
 }
 
+/** The platform's colour on buttons, links and focus; its logo and name over the card. */
+function themed(theme: Theme, top: SafeHtml, body: SafeHtml, who: PageContext['user']): SafeHtml {
+  const support = theme.support ? (theme.support.startsWith('https://') ? html`<a href="${theme.support}">Help</a>` : html`<a href="mailto:${theme.support}">${theme.support}</a>`) : '';
+  return html`<style>a{color:${theme.color}}button:not(.secondary):not(.danger):not(.copy),.button{background:${theme.color}}button.secondary{color:${theme.color}}.brandbig img{max-height:56px;max-width:240px;display:block;margin:0 auto 8px}.wl-foot{text-align:center;margin-top:18px}</style>
+<div class="auth"><div class="brandbig">${theme.logo ? html`<img src="${theme.logo}" alt="">` : ''}${theme.name}</div>${top}${body}
+<div class="wl-foot muted">${who ? html`Signed in as ${who.email} · ` : ''}${support}${support ? ' · ' : ''}powered by Tessera</div></div>`;
+}
+
 export function page(ctx: PageContext, body: SafeHtml): string {
   const nav = [...NAV, ...(ctx.showOutbox ? [['outbox', '/outbox'] as [string, string]] : []), ['consents', '/consents'] as [string, string]];
   const top = html`${ctx.crumbs?.length ? crumbs(ctx.crumbs) : ''}${ctx.flash ? flashBox(ctx.flash) : ''}`;
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${ctx.title} · ${ctx.brand ?? 'Tessera'}</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><style>${STYLE}</style><script src="/assets/portal.js" defer></script></head><body>
-${ctx.user ? html`<div class="shell"><nav class="side" aria-label="Main"><div class="brand">Tess<span>era</span></div>
+<title>${ctx.title} · ${ctx.theme?.name ?? 'Tessera'}</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><style>${STYLE}</style><script src="/assets/portal.js" defer></script></head><body>
+${ctx.theme ? themed(ctx.theme, top, body, ctx.user) : ctx.user ? html`<div class="shell"><nav class="side" aria-label="Main"><div class="brand">Tess<span>era</span></div>
 <input type="checkbox" id="nav-toggle" class="nav-toggle"><label for="nav-toggle" class="nav-button">Menu</label><div class="links">
 ${nav.map(([key, href]) => html`<a href="${href}" class="${ctx.active === key ? 'on' : ''}">${NAV_LABEL[key]}</a>`)}
 <div class="who">${ctx.user.name}<br>${ctx.user.email}
 <form method="post" action="/logout">${csrfField(ctx.csrf)}<button class="secondary" type="submit">Log out</button></form></div></div></nav>
-<main>${top}${body}</main></div>` : html`<div class="auth"><div class="brandbig">${ctx.brand ?? 'Tessera'}</div>${top}${body}</div>`}
+<main>${top}${body}</main></div>` : html`<div class="auth"><div class="brandbig">Tessera</div>${top}${body}</div>`}
 </body></html>`.value;
 }
