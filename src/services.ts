@@ -57,7 +57,7 @@ export function createServices(deps: Deps, keys: InstanceKeys): Services {
   const platform = new PlatformService(deps, orgs, events);
   const platformTokens = new PlatformTokens(deps);
   const accounts = new AccountsService(deps);
-  const platforms = new PlatformsService(deps);
+  const platforms = new PlatformsService(deps, keys.webhookKey);
   const memberships = new MembershipsService(deps);
   const directory = new DirectoryService(deps, accounts, orgs, memberships);
   return {

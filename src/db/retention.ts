@@ -30,6 +30,7 @@ export interface PruneCounts {
   oauth_families: number;
   domain_tokens: number;
   webhook_deliveries: number;
+  platform_event_deliveries: number;
   idempotency_keys: number;
 }
 
@@ -75,6 +76,9 @@ const steps: { [K in keyof PruneCounts]: Step } = {
     .select('token_hash').where('expires_at', '<', now - KEPT_AFTER_EXPIRY_MS).limit(BATCH)).executeTakeFirst()),
 
   webhook_deliveries: async (db, now) => deleted(await db.deleteFrom('webhook_deliveries').where('id', 'in', (eb) => eb.selectFrom('webhook_deliveries')
+    .select('id').where('status', 'in', ['delivered', 'failed']).where('created_at', '<', now - DELIVERIES_KEPT_MS).limit(BATCH)).executeTakeFirst()),
+
+  platform_event_deliveries: async (db, now) => deleted(await db.deleteFrom('platform_event_deliveries').where('id', 'in', (eb) => eb.selectFrom('platform_event_deliveries')
     .select('id').where('status', 'in', ['delivered', 'failed']).where('created_at', '<', now - DELIVERIES_KEPT_MS).limit(BATCH)).executeTakeFirst()),
 
   // A key is answered for 24 hours; after that the same key is a new request.

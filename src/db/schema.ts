@@ -331,6 +331,8 @@ export interface PlatformsTable {
   logo_url: string | null;
   logo_type: string | null;
   logo_data: string | null;
+  /** Where membership events go (migration 0401), if anywhere. */
+  webhook_url: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -346,6 +348,20 @@ export interface PlatformMembersTable {
   /** The person who agreed (for an organisation, the owner who consented). */
   joined_by: string | null;
   created_at: number;
+}
+
+/** A membership event for a platform's endpoint (migration 0401): the same life as a webhook delivery. */
+export interface PlatformEventDeliveriesTable {
+  id: string;
+  platform_id: string;
+  event_id: string;
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
 }
 
 export interface PrivateAccessTokensTable {
@@ -391,6 +407,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   platforms: PlatformsTable;
   platform_members: PlatformMembersTable;
+  platform_event_deliveries: PlatformEventDeliveriesTable;
   private_access_tokens: PrivateAccessTokensTable;
 }
 

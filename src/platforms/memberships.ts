@@ -10,6 +10,7 @@ import { ApiError, notFound } from '../lib/errors.js';
 import { deleteConsent, revokeFamiliesOf } from '../oauth/queries.js';
 import { addMember, listMembers, membershipsOfPerson, removeMember, type MemberListing } from './queries.js';
 import type { Platform } from './platforms.service.js';
+import { membershipEvent } from './events.js';
 
 export const MEMBERS_PER_PAGE_MAX = 100;
 
@@ -18,7 +19,10 @@ export class MembershipsService {
 
   /** Inside the caller's transaction (the account, consent or organisation it comes with). */
   async join(trx: Kysely<Database>, platform: Pick<Platform, 'id'>, type: MemberType, memberId: string, via: JoinedVia, by: string | null): Promise<boolean> {
-    return addMember(trx, { platform_id: platform.id, member_type: type, member_id: memberId, joined_via: via, joined_by: by, created_at: this.deps.clock.now() });
+    const now = this.deps.clock.now();
+    const joined = await addMember(trx, { platform_id: platform.id, member_type: type, member_id: memberId, joined_via: via, joined_by: by, created_at: now });
+    if (joined) await membershipEvent(trx, now, platform.id, 'directory.platform_membership_created', { type, id: memberId, joinedVia: via });
+    return joined;
   }
 
   /** The platform's members for its organisation's owners and admins (portal). */
@@ -45,11 +49,13 @@ export class MembershipsService {
    */
   async end(platform: Pick<Platform, 'id' | 'connector_id'>, type: MemberType, memberId: string, reason: string): Promise<boolean> {
     return this.deps.db.transaction().execute(async (trx) => {
+      const now = this.deps.clock.now();
       const removed = await removeMember(trx, platform.id, type, memberId);
       if (removed && type === 'Person') {
         await deleteConsent(trx, memberId, platform.connector_id);
-        await revokeFamiliesOf(trx, memberId, platform.connector_id, this.deps.clock.now(), reason);
+        await revokeFamiliesOf(trx, memberId, platform.connector_id, now, reason);
       }
+      if (removed) await membershipEvent(trx, now, platform.id, 'directory.platform_membership_ended', { type, id: memberId });
       return removed;
     });
   }

@@ -10,6 +10,8 @@ import { newId } from '../lib/ids.js';
 import { normaliseEmail } from '../accounts/accounts.service.js';
 import { checkPlatformName } from './names.js';
 import { checkLogo, checkLogoUrl } from './logo.js';
+import { checkCallbackUrl } from '../webhooks/targets.js';
+import { platformSigningSecret } from '../webhooks/crypto.js';
 import { platformByApp, platformById, platformByName, platformLogo, platformsOfOrg, type PlatformRow } from './queries.js';
 
 export const DISPLAY_NAME_MAX = 80;
@@ -26,6 +28,8 @@ export interface PlatformInput {
   /** An uploaded image; replaces any logo. */
   logo?: Buffer | undefined;
   removeLogo?: boolean | undefined;
+  /** Where membership events are delivered; empty for nowhere. */
+  webhookUrl?: string | undefined;
 }
 
 export type Platform = PlatformRow;
@@ -48,7 +52,13 @@ function checkSupport(raw: string | undefined): string | null {
 }
 
 export class PlatformsService {
-  constructor(private readonly deps: Deps) {}
+  /** `webhookKey` derives each platform's event-signing secret (never stored). */
+  constructor(private readonly deps: Deps, private readonly webhookKey: Buffer) {}
+
+  /** The secret a platform's endpoint checks event signatures with. */
+  eventSigningSecret(platform: Pick<Platform, 'id'>): string {
+    return platformSigningSecret(this.webhookKey, platform.id);
+  }
 
   /** A platform as the public sees it (white-label pages): by its technical name. */
   byName(name: string): Promise<Platform | undefined> {
@@ -90,12 +100,21 @@ export class PlatformsService {
     const supportContact = checks.check(() => checkSupport(input.supportContact)) ?? null;
     const logoUrl = checks.check(() => checkLogoUrl(input.logoUrl ?? '')) ?? null;
     const logoType = input.logo?.length ? checks.check(() => checkLogo(input.logo!)) : undefined;
+    const rawHook = (input.webhookUrl ?? '').trim();
+    let webhookUrl: string | null = null;
+    if (rawHook) {
+      try {
+        webhookUrl = (await checkCallbackUrl(rawHook, this.deps.config.webhookAllowPrivateTargets, 'webhook_url')).toString();
+      } catch (err) {
+        checks.check(() => { throw err; });
+      }
+    }
     const connector = await this.deps.db.selectFrom('connectors').select(['id', 'org_id']).where('id', '=', input.connectorId).executeTakeFirst();
     checks.check(() => {
       if (!connector || connector.org_id !== orgId) throw invalid('connector_id', 'must be one of the organisation\'s connectors');
     });
     checks.done();
-    return { name, displayName, primaryColor, supportContact, logoUrl, logoType };
+    return { name, displayName, primaryColor, supportContact, logoUrl, logoType, webhookUrl };
   }
 
   async create(actor: Actor, orgId: string, input: PlatformInput): Promise<Platform> {
@@ -107,7 +126,7 @@ export class PlatformsService {
     try {
       await this.deps.db.insertInto('platforms').values({
         id, org_id: orgId, name: v.name, display_name: v.displayName, connector_id: input.connectorId, primary_color: v.primaryColor,
-        support_contact: v.supportContact, logo_url: v.logoType ? null : v.logoUrl, logo_type: v.logoType ?? null,
+        support_contact: v.supportContact, webhook_url: v.webhookUrl, logo_url: v.logoType ? null : v.logoUrl, logo_type: v.logoType ?? null,
         logo_data: v.logoType ? input.logo!.toString('base64') : null, created_at: now, updated_at: now,
       }).execute();
     } catch (err) {
@@ -134,7 +153,8 @@ export class PlatformsService {
         : input.removeLogo ? { logo_url: null, logo_type: null, logo_data: null } : {};
     try {
       await this.deps.db.updateTable('platforms').set({
-        display_name: v.displayName, primary_color: v.primaryColor, support_contact: v.supportContact, connector_id: input.connectorId, ...logo, updated_at: this.deps.clock.now(),
+        display_name: v.displayName, primary_color: v.primaryColor, support_contact: v.supportContact, webhook_url: v.webhookUrl, connector_id: input.connectorId, ...logo,
+        updated_at: this.deps.clock.now(),
       }).where('id', '=', id).execute();
     } catch (err) {
       if (isUniqueViolation(err)) throw await this.taken(p.name, input.connectorId);

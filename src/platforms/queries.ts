@@ -7,7 +7,7 @@ type Db = Kysely<Database>;
 
 export type PlatformRow = Omit<PlatformsTable, 'logo_data'> & { has_logo: number };
 
-const columns = ['id', 'org_id', 'name', 'display_name', 'connector_id', 'primary_color', 'support_contact', 'logo_url', 'logo_type', 'created_at', 'updated_at'] as const;
+const columns = ['id', 'org_id', 'name', 'display_name', 'connector_id', 'primary_color', 'support_contact', 'logo_url', 'logo_type', 'webhook_url', 'created_at', 'updated_at'] as const;
 
 function withLogoFlag(db: Db) {
   return db.selectFrom('platforms').select(columns).select(sql<number>`case when logo_data is null then 0 else 1 end`.as('has_logo'));

@@ -8,6 +8,16 @@ export function signingSecret(key: Buffer, webhookId: string): string {
   return `whsec_${createHmac('sha256', key).update(`webhook-signing:${webhookId}`).digest('base64')}`;
 }
 
+/** A platform's event-signing secret, derived the same way from its id. */
+export function platformSigningSecret(key: Buffer, platformId: string): string {
+  return `whsec_${createHmac('sha256', key).update(`platform-events:${platformId}`).digest('base64')}`;
+}
+
+/** Zaikio's Loom signature: hex HMAC-SHA256 over the raw body with the shared secret. */
+export function loomSignature(secret: string, body: string): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
 /**
  * Standard Webhooks signature: base64 HMAC-SHA256 over "id.timestamp.body" with the secret's
  * bytes, sent as `webhook-signature: v1,<sig>` with `webhook-id` and `webhook-timestamp`.

@@ -1,8 +1,12 @@
 // Sends due webhook deliveries, at least once. Any instance may run it: a delivery is claimed by
 // a compare-and-set on next_attempt_at (a lease), so two instances never send the same attempt.
-// A failing endpoint is retried six times over about two days, then the webhook is disabled.
+// A failing endpoint is retried six times over about two days, then the webhook is disabled (a
+// platform's event is dropped). Two queues: group events for connectors' webhooks and membership
+// events for platforms' endpoints.
 import type { Deps } from '../deps.js';
-import { sign, signingSecret } from './crypto.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { loomSignature, platformSigningSecret, sign, signingSecret } from './crypto.js';
 import { decrypt } from '../lib/aead.js';
 
 const MIN = 60_000;
@@ -37,6 +41,12 @@ export class WebhookDispatcher {
   }
 
   private async sendBatch(): Promise<number> {
+    const [groups, platforms] = await Promise.all([this.groupDeliveries(), this.platformDeliveries()]);
+    return groups + platforms;
+  }
+
+  /** Group events for connectors' webhooks (Kaizala): Standard Webhooks signatures, the callback token. */
+  private async groupDeliveries(): Promise<number> {
     const db = this.deps.db;
     const now = this.deps.clock.now();
     const due = await db.selectFrom('webhook_deliveries')
@@ -47,55 +57,111 @@ export class WebhookDispatcher {
         'webhooks.active', 'grants.revoked_at'])
       .where('webhook_deliveries.status', '=', 'pending').where('webhook_deliveries.next_attempt_at', '<=', now)
       .orderBy('webhook_deliveries.next_attempt_at').limit(BATCH).execute();
-    const claimed = [];
+    return this.deliver('webhook_deliveries', due.map((d) => ({
+      ...d, url: d.active === 1 && d.revoked_at === null ? d.callback_url : null,
+      headers: () => ({
+        'webhook-signature': sign(signingSecret(this.key, d.webhook_id), d.event_id, this.nowSec(), d.payload),
+        ...(d.callback_token_enc ? { 'kz-callback-token': decrypt(this.key, d.callback_token_enc) } : {}),
+      }),
+      // A webhook that keeps failing is switched off; its owner registers it again.
+      giveUp: async (trx: Kysely<Database>, at: number) => {
+        await trx.updateTable('webhooks').set({ active: 0, updated_at: at }).where('id', '=', d.webhook_id).execute();
+        this.deps.log.warn({ webhookId: d.webhook_id }, 'webhook disabled after repeated delivery failures');
+      },
+    })));
+  }
+
+  /** Membership events for a platform's endpoint: Standard Webhooks and Zaikio's X-Loom-Signature. */
+  private async platformDeliveries(): Promise<number> {
+    const db = this.deps.db;
+    const now = this.deps.clock.now();
+    const due = await db.selectFrom('platform_event_deliveries')
+      .innerJoin('platforms', 'platforms.id', 'platform_event_deliveries.platform_id')
+      .select(['platform_event_deliveries.id', 'platform_event_deliveries.event_id', 'platform_event_deliveries.payload', 'platform_event_deliveries.attempts',
+        'platform_event_deliveries.next_attempt_at', 'platform_event_deliveries.platform_id', 'platforms.webhook_url'])
+      .where('platform_event_deliveries.status', '=', 'pending').where('platform_event_deliveries.next_attempt_at', '<=', now)
+      .orderBy('platform_event_deliveries.next_attempt_at').limit(BATCH).execute();
+    return this.deliver('platform_event_deliveries', due.map((d) => {
+      const secret = platformSigningSecret(this.key, d.platform_id);
+      return {
+        ...d, url: d.webhook_url,
+        headers: () => ({ 'webhook-signature': sign(secret, d.event_id, this.nowSec(), d.payload), 'x-loom-signature': loomSignature(secret, d.payload) }),
+        giveUp: async () => {
+          this.deps.log.warn({ platformId: d.platform_id }, 'platform event dropped after repeated delivery failures');
+        },
+      };
+    }));
+  }
+
+  private nowSec(): number {
+    return Math.floor(this.deps.clock.now() / 1000);
+  }
+
+  /**
+   * Claims each due delivery with a lease (a compare-and-set on next_attempt_at), sends it, and
+   * records the outcome: delivered, retried later, or failed after the last retry. `url` null
+   * means the target is gone or switched off: the delivery fails without a request.
+   */
+  private async deliver(table: DeliveryTable, due: Due[]): Promise<number> {
+    const db = this.deps.db as unknown as Kysely<Pick<Database, 'webhook_deliveries'>>;
+    const t = table as 'webhook_deliveries';
+    const now = this.deps.clock.now();
+    const claimed: Due[] = [];
     for (const d of due) {
-      const res = await db.updateTable('webhook_deliveries').set({ next_attempt_at: now + LEASE_MS })
+      const res = await db.updateTable(t).set({ next_attempt_at: now + LEASE_MS })
         .where('id', '=', d.id).where('next_attempt_at', '=', d.next_attempt_at).where('status', '=', 'pending').executeTakeFirst();
       if (Number(res.numUpdatedRows) === 1) claimed.push(d);
     }
     await Promise.all(claimed.map(async (d) => {
-      if (d.active !== 1 || d.revoked_at !== null) {
-        await db.updateTable('webhook_deliveries').set({ status: 'failed', last_error: 'webhook disabled or access revoked' }).where('id', '=', d.id).execute();
+      if (d.url === null) {
+        await db.updateTable(t).set({ status: 'failed', last_error: 'the endpoint is gone, disabled or its access revoked' }).where('id', '=', d.id).execute();
         return;
       }
-      const error = await this.post(d);
+      const error = await this.post(d.url, d.event_id, d.payload, d.headers());
       const at = this.deps.clock.now();
       if (error === undefined) {
-        await db.updateTable('webhook_deliveries').set({ status: 'delivered', attempts: d.attempts + 1, delivered_at: at, last_error: null }).where('id', '=', d.id).execute();
+        await db.updateTable(t).set({ status: 'delivered', attempts: d.attempts + 1, delivered_at: at, last_error: null }).where('id', '=', d.id).execute();
         return;
       }
       const attempts = d.attempts + 1;
       const delay = RETRY_DELAYS_MS[attempts - 1];
       if (delay === undefined) {
-        await db.transaction().execute(async (trx) => {
-          await trx.updateTable('webhook_deliveries').set({ status: 'failed', attempts, last_error: error }).where('id', '=', d.id).execute();
-          await trx.updateTable('webhooks').set({ active: 0, updated_at: at }).where('id', '=', d.webhook_id).execute();
+        await this.deps.db.transaction().execute(async (trx) => {
+          await (trx as unknown as typeof db).updateTable(t).set({ status: 'failed', attempts, last_error: error }).where('id', '=', d.id).execute();
+          await d.giveUp(trx, at);
         });
-        this.deps.log.warn({ webhookId: d.webhook_id }, 'webhook disabled after repeated delivery failures');
       } else {
-        await db.updateTable('webhook_deliveries').set({ attempts, next_attempt_at: at + delay, last_error: error }).where('id', '=', d.id).execute();
+        await db.updateTable(t).set({ attempts, next_attempt_at: at + delay, last_error: error }).where('id', '=', d.id).execute();
       }
     }));
     return claimed.length;
   }
 
   /** One POST; answers undefined on a 2xx, else a short reason. */
-  private async post(d: { event_id: string; payload: string; webhook_id: string; callback_url: string; callback_token_enc: string | null }): Promise<string | undefined> {
-    const ts = Math.floor(this.deps.clock.now() / 1000);
+  private async post(url: string, eventId: string, payload: string, signed: Record<string, string>): Promise<string | undefined> {
     const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': 'Tessera-Webhooks/1',
-      'webhook-id': d.event_id,
-      'webhook-timestamp': String(ts),
-      'webhook-signature': sign(signingSecret(this.key, d.webhook_id), d.event_id, ts, d.payload),
+      'content-type': 'application/json', 'user-agent': 'Tessera-Webhooks/1', 'webhook-id': eventId, 'webhook-timestamp': String(this.nowSec()), ...signed,
     };
-    if (d.callback_token_enc) headers['kz-callback-token'] = decrypt(this.key, d.callback_token_enc);
     try {
-      const res = await fetch(d.callback_url, { method: 'POST', headers, body: d.payload, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
+      const res = await fetch(url, { method: 'POST', headers, body: payload, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
       await res.body?.cancel();
       return res.status >= 200 && res.status < 300 ? undefined : `endpoint answered ${res.status}`;
     } catch (err) {
       return `endpoint unreachable: ${(err as Error).message}`;
     }
   }
+}
+
+/** The two delivery queues have the same columns; each names its target its own way. */
+type DeliveryTable = 'webhook_deliveries' | 'platform_event_deliveries';
+
+interface Due {
+  id: string;
+  event_id: string;
+  payload: string;
+  attempts: number;
+  next_attempt_at: number;
+  url: string | null;
+  headers: () => Record<string, string>;
+  giveUp: (trx: Kysely<Database>, at: number) => Promise<void>;
 }

@@ -36,7 +36,9 @@ describe('white-label platform sign-up in Chromium', () => {
   before(async () => {
     rmSync(join(ARTIFACTS, SUITE), { recursive: true, force: true });
     app = createServer((req, res) => {
-      landedAt = new URL(req.url ?? '/', REDIRECT);
+      // The browser also asks this server for /favicon.ico: only the callback counts.
+      const url = new URL(req.url ?? '/', REDIRECT);
+      if (url.pathname === '/callback') landedAt = url;
       res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Acme app</title><h1>Back at the app</h1>');
     });
     await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));

@@ -12,6 +12,7 @@ import * as m0302 from './0302_client_credentials_generation.js';
 import * as m0303 from './0303_idempotency_keys.js';
 import * as m0304 from './0304_org_api_accounts.js';
 import * as m0400 from './0400_platforms.js';
+import * as m0401 from './0401_platform_events.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0303_idempotency_keys': m0303,
   '0304_org_api_accounts': m0304,
   '0400_platforms': m0400,
+  '0401_platform_events': m0401,
 };

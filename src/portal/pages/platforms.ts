@@ -24,15 +24,15 @@ const PlatformBody = {
   properties: {
     _csrf: { type: 'string' }, name: { type: 'string', maxLength: 40 }, display_name: { type: 'string', maxLength: DISPLAY_NAME_MAX },
     primary_color: { type: 'string', maxLength: 7 }, support_contact: { type: 'string', maxLength: SUPPORT_MAX }, connector_id: { type: 'string', maxLength: 36 },
-    logo_url: { type: 'string', maxLength: 2000 }, logo: {}, remove_logo: { type: 'string', maxLength: 3 },
+    logo_url: { type: 'string', maxLength: 2000 }, logo: {}, remove_logo: { type: 'string', maxLength: 3 }, webhook_url: { type: 'string', maxLength: 2000 },
   },
   required: ['_csrf', 'display_name', 'primary_color', 'connector_id'],
 } as const;
-type PlatformForm = { name?: string; display_name?: string; primary_color?: string; support_contact?: string; connector_id?: string; logo_url?: string; logo?: unknown; remove_logo?: string };
+type PlatformForm = { name?: string; display_name?: string; primary_color?: string; support_contact?: string; connector_id?: string; logo_url?: string; logo?: unknown; remove_logo?: string; webhook_url?: string };
 
 const input = (b: PlatformForm): PlatformInput => ({
   name: b.name ?? '', displayName: b.display_name ?? '', primaryColor: b.primary_color ?? '', supportContact: b.support_contact, connectorId: b.connector_id ?? '',
-  logoUrl: b.logo_url, logo: Buffer.isBuffer(b.logo) ? b.logo : undefined, removeLogo: b.remove_logo === 'yes',
+  logoUrl: b.logo_url, logo: Buffer.isBuffer(b.logo) ? b.logo : undefined, removeLogo: b.remove_logo === 'yes', webhookUrl: b.webhook_url,
 });
 
 export async function platformPages(app: FastifyInstance, portal: Portal): Promise<void> {
@@ -55,7 +55,9 @@ ${connectors.length ? html`<p class="muted">The OAuth client of its sign-in page
 <label for="f-logo">Logo</label><input type="file" id="f-logo" name="logo" accept="image/png,image/jpeg,image/gif,image/webp">${fieldError('logo', failure)}
 <p class="muted">PNG, JPEG, GIF or WebP, at most ${LOGO_MAX_BYTES / 1024} KB; or an address:</p>
 ${field({ name: 'logo_url', label: 'Logo URL', type: 'url', value: v.logo_url, maxLength: 2000, placeholder: 'https://acme.example/logo.png' }, failure)}
-${existing && logoOf(existing) ? html`<p><img src="${logoOf(existing)!}" alt="Current logo" style="max-height:48px"></p><label class="check"><input type="checkbox" name="remove_logo" value="yes"> Remove the logo</label>` : ''}`;
+${existing && logoOf(existing) ? html`<p><img src="${logoOf(existing)!}" alt="Current logo" style="max-height:48px"></p><label class="check"><input type="checkbox" name="remove_logo" value="yes"> Remove the logo</label>` : ''}
+${field({ name: 'webhook_url', label: 'Event endpoint', type: 'url', value: v.webhook_url, maxLength: 2000, placeholder: 'https://acme.example/tessera/events', hint: 'Optional: membership created and ended are POSTed here, signed (Standard Webhooks and X-Loom-Signature).' }, failure)}
+${existing ? html`<label>Event signing secret</label>${copyable('platform-signing-secret', s.platforms.eventSigningSecret(existing), true)}` : ''}`;
   };
 
   const listPage = async (actor: Actor, orgId: string, csrf: string, v: PlatformForm = {}, failure?: FormFailure) => {
@@ -80,7 +82,7 @@ ${admin ? html`<div class="card" style="margin-top:18px"><h2 style="margin-top:0
     const members = admin ? await s.memberships.list(actor, p, { q: q.q, type, page, perPage: PER_PAGE }) : undefined;
     const pages = members ? Math.max(1, Math.ceil(members.total / PER_PAGE)) : 1;
     const link = (n: number) => `/platforms/${p.id}?${new URLSearchParams({ ...(q.q ? { q: q.q } : {}), ...(type ? { type } : {}), page: String(n) }).toString()}#members`;
-    const values: PlatformForm = v ?? { display_name: p.display_name, primary_color: p.primary_color, support_contact: p.support_contact ?? '', connector_id: p.connector_id, logo_url: p.logo_url ?? '' };
+    const values: PlatformForm = v ?? { display_name: p.display_name, primary_color: p.primary_color, support_contact: p.support_contact ?? '', connector_id: p.connector_id, logo_url: p.logo_url ?? '', webhook_url: p.webhook_url ?? '' };
     return html`<h1>${p.display_name}</h1>${failureBox(failure)}
 <div class="card"><p><b>Sign-up address</b></p>${copyable('platform-url', `${base}/${p.name}/oauth/authorize`)}
 <p class="muted">Send people to <code>/${p.name}/oauth/authorize?client_id=…&amp;redirect_uri=…&amp;scope=directory.platform_membership.rw&amp;prompt=signup</code>; tokens come from <code>/${p.name}/oauth/access_token</code>.</p></div>
