@@ -31,9 +31,13 @@ export const organizationShape = (o: { id: string; name: string; country_code: s
 
 const personRef = (u: { id: string; name: string; email: string }): ZaikioPersonRef => ({ id: u.id, name: u.name, full_name: u.name, email: u.email });
 
-/** ISO 3166-1 alpha-2, as Intl knows the regions. */
+/**
+ * ISO 3166-1 alpha-2, as Intl (CLDR) knows the regions, without the codes ISO leaves to users
+ * (AA, QM–QZ, XA–XZ, ZZ: CLDR names ZZ "Unknown Region") and CLDR's groupings (EU, EZ, UN).
+ */
 const REGIONS = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
-export const isCountryCode = (code: string): boolean => /^[A-Z]{2}$/.test(code) && REGIONS.of(code) !== undefined;
+const NOT_COUNTRIES = /^(AA|Q[M-Z]|X[A-Z]|ZZ|EU|EZ|UN)$/;
+export const isCountryCode = (code: string): boolean => /^[A-Z]{2}$/.test(code) && !NOT_COUNTRIES.test(code) && REGIONS.of(code) !== undefined;
 
 export class DirectoryService {
   constructor(private readonly deps: Deps, private readonly accounts: AccountsService, private readonly orgs: OrgsService, private readonly memberships: MembershipsService) {}

@@ -156,6 +156,9 @@ describe('platforms: white-label sign-up, the Platform API and private access to
     assert.equal(org.statusCode, 200);
     assert.equal(org.json().id, acme.orgId);
     const list = await acme.owner.get(`/orgs/${acme.orgId}/private-tokens`);
+    const row = new RegExp(`<tr><td>short-lived <span class="tag ok">active</span></td><td><code>directory.organization.r</code> </td><td>([^<]+)</td><td>([^<]+)</td>`).exec(list.body);
+    assert.ok(row, 'listed with creation and last use');
+    assert.notEqual(row[2], '—', 'the use was recorded');
     const revoke = await acme.owner.post(`/orgs/${acme.orgId}/private-tokens/${jti}/revoke`, {});
     assert.equal(revoke.statusCode, 303, list.body.slice(0, 100));
     const refused = await api('/api/v1/organization', token);
@@ -171,5 +174,20 @@ describe('platforms: white-label sign-up, the Platform API and private access to
     assert.deepEqual([me.statusCode, me.json()], [403, { errors: ['invalid_jwt'] }]);
     const again = await api(`/api/v1/platforms/acme/members/persons/${memberId}`, acmeToken, 'DELETE');
     assert.deepEqual([again.statusCode, again.json()], [404, { errors: ['not_found'] }]);
+  });
+
+  test('the owner\'s page searches members; deleting the platform ends its memberships and its pages', async () => {
+    const found = await acme.owner.get(`/platforms/${acme.platformId}?q=prints&type=Organization`);
+    assert.equal(found.statusCode, 200);
+    assert.deepEqual([...found.body.matchAll(/<tr><td>([^<]+)(?:<br>)?[^]*?<\/td><td>(person|organisation)<\/td>/g)].map((m) => [m[1], m[2]]), [['Mia Prints', 'organisation']]);
+    const none = await acme.owner.get(`/platforms/${acme.platformId}?q=${encodeURIComponent('%_')}`);
+    assert.match(none.body, /No member matches\./);
+    const deleted = await acme.owner.post(`/platforms/${acme.platformId}/delete`, {});
+    assert.equal(deleted.statusCode, 303);
+    assert.equal(deleted.headers.location, `/orgs/${acme.orgId}/platforms`);
+    assert.deepEqual(await t.db.kysely.selectFrom('platform_members').select('member_id').where('platform_id', '=', acme.platformId).execute(), []);
+    assert.equal((await new PortalClient(t.app).get('/acme/signup')).statusCode, 404);
+    const api = await t.app.inject({ url: '/api/v1/platforms/acme', headers: bearer(acmeToken) });
+    assert.deepEqual([api.statusCode, api.json()], [404, { errors: ['not_found'] }]);
   });
 });

@@ -96,6 +96,14 @@ describe('white-label failure paths', () => {
     assert.equal(cc.statusCode, 200, cc.body);
     const platform = await t.app.inject({ url: '/api/v1/platforms/acme', headers: bearer(cc.json().access_token) });
     assert.equal(platform.statusCode, 200);
+    // Introspection and revocation answer under the platform's address too.
+    const auth = { authorization: basic(acme.app.id, acme.app.secret) };
+    const active = await tokenRequest(t.app, { token: cc.json().access_token }, auth, '/acme/oauth/introspect');
+    assert.deepEqual([active.statusCode, active.json().active, active.json().scope], [200, true, `Org/${acme.orgId}.directory.platform.rw`]);
+    assert.equal((await tokenRequest(t.app, { token: cc.json().access_token }, auth, '/acme/oauth/revoke')).statusCode, 200);
+    assert.deepEqual((await tokenRequest(t.app, { token: cc.json().access_token }, auth, '/acme/oauth/introspect')).json(), { active: false });
+    const unknown = await tokenRequest(t.app, { token: 'x' }, auth, '/nobody/oauth/introspect');
+    assert.deepEqual([unknown.statusCode, unknown.json().error], [404, 'invalid_request']);
     const other = await globex.register('not a platform app');
     const refused = await tokenRequest(t.app, { grant_type: 'client_credentials', scope: `Org/${globex.orgId}.directory.platform.rw` }, { authorization: basic(other.id, other.secret) });
     assert.deepEqual([refused.statusCode, refused.json()], [400, {
