@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { PortalClient } from '../helpers/portal.js';
-import { basic, pkce, REDIRECT, tokenRequest } from '../oauth/helpers.js';
-import { bearer, platformOwner, privateToken, type PlatformSetup } from './helpers.js';
+import { bearer, platformOwner, privateToken, signUpMember, type PlatformSetup } from './helpers.js';
 
 interface Received { headers: IncomingHttpHeaders; body: string }
 
@@ -49,14 +47,7 @@ describe('platform membership events', () => {
     const secret = /id="platform-signing-secret">([^<]+)</.exec(page.body)![1]!;
     assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
 
-    const { verifier, challenge } = pkce();
-    const person = new PortalClient(t.app);
-    const start = await person.get(`/acme/oauth/authorize?${new URLSearchParams({ client_id: acme.app.id, redirect_uri: REDIRECT, scope: 'directory.platform_membership.rw', code_challenge: challenge, code_challenge_method: 'S256', response_type: 'code', prompt: 'signup' }).toString()}`);
-    const form = await person.get(start.headers.location as string);
-    const next = /name="next" value="([^"]*)"/.exec(form.body)![1]!.replace(/&amp;/g, '&');
-    const created = await person.post('/acme/signup', { name: 'Eve Events', email: 'eve@example.com', password: 'correct horse battery', next });
-    const code = new URL((await person.get(created.headers.location as string)).headers.location as string).searchParams.get('code')!;
-    const tokens = (await tokenRequest(t.app, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, { authorization: basic(acme.app.id, acme.app.secret) }, '/acme/oauth/access_token')).json();
+    const { tokens } = await signUpMember(t.app, acme, { name: 'Eve Events', email: 'eve@example.com' }, 'directory.platform_membership.rw');
     const personId = tokens.bearer.id as string;
 
     assert.equal(await t.services.webhookDispatcher.runDue(), 1);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { PortalClient } from '../helpers/portal.js';
-import { developer, REDIRECT, type OAuthClientReg } from '../oauth/helpers.js';
+import { basic, developer, pkce, REDIRECT, tokenRequest, type OAuthClientReg } from '../oauth/helpers.js';
 
 /** The smallest valid PNG (1×1, transparent). */
 export const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
@@ -35,3 +35,27 @@ export async function privateToken(owner: PortalClient, orgId: string, scopes: s
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export interface SignedUpMember { person: PortalClient; tokens: { access_token: string; refresh_token: string; bearer: { id: string; type: string }; scope: string } }
+
+/**
+ * The seed's sign-up over HTTP: the platform's authorize URL with prompt=signup, the white-label
+ * form, the redirect with a code, and the platform app's exchange at /{platform}/oauth/access_token.
+ */
+export async function signUpMember(app: FastifyInstance, platform: PlatformSetup, who: { name: string; email: string }, scope = 'directory.platform_membership.rw directory.person.r'): Promise<SignedUpMember> {
+  const { verifier, challenge } = pkce();
+  const person = new PortalClient(app);
+  const start = await person.get(`/${platform.name}/oauth/authorize?${new URLSearchParams({
+    client_id: platform.app.id, redirect_uri: REDIRECT, scope, code_challenge: challenge, code_challenge_method: 'S256', response_type: 'code', prompt: 'signup',
+  }).toString()}`);
+  assert.equal(start.statusCode, 303);
+  const form = await person.get(start.headers.location as string);
+  const next = /name="next" value="([^"]*)"/.exec(form.body)![1]!.replace(/&amp;/g, '&');
+  const created = await person.post(`/${platform.name}/signup`, { name: who.name, email: who.email, password: 'correct horse battery', next });
+  assert.equal(created.statusCode, 303, created.body.slice(0, 300));
+  const code = new URL((await person.get(created.headers.location as string)).headers.location as string).searchParams.get('code')!;
+  const exchanged = await tokenRequest(app, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
+    { authorization: basic(platform.app.id, platform.app.secret) }, `/${platform.name}/oauth/access_token`);
+  assert.equal(exchanged.statusCode, 200, exchanged.body);
+  return { person, tokens: exchanged.json() };
+}

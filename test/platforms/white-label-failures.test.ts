@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { PortalClient } from '../helpers/portal.js';
 import { basic, pkce, REDIRECT, tokenRequest } from '../oauth/helpers.js';
-import { bearer, platformOwner, type PlatformSetup } from './helpers.js';
+import { bearer, platformOwner, signUpMember, type PlatformSetup } from './helpers.js';
 
 describe('white-label failure paths', () => {
   let t: TestApp;
@@ -112,14 +112,7 @@ describe('white-label failure paths', () => {
   });
 
   test('a person leaves a platform in the portal: the membership ends and the app\'s grants for them are revoked', async () => {
-    const { verifier, challenge: ch } = pkce();
-    const person = new PortalClient(t.app);
-    const start = await person.get(`/acme/oauth/authorize?${new URLSearchParams({ client_id: acme.app.id, redirect_uri: REDIRECT, scope: 'directory.platform_membership.rw directory.person.r', code_challenge: ch, code_challenge_method: 'S256', response_type: 'code', prompt: 'signup' }).toString()}`);
-    const signup = await person.get(start.headers.location as string);
-    const next = /name="next" value="([^"]*)"/.exec(signup.body)![1]!.replace(/&amp;/g, '&');
-    const created = await person.post('/acme/signup', { name: 'Lea Leaver', email: 'lea@example.com', password: 'correct horse battery', next });
-    const code = new URL((await person.get(created.headers.location as string)).headers.location as string).searchParams.get('code')!;
-    const tokens = (await tokenRequest(t.app, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, { authorization: basic(acme.app.id, acme.app.secret) }, '/acme/oauth/access_token')).json();
+    const { person, tokens } = await signUpMember(t.app, acme, { name: 'Lea Leaver', email: 'lea@example.com' });
     assert.equal((await t.app.inject({ url: '/api/v1/person', headers: bearer(tokens.access_token) })).statusCode, 200);
 
     const page = await person.get('/memberships');

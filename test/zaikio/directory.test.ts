@@ -5,9 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { PortalClient } from '../helpers/portal.js';
-import { basic, pkce, REDIRECT, tokenRequest } from '../oauth/helpers.js';
-import { bearer, platformOwner, privateToken, type PlatformSetup } from '../platforms/helpers.js';
+import { bearer, platformOwner, privateToken, signUpMember, type PlatformSetup } from '../platforms/helpers.js';
 
 describe('directory resources', () => {
   let t: TestApp;
@@ -18,14 +16,7 @@ describe('directory resources', () => {
   before(async () => {
     t = await createTestApp();
     acme = await platformOwner(t.app, 'acme');
-    const { verifier, challenge } = pkce();
-    const person = new PortalClient(t.app);
-    const start = await person.get(`/acme/oauth/authorize?${new URLSearchParams({ client_id: acme.app.id, redirect_uri: REDIRECT, scope: 'directory.platform_membership.rw,directory.person.r,directory.organization.rw', code_challenge: challenge, code_challenge_method: 'S256', response_type: 'code', prompt: 'signup' }).toString()}`);
-    const form = await person.get(start.headers.location as string);
-    const next = /name="next" value="([^"]*)"/.exec(form.body)![1]!.replace(/&amp;/g, '&');
-    const created = await person.post('/acme/signup', { name: 'Dora Directory', email: 'dora@example.com', password: 'correct horse battery', next });
-    const code = new URL((await person.get(created.headers.location as string)).headers.location as string).searchParams.get('code')!;
-    const tokens = (await tokenRequest(t.app, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, { authorization: basic(acme.app.id, acme.app.secret) }, '/acme/oauth/access_token')).json();
+    const { tokens } = await signUpMember(t.app, acme, { name: 'Dora Directory', email: 'dora@example.com' }, 'directory.platform_membership.rw,directory.person.r,directory.organization.rw');
     access = tokens.access_token;
     personId = tokens.bearer.id;
   });
