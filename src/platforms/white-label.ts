@@ -73,7 +73,7 @@ export async function whiteLabelRoutes(app: FastifyInstance, services: Services,
     req.whiteLabel = p;
     req.theme = {
       name: p.display_name, color: p.primary_color, support: p.support_contact,
-      logo: p.has_logo ? `/${p.name}/logo?v=${p.updated_at}` : p.logo_url,
+      logo: p.has_logo ? `/${p.name}/logo?v=${p.updated_at}` : p.logo_url, base: `/${p.name}`, here: req.url,
     };
   };
 

@@ -88,6 +88,14 @@ describe('white-label failure paths', () => {
     assert.equal((await t.db.kysely.selectFrom('platform_members').selectAll().execute()).length, 0, 'denying writes nothing');
     const allowed = await owner.post('/acme/oauth/consent', { ...fields, decision: 'allow' });
     assert.ok(new URL(allowed.headers.location as string).searchParams.get('code'));
+    // "Not you?" on the platform's pages logs out and comes back to the same request.
+    const page = await owner.get(`/acme/oauth/authorize?${params(scope, acme.app.id, { prompt: 'consent' })}`);
+    assert.match(page.body, /<form class="inline" method="post" action="\/acme\/logout">[^]*Signed in as olga@example.com <button class="secondary" type="submit">Not you\?<\/button><\/form>/);
+    const here = /name="next" value="([^"]*)"/.exec(page.body.slice(page.body.indexOf('action="/acme/logout"')))![1]!.replace(/&amp;/g, '&');
+    const out = await owner.post('/acme/logout', { next: here });
+    assert.equal(out.statusCode, 303);
+    assert.equal(out.headers.location, `/acme/login?next=${encodeURIComponent(here)}`);
+    assert.equal((await owner.get(out.headers.location as string)).body.includes('Signed in as'), false);
     assert.deepEqual((await t.db.kysely.selectFrom('platform_members').select(['member_type', 'member_id', 'joined_via']).execute()), [{ member_type: 'Organization', member_id: orgId, joined_via: 'consent' }]);
   });
 

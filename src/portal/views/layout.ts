@@ -17,6 +17,9 @@ export interface Theme {
   /** #rrggbb */
   color: string;
   support: string | null;
+  /** The platform's pages' prefix (`/{name}`) and the page's own address: "Not you?" logs out and comes back. */
+  base: string;
+  here: string;
 }
 
 export interface PageContext {
@@ -99,11 +102,11 @@ function crumbs(list: [string, string?][]): SafeHtml {
 }
 
 /** The platform's colour on buttons, links and focus; its logo and name over the card. */
-function themed(theme: Theme, top: SafeHtml, body: SafeHtml, who: PageContext['user']): SafeHtml {
+function themed(theme: Theme, top: SafeHtml, body: SafeHtml, who: PageContext['user'], csrf: string): SafeHtml {
   const support = theme.support ? (theme.support.startsWith('https://') ? html`<a href="${theme.support}">Help</a>` : html`<a href="mailto:${theme.support}">${theme.support}</a>`) : '';
   return html`<style>a{color:${theme.color}}button:not(.secondary):not(.danger):not(.copy),.button{background:${theme.color}}button.secondary{color:${theme.color}}.brandbig img{max-height:56px;max-width:240px;display:block;margin:0 auto 8px}.wl-foot{text-align:center;margin-top:18px}</style>
 <div class="auth"><div class="brandbig">${theme.logo ? html`<img src="${theme.logo}" alt="">` : ''}${theme.name}</div>${top}${body}
-<div class="wl-foot muted">${who ? html`Signed in as ${who.email} · ` : ''}${support}${support ? ' · ' : ''}powered by Tessera</div></div>`;
+<div class="wl-foot muted">${who ? html`<form class="inline" method="post" action="${theme.base}/logout">${csrfField(csrf)}<input type="hidden" name="next" value="${theme.here}">Signed in as ${who.email} <button class="secondary" type="submit">Not you?</button></form> · ` : ''}${support}${support ? ' · ' : ''}powered by Tessera</div></div>`;
 }
 
 export function page(ctx: PageContext, body: SafeHtml): string {
@@ -111,7 +114,7 @@ export function page(ctx: PageContext, body: SafeHtml): string {
   const top = html`${ctx.crumbs?.length ? crumbs(ctx.crumbs) : ''}${ctx.flash ? flashBox(ctx.flash) : ''}`;
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${ctx.title} · ${ctx.theme?.name ?? 'Tessera'}</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><style>${STYLE}</style><script src="/assets/portal.js" defer></script></head><body>
-${ctx.theme ? themed(ctx.theme, top, body, ctx.user) : ctx.user ? html`<div class="shell"><nav class="side" aria-label="Main"><div class="brand">Tess<span>era</span></div>
+${ctx.theme ? themed(ctx.theme, top, body, ctx.user, ctx.csrf) : ctx.user ? html`<div class="shell"><nav class="side" aria-label="Main"><div class="brand">Tess<span>era</span></div>
 <input type="checkbox" id="nav-toggle" class="nav-toggle"><label for="nav-toggle" class="nav-button">Menu</label><div class="links">
 ${nav.map(([key, href]) => html`<a href="${href}" class="${ctx.active === key ? 'on' : ''}">${NAV_LABEL[key]}</a>`)}
 <div class="who">${ctx.user.name}<br>${ctx.user.email}
