@@ -18,7 +18,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { activeAccessToken, type TokenResponse } from './tokens.js';
 import {
-  errorRedirect, redirectTo, resolveClientAndRedirect, validateAuthorizationRequest, type AuthorizationRequest, type ClientAndRedirect, type RawParams,
+  AuthorizePageError, errorRedirect, redirectTo, resolveClientAndRedirect, validateAuthorizationRequest, type AuthorizationRequest, type ClientAndRedirect, type RawParams,
 } from './authorize.js';
 
 /** RFC 9700 §4.5 / RFC 6749 §4.1.2: short-lived; a minute is plenty for a redirect and a POST. */
@@ -151,8 +151,10 @@ export class OAuthService {
     try {
       const base = await resolveClientAndRedirect(this.deps, raw, platform);
       return validateAuthorizationRequest(base, raw, platform ? PLATFORM_DIRECTORY : OPEN_DIRECTORY);
-    } catch {
-      return undefined;
+    } catch (err) {
+      // A request that would not be served shows no promise on the form; the log-in still works.
+      if (err instanceof AuthorizePageError || err instanceof OAuthError) return undefined;
+      throw err;
     }
   }
 

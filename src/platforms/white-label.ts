@@ -8,7 +8,7 @@ import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-
 import cookie from '@fastify/cookie';
 import type { Kysely } from 'kysely';
 import type { Services } from '../services.js';
-import type { Database } from '../db/schema.js';
+import type { Database, JoinedVia } from '../db/schema.js';
 import { html } from '../lib/html.js';
 import { ApiError } from '../lib/errors.js';
 import { SESSION_COOKIE, servePortalPages, safeNext, type Portal } from '../portal/session.js';
@@ -52,12 +52,15 @@ const membersOf = (scopes: ParsedScope[], userId: string): { type: 'Person' | 'O
 export async function whiteLabelRoutes(app: FastifyInstance, services: Services, portal: Portal): Promise<void> {
   const { oauth, platforms, memberships, deps } = services;
 
-  /** The OAuth service's view of the platform: membership written with the consent. */
-  const whiteLabel = (p: Platform): WhiteLabel => ({
+  /**
+   * The OAuth service's view of the platform: membership written with the consent. A person who
+   * agreed by signing up on the platform's form joined by `signup`; everyone else by `consent`.
+   */
+  const whiteLabel = (p: Platform, personVia: JoinedVia = 'consent'): WhiteLabel => ({
     name: p.name,
     orgId: p.org_id,
     join: async (trx: Kysely<Database>, scopes, userId) => {
-      for (const m of membersOf(scopes, userId)) await memberships.join(trx, p, m.type, m.id, 'consent', userId);
+      for (const m of membersOf(scopes, userId)) await memberships.join(trx, p, m.type, m.id, m.type === 'Person' ? personVia : 'consent', userId);
     },
     holds: async (scopes, userId) => {
       for (const m of membersOf(scopes, userId)) if (!(await findMember(deps.db, p.id, m.type, m.id))) return false;
@@ -164,15 +167,12 @@ export async function whiteLabelRoutes(app: FastifyInstance, services: Services,
         body: { type: 'object', properties: { _csrf: { type: 'string' }, name: { type: 'string', maxLength: NAME_MAX }, email: { type: 'string', maxLength: EMAIL_MAX }, password: { type: 'string', maxLength: PASSWORD_MAX }, next: Next }, required: ['_csrf', 'name', 'email', 'password'] },
       },
     }, async (req, reply) => attempt(req, reply, async () => {
-      const p = req.whiteLabel!;
-      const wl = whiteLabel(p);
+      const wl = whiteLabel(req.whiteLabel!, 'signup');
       const pending = await oauth.pendingRequest(req.body.next, wl);
       // The form showed what the application gets: signing up agrees to it. The account, the
       // consent and the platform membership are one transaction; then the flow goes on.
       const user = await services.accounts.signup(req.body, async (trx, u) => {
-        if (pending) await oauth.consent(trx, pending, u.id, { ...wl, join: async (t, scopes, userId) => {
-          for (const m of membersOf(scopes, userId)) await memberships.join(t, p, m.type, m.id, m.type === 'Person' ? 'signup' : 'consent', userId);
-        } });
+        if (pending) await oauth.consent(trx, pending, u.id, wl);
       });
       await portal.startSession(req, reply, user.id);
       return portal.done(req, reply, nextOf(req, req.body.next));

@@ -12,7 +12,7 @@ import { AT_TYP } from '../oauth/tokens.js';
 import { revokeAccessToken } from '../oauth/queries.js';
 import type { PrivateAccessTokensTable } from '../db/schema.js';
 import { PRIVATE_TOKEN_CLIENT_ID } from './verify.js';
-import { insertPrivateToken, listPrivateTokens, markRevoked } from './queries.js';
+import { findPrivateToken, insertPrivateToken, listPrivateTokens, markRevoked } from './queries.js';
 
 export const TOKEN_NAME_MAX = 100;
 export const MAX_LIFETIME_DAYS = 365;
@@ -77,8 +77,8 @@ export class PrivateTokensService {
 
   async revoke(actor: Actor, orgId: string, id: string): Promise<void> {
     await this.authorize(actor, orgId);
-    const row = (await listPrivateTokens(this.deps.db, orgId)).find((t) => t.id === id);
-    if (!row) throw notFound('Private access token');
+    const row = await findPrivateToken(this.deps.db, id);
+    if (!row || row.org_id !== orgId) throw notFound('Private access token');
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
       if (!(await markRevoked(trx, orgId, id, now))) return;
