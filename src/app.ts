@@ -15,6 +15,7 @@ import { SigningKeys } from './keys/signing-keys.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './lib/rate-limit.js';
 import { createSmsProvider } from './sms/sms.js';
+import { createMailProvider } from './mail/mail.js';
 import { createServices, type Services } from './services.js';
 import type { Deps } from './deps.js';
 import { lazyChildLogger, loggerOptions } from './http/logging.js';
@@ -120,7 +121,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     }
     const deps: Deps = {
       config, db: db.kysely, dialect: db.dialect, clock, log: app.log, limiter,
-      sms: createSmsProvider(config, db.kysely, clock, app.log), keys, caches: new ReadCaches(db.changes, NOTIFYING_TABLES),
+      sms: createSmsProvider(config, db.kysely, clock, app.log), mail: createMailProvider(config, db.kysely, clock, app.log), keys, caches: new ReadCaches(db.changes, NOTIFYING_TABLES),
     };
     const services = createServices(deps, {
       webhookKey: await instanceSecret(db.kysely, 'webhook_key', sealer), idempotencyKey: await instanceSecret(db.kysely, 'idempotency_key', sealer),
@@ -181,6 +182,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     app.addHook('onClose', async () => {
       await services.webhookDispatcher.stop();
       await pruner.stop();
+      deps.mail.close?.();
       await db.close();
       if (redis) redis.disconnect();
     });

@@ -20,6 +20,14 @@ export interface Config {
     readonly httpUrl: string | undefined;
     readonly httpToken: string | undefined;
   };
+  /**
+   * E-mail: through SMTP when SMTP_URL is set (smtp:// or smtps://, credentials in the URL),
+   * else kept in the development outbox. `from` is MAIL_FROM.
+   */
+  readonly mail: {
+    readonly smtpUrl: string | undefined;
+    readonly from: string;
+  };
   /** Cookies get the Secure flag when the public URL is https. */
   readonly secureCookies: boolean;
   /** Development conveniences (SMS outbox page, loud warnings) are on unless NODE_ENV=production. */
@@ -111,6 +119,13 @@ export function masterKey(raw: string | undefined, name = 'MASTER_KEY'): Buffer 
   return key;
 }
 
+/** MAIL_FROM: `address` or `Name <address>`; by default no-reply at the public host. */
+function mailFrom(raw: string | undefined, publicUrl: string): string {
+  if (!raw) return `Tessera <no-reply@${new URL(publicUrl).hostname}>`;
+  if (!/^([^<>\r\n]+ )?<?[^\s@<>]+@[^\s@<>]+>?$/.test(raw.trim())) throw new ConfigError('MAIL_FROM must be an e-mail address, or "Name <address>"');
+  return raw.trim();
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
@@ -144,6 +159,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     redisUrl,
     logLevel,
     sms: { provider, httpUrl, httpToken: env.SMS_HTTP_TOKEN || undefined },
+    mail: {
+      smtpUrl: env.SMTP_URL ? url('SMTP_URL', env.SMTP_URL, ['smtp:', 'smtps:']) : undefined,
+      from: mailFrom(env.MAIL_FROM, publicUrl),
+    },
     secureCookies: publicUrl.startsWith('https:'),
     production: env.NODE_ENV === 'production',
     webhookAllowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS

@@ -9,6 +9,7 @@ import type { SigningKeys } from './keys/signing-keys.js';
 import type { Clock } from './lib/clock.js';
 import type { RateLimiter } from './lib/rate-limit.js';
 import type { SmsProvider } from './sms/sms.js';
+import type { MailProvider } from './mail/mail.js';
 
 export interface Deps {
   config: Config;
@@ -18,6 +19,7 @@ export interface Deps {
   log: FastifyBaseLogger;
   limiter: RateLimiter;
   sms: SmsProvider;
+  mail: MailProvider;
   keys: SigningKeys;
   /** In-process caches of hot reads, emptied by any change to the tables they read. */
   caches: ReadCaches;

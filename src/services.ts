@@ -20,6 +20,7 @@ import { MembershipsService } from './platforms/memberships.js';
 import { PlatformApi } from './platforms/platform-api.js';
 import { DirectoryService } from './zaikio/directory.js';
 import { PrivateTokensService } from './private-tokens/private-tokens.service.js';
+import { EmailLinks } from './identity/email-links.js';
 
 export interface Services {
   deps: Deps;
@@ -42,6 +43,7 @@ export interface Services {
   directory: DirectoryService;
   platformApi: PlatformApi;
   privateTokens: PrivateTokensService;
+  emailLinks: EmailLinks;
 }
 
 export interface InstanceKeys {
@@ -68,6 +70,7 @@ export function createServices(deps: Deps, keys: InstanceKeys): Services {
     directory,
     platformApi: new PlatformApi(deps, platforms, memberships, directory),
     privateTokens: new PrivateTokensService(deps),
+    emailLinks: new EmailLinks(deps, accounts),
     phones: new PhonesService(deps),
     orgs,
     connectors: new ConnectorsService(deps),

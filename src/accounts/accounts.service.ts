@@ -64,7 +64,7 @@ export class AccountsService {
     const email = checks.check(() => normaliseEmail(input.email)) ?? '';
     checks.check(() => checkPassword(input.password));
     checks.done();
-    const user = { id: newId(), email, name, created_at: this.deps.clock.now() };
+    const user: User = { id: newId(), email, name, created_at: this.deps.clock.now(), email_verified_at: null };
     try {
       const passwordHash = await hashPassword(input.password);
       await this.deps.db.transaction().execute(async (trx) => {
@@ -115,7 +115,7 @@ export class AccountsService {
     if (!token) return undefined;
     const row = await this.deps.db.selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select(['users.id', 'users.email', 'users.name', 'users.created_at', 'sessions.expires_at'])
+      .select(['users.id', 'users.email', 'users.name', 'users.created_at', 'users.email_verified_at', 'sessions.expires_at'])
       .where('sessions.id_hash', '=', sha256(token))
       .executeTakeFirst();
     if (!row || row.expires_at <= this.deps.clock.now()) return undefined;
@@ -128,7 +128,17 @@ export class AccountsService {
   }
 
   async getUser(userId: string): Promise<User | undefined> {
-    return this.deps.db.selectFrom('users').select(['id', 'email', 'name', 'created_at']).where('id', '=', userId).executeTakeFirst();
+    return this.deps.db.selectFrom('users').select(['id', 'email', 'name', 'created_at', 'email_verified_at']).where('id', '=', userId).executeTakeFirst();
+  }
+
+  /** A new password (a reset link was followed): every session of the person ends. */
+  async setPassword(userId: string, password: string): Promise<void> {
+    checkPassword(password);
+    const hash = await hashPassword(password);
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', userId).execute();
+      await trx.deleteFrom('sessions').where('user_id', '=', userId).execute();
+    });
   }
 
   async changePassword(userId: string, current: string, next: string): Promise<void> {

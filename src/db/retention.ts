@@ -32,6 +32,8 @@ export interface PruneCounts {
   webhook_deliveries: number;
   platform_event_deliveries: number;
   idempotency_keys: number;
+  email_links: number;
+  mail_messages: number;
 }
 
 type Db = Kysely<Database>;
@@ -80,6 +82,14 @@ const steps: { [K in keyof PruneCounts]: Step } = {
 
   platform_event_deliveries: async (db, now) => deleted(await db.deleteFrom('platform_event_deliveries').where('id', 'in', (eb) => eb.selectFrom('platform_event_deliveries')
     .select('id').where('status', 'in', ['delivered', 'failed']).where('created_at', '<', now - DELIVERIES_KEPT_MS).limit(BATCH)).executeTakeFirst()),
+
+  // A link is refused once expired; its row tells nothing after the grace week.
+  email_links: async (db, now) => deleted(await db.deleteFrom('email_links').where('token_hash', 'in', (eb) => eb.selectFrom('email_links')
+    .select('token_hash').where('expires_at', '<', now - KEPT_AFTER_EXPIRY_MS).limit(BATCH)).executeTakeFirst()),
+
+  // The development outbox keeps a week of messages.
+  mail_messages: async (db, now) => deleted(await db.deleteFrom('mail_messages').where('id', 'in', (eb) => eb.selectFrom('mail_messages')
+    .select('id').where('created_at', '<', now - KEPT_AFTER_EXPIRY_MS).limit(BATCH)).executeTakeFirst()),
 
   // A key is answered for 24 hours; after that the same key is a new request.
   idempotency_keys: async (db, now) => deleted(await db.deleteFrom('idempotency_keys').where((eb) => eb(eb.refTuple('scope', 'key'), 'in',

@@ -22,6 +22,8 @@ export interface UsersTable {
   name: string;
   password_hash: string;
   created_at: number;
+  /** When the current address was proved by a link sent to it (migration 0500); null: unverified. */
+  email_verified_at: number | null;
 }
 
 export interface SessionsTable {
@@ -377,6 +379,32 @@ export interface PrivateAccessTokensTable {
   revoked_at: number | null;
 }
 
+// ---- e-mail (migration 0500) ----
+
+export type EmailLinkPurpose = 'verify' | 'reset';
+
+export interface EmailLinksTable {
+  token_hash: string;
+  user_id: string;
+  purpose: EmailLinkPurpose;
+  email: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface MailMessagesTable {
+  id: string;
+  recipient: string;
+  user_id: string | null;
+  subject: string;
+  body: string;
+  /** SHA-256 of the link token the message carries: the message is blanked when the link is used. */
+  link_hash: string | null;
+  provider: string;
+  created_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
@@ -409,6 +437,8 @@ export interface Database {
   platform_members: PlatformMembersTable;
   platform_event_deliveries: PlatformEventDeliveriesTable;
   private_access_tokens: PrivateAccessTokensTable;
+  email_links: EmailLinksTable;
+  mail_messages: MailMessagesTable;
 }
 
 // Generated is re-exported for modules that add tables with defaults.

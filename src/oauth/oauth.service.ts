@@ -249,12 +249,12 @@ export class OAuthService {
     const access = await activeAccessToken(this.deps, accessToken);
     if (!access || !access.userId) throw new InvalidToken('the access token is not valid');
     if (!hasScope(access.scope, 'openid')) throw new InsufficientScope('the access token lacks the openid scope');
-    const user = await this.deps.db.selectFrom('users').select(['id', 'name', 'email']).where('id', '=', access.userId).executeTakeFirst();
+    const user = await this.deps.db.selectFrom('users').select(['id', 'name', 'email', 'email_verified_at']).where('id', '=', access.userId).executeTakeFirst();
     if (!user) throw new InvalidToken('the access token is not valid');
     const out: UserInfo = { sub: user.id };
     if (hasScope(access.scope, 'profile')) out.name = user.name;
-    // Tessera does not verify email addresses, and says so (OpenID Connect Core §5.1).
-    if (hasScope(access.scope, 'email')) Object.assign(out, { email: user.email, email_verified: false });
+    // OpenID Connect Core §5.1: verified only once a link sent to this very address was followed.
+    if (hasScope(access.scope, 'email')) Object.assign(out, { email: user.email, email_verified: user.email_verified_at !== null });
     if (hasScope(access.scope, 'phone')) {
       const phone = await verifiedPhone(this.deps.db, user.id);
       if (phone) Object.assign(out, { phone_number: phone.e164, phone_number_verified: true });

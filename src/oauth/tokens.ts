@@ -84,9 +84,15 @@ export async function issueTokens(deps: Deps, input: IssueInput, now: number): P
   const out: TokenResponse = { access_token: accessToken, token_type: 'bearer', expires_in: ACCESS_TOKEN_TTL_MS / 1000, scope: input.scope, bearer: input.bearer };
   if (input.refreshToken) out.refresh_token = input.refreshToken;
   if (input.userId && hasScope(input.scope, 'openid')) {
+    // OpenID Connect Core §5.4: with the email scope the ID token says the address and whether
+    // it is verified, so a client need not call userinfo to know.
+    const email = hasScope(input.scope, 'email')
+      ? await deps.db.selectFrom('users').select(['email', 'email_verified_at']).where('id', '=', input.userId).executeTakeFirst()
+      : undefined;
     // OpenID Connect Core §2: the ID token is for the client (aud), names the person (sub).
     out.id_token = await signJwt(deps.keys, {
       azp: client.id,
+      ...(email ? { email: email.email, email_verified: email.email_verified_at !== null } : {}),
       ...(input.nonce ? { nonce: input.nonce } : {}),
       ...(input.authTime ? { auth_time: Math.floor(input.authTime / 1000) } : {}),
     }, { typ: 'JWT', issuer, audience: client.id, subject: input.userId, jti: uuidv7(now), issuedAt: now, expiresAt: now + ID_TOKEN_TTL_MS });

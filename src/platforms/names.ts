@@ -10,7 +10,7 @@ export const PLATFORM_NAME = /^[a-z][a-z0-9_-]{1,38}[a-z0-9]$/;
 export const RESERVED = new Set([
   'oauth', 'api', 'v1', 'v1.2', '.well-known', 'healthz', 'readyz', 'assets', 'favicon.svg', 'favicon.ico', 'robots.txt',
   'login', 'signup', 'logout', 'dashboard', 'phones', 'orgs', 'groups', 'connectors', 'projects', 'consents', 'outbox',
-  'platforms', 'memberships', 'account', 'settings', 'admin', 'docs', 'openapi.json', 'metrics', 'static', 'help', 'status', 'tessera',
+  'platforms', 'memberships', 'account', 'email', 'password', 'mail-outbox', 'settings', 'admin', 'docs', 'openapi.json', 'metrics', 'static', 'help', 'status', 'tessera',
 ]);
 
 export function checkPlatformName(raw: string): string {

@@ -175,6 +175,7 @@ export async function whiteLabelRoutes(app: FastifyInstance, services: Services,
         if (pending) await oauth.consent(trx, pending, u.id, wl);
       });
       await portal.startSession(req, reply, user.id);
+      await services.emailLinks.welcome(user);
       return portal.done(req, reply, nextOf(req, req.body.next));
     }, (failure) => signupPage(req, reply, req.body ?? {}, failure)));
 

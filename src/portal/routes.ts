@@ -11,11 +11,14 @@ import { projectPages } from './pages/projects.js';
 import { consentPages } from './pages/consents.js';
 import { platformPages } from './pages/platforms.js';
 import { privateTokenPages } from './pages/private-tokens.js';
+import { identityPages } from './pages/identity.js';
+import { accountPages } from './pages/account.js';
 
 export async function portalRoutes(app: FastifyInstance, portal: Portal): Promise<void> {
   servePortalPages(app, portal, portalErrorPage);
 
   await authPages(app, portal);
+  await identityPages(app, portal);
   // Everything else needs a signed-in person.
   await app.register(async (scope) => {
     scope.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -29,5 +32,6 @@ export async function portalRoutes(app: FastifyInstance, portal: Portal): Promis
     await consentPages(scope, portal);
     await platformPages(scope, portal);
     await privateTokenPages(scope, portal);
+    await accountPages(scope, portal);
   });
 }

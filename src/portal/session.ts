@@ -104,6 +104,10 @@ export class Portal {
   async endSession(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     await this.services.accounts.endSession(req.cookies[SESSION_COOKIE]);
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    // The browser is anonymous from here: a flash set now is bound to its new anonymous cookie.
+    const anon = randomBytes(18).toString('base64url');
+    void reply.setCookie(ANON_COOKIE, anon, this.cookieOptions(24 * 3600));
+    req.binding = anon;
   }
 
   actor(req: FastifyRequest): Promise<Actor> {
@@ -112,7 +116,8 @@ export class Portal {
 
   ctx(req: FastifyRequest, title: string, active?: string, crumbs?: [string, string?][]): PageContext {
     return {
-      title, user: req.user, csrf: req.csrfToken ?? '', active, showOutbox: this.services.deps.config.sms.provider === 'outbox', flash: req.flash, theme: req.theme,
+      title, user: req.user, csrf: req.csrfToken ?? '', active, showOutbox: this.services.deps.config.sms.provider === 'outbox', showMailOutbox: !this.services.deps.config.mail.smtpUrl,
+      flash: req.flash, theme: req.theme,
       ...(crumbs ? { crumbs } : {}),
     };
   }

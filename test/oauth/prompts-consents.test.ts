@@ -58,8 +58,11 @@ describe('log-in, sign-up and consent in the authorization flow', () => {
 
   test('max_age (OpenID Connect Core §3.1.2.1): a log-in older than it is made again, and the ID token tells when', async () => {
     const p = new PortalClient(t.app);
-    await p.signup('max@example.com', 'Max');
+    // Frozen through the sign-up, so the session's start is this very millisecond.
+    t.clock.freeze();
     const loggedInAt = t.clock.now();
+    await p.signup('max@example.com', 'Max');
+    t.clock.thaw();
     await codeFor(p, web.id);
     t.clock.advance(60_000);
     // A minute after logging in: max_age=120 is met, and the code carries the log-in's time.

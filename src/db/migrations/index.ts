@@ -1,5 +1,5 @@
 // Every migration, in order. Names sort lexically: 0001-0099 foundation, 0100-0199 OAuth,
-// 0200-0299 domains (Kandy), 0300-0399 infrastructure, 0400-0499 platforms (Zaikio). Add new files here; Kysely refuses a new
+// 0200-0299 domains (Kandy), 0300-0399 infrastructure, 0400-0499 platforms (Zaikio), 0500-0599 identity (e-mail, 2FA). Add new files here; Kysely refuses a new
 // migration that sorts before one a database has already applied.
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.js';
@@ -13,6 +13,7 @@ import * as m0303 from './0303_idempotency_keys.js';
 import * as m0304 from './0304_org_api_accounts.js';
 import * as m0400 from './0400_platforms.js';
 import * as m0401 from './0401_platform_events.js';
+import * as m0500 from './0500_mail.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0304_org_api_accounts': m0304,
   '0400_platforms': m0400,
   '0401_platform_events': m0401,
+  '0500_mail': m0500,
 };

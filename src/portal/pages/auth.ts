@@ -29,7 +29,10 @@ export async function authPages(app: FastifyInstance, portal: Portal): Promise<v
   }, async (req, reply) => attempt(req, reply, async () => {
     const user = await accounts.signup(req.body);
     await portal.startSession(req, reply, user.id);
-    return portal.done(req, reply, safeNext(req.body.next), { notice: `Welcome to Tessera, ${user.name}. Your account is ready.` });
+    const sent = await portal.services.emailLinks.welcome(user);
+    return portal.done(req, reply, safeNext(req.body.next), {
+      notice: `Welcome to Tessera, ${user.name}. Your account is ready. ${sent ? `Confirm ${user.email} with the link we e-mailed.` : 'We could not e-mail you a confirmation link; send it again from Account.'}`,
+    });
   }, (failure) => portal.render(reply, portal.ctx(req, 'Sign up'), signupForm(req.csrfToken!, req.body ?? {}, failure), failure.status)));
 
   r.get('/login', { schema: { querystring: { type: 'object', properties: { next: Next, login_hint: Email } } } },

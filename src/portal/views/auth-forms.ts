@@ -34,6 +34,6 @@ ${opts.intro ?? ''}<form method="post" action="${opts.prefix ?? ''}/login">${csr
 ${field({ name: 'email', label: 'Email', type: 'email', value: v.email, required: true, maxLength: EMAIL_MAX, autocomplete: 'username' }, failure)}
 ${field({ name: 'password', label: 'Password', type: 'password', required: true, maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure)}
 <button type="submit">Log in</button></form>
-<p class="muted">New here? <a href="${opts.prefix ?? ''}/signup${next ? `?next=${encodeURIComponent(next)}` : ''}">Create an account</a></p></div>`;
+${opts.prefix ? '' : html`<p class="muted"><a href="/password/forgot">Forgot your password?</a></p>`}<p class="muted">New here? <a href="${opts.prefix ?? ''}/signup${next ? `?next=${encodeURIComponent(next)}` : ''}">Create an account</a></p></div>`;
 }
 

@@ -28,6 +28,8 @@ export interface PageContext {
   csrf: string;
   active?: string;
   showOutbox: boolean;
+  /** The development e-mail outbox is on (no SMTP_URL). */
+  showMailOutbox?: boolean;
   /** A platform's look (its white-label pages): name, logo, colour, support; Tessera only as "powered by". */
   theme?: Theme | undefined;
   flash?: Flash | undefined;
@@ -75,7 +77,7 @@ th,td{padding:6px 8px}td:has(>form.inline),td code{white-space:normal}form.inlin
 const NAV: [string, string][] = [
   ['dashboard', '/dashboard'], ['phones', '/phones'], ['organisations', '/orgs'], ['groups', '/groups'], ['connectors', '/connectors'], ['projects', '/projects'], ['memberships', '/memberships'],
 ];
-const NAV_LABEL: Record<string, string> = { dashboard: 'Dashboard', phones: 'Phone numbers', organisations: 'Organisations', groups: 'Groups', connectors: 'Connectors', projects: 'Projects', memberships: 'Platform memberships', outbox: 'SMS outbox', consents: 'App consents' };
+const NAV_LABEL: Record<string, string> = { dashboard: 'Dashboard', phones: 'Phone numbers', organisations: 'Organisations', groups: 'Groups', connectors: 'Connectors', projects: 'Projects', memberships: 'Platform memberships', outbox: 'SMS outbox', 'mail-outbox': 'E-mail outbox', consents: 'App consents', account: 'Account' };
 
 export function csrfField(csrf: string): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${csrf}">`;
@@ -110,7 +112,8 @@ function themed(theme: Theme, top: SafeHtml, body: SafeHtml, who: PageContext['u
 }
 
 export function page(ctx: PageContext, body: SafeHtml): string {
-  const nav = [...NAV, ...(ctx.showOutbox ? [['outbox', '/outbox'] as [string, string]] : []), ['consents', '/consents'] as [string, string]];
+  const nav: [string, string][] = [...NAV, ...(ctx.showOutbox ? [['outbox', '/outbox'] as [string, string]] : []),
+    ...(ctx.showMailOutbox ? [['mail-outbox', '/mail-outbox'] as [string, string]] : []), ['consents', '/consents'], ['account', '/account']];
   const top = html`${ctx.crumbs?.length ? crumbs(ctx.crumbs) : ''}${ctx.flash ? flashBox(ctx.flash) : ''}`;
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${ctx.title} · ${ctx.theme?.name ?? 'Tessera'}</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><style>${STYLE}</style><script src="/assets/portal.js" defer></script></head><body>

@@ -1,0 +1,60 @@
+// The person's own account: their address and whether it is confirmed (with a button to send
+// the link again), changing the password, and the development e-mail outbox.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
+import { html } from '../../lib/html.js';
+import { csrfField, table } from '../views/layout.js';
+import { CsrfOnly, type Portal } from '../session.js';
+import { attempt, failureBox, field, type FormFailure } from '../forms.js';
+import { notFound } from '../../lib/errors.js';
+import { PASSWORD_MAX, PASSWORD_MIN } from '../../accounts/accounts.service.js';
+import { outboxOf } from '../../mail/mail.js';
+
+const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+export async function accountPages(app: FastifyInstance, portal: Portal): Promise<void> {
+  const r = app.withTypeProvider<JsonSchemaToTsProvider>();
+  const s = portal.services;
+  const mailOutbox = !s.deps.config.mail.smtpUrl;
+
+  const page = async (req: FastifyRequest, reply: FastifyReply, failure?: FormFailure) => {
+    const user = (await s.accounts.getUser(req.user!.id))!;
+    return portal.render(reply, portal.ctx(req, 'Account', 'account'), html`<h1>Account</h1>${failureBox(failure)}
+<div class="card" id="email"><p><b>${user.name}</b><br>${user.email} ${user.email_verified_at === null
+      ? html`<span class="tag warn">unconfirmed</span></p><p class="muted">Confirm the address with the link we e-mailed${mailOutbox ? html` (development: in the <a href="/mail-outbox">e-mail outbox</a>)` : ''}. Applications see it as unverified until then.</p>
+<form method="post" action="/account/verification">${csrfField(req.csrfToken!)}<button class="secondary" type="submit">Send the link again</button></form>`
+      : html`<span class="tag ok">confirmed</span></p>`}</div>
+<div class="card"><h2 style="margin-top:0">Change password</h2>
+<form method="post" action="/account/password">${csrfField(req.csrfToken!)}
+${field({ name: 'current_password', label: 'Current password', type: 'password', required: true, maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure)}
+${field({ name: 'new_password', label: 'New password', type: 'password', required: true, minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, autocomplete: 'new-password', hint: `At least ${PASSWORD_MIN} characters.` }, failure)}
+<button type="submit">Change password</button></form></div>`, failure?.status ?? 200);
+  };
+
+  r.get('/account', async (req, reply) => page(req, reply));
+
+  r.post('/account/verification', { attachValidation: true, schema: { body: CsrfOnly } }, async (req, reply) => attempt(req, reply, async () => {
+    await s.emailLinks.sendVerification(req.user!);
+    return portal.done(req, reply, '/account#email', { notice: `A new link is on its way to ${req.user!.email}; earlier links no longer work.` });
+  }, (failure) => page(req, reply, failure)));
+
+  const Passwords = {
+    type: 'object',
+    properties: { _csrf: { type: 'string' }, current_password: { type: 'string', maxLength: PASSWORD_MAX }, new_password: { type: 'string', maxLength: PASSWORD_MAX } },
+    required: ['_csrf', 'current_password', 'new_password'],
+  } as const;
+  r.post('/account/password', { attachValidation: true, schema: { body: Passwords } }, async (req, reply) => attempt(req, reply, async () => {
+    await s.accounts.changePassword(req.user!.id, req.body.current_password, req.body.new_password);
+    return portal.done(req, reply, '/account', { notice: 'Password changed.' });
+  }, (failure) => page(req, reply, failure)));
+
+  r.get('/mail-outbox', async (req, reply) => {
+    if (!mailOutbox) throw notFound('Page');
+    const messages = await outboxOf(s.deps.db, req.user!.id);
+    return portal.render(reply, portal.ctx(req, 'E-mail outbox', 'mail-outbox'), html`<h1>E-mail outbox</h1>
+<p class="muted">Development e-mail provider: messages for you are kept here instead of being sent. Set <code>SMTP_URL</code> to send them. A link that was used is blanked out.</p>
+${table(html`<tr><th>Sent</th><th>To</th><th>Subject</th><th>Message</th></tr>
+${messages.map((m) => html`<tr><td class="muted">${when(m.created_at)}</td><td>${m.recipient}</td><td>${m.subject}</td><td class="mail-body"><pre style="white-space:pre-wrap;margin:0;font:inherit">${m.body}</pre></td></tr>`)}
+${messages.length ? '' : html`<tr><td colspan="4" class="muted">No messages.</td></tr>`}`)}`);
+  });
+}
