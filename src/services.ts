@@ -21,6 +21,8 @@ import { PlatformApi } from './platforms/platform-api.js';
 import { DirectoryService } from './zaikio/directory.js';
 import { PrivateTokensService } from './private-tokens/private-tokens.service.js';
 import { EmailLinks } from './identity/email-links.js';
+import { TwoFactor } from './identity/two-factor.js';
+import type { Sealer } from './keys/sealed.js';
 
 export interface Services {
   deps: Deps;
@@ -44,6 +46,7 @@ export interface Services {
   platformApi: PlatformApi;
   privateTokens: PrivateTokensService;
   emailLinks: EmailLinks;
+  twoFactor: TwoFactor;
 }
 
 export interface InstanceKeys {
@@ -53,7 +56,7 @@ export interface InstanceKeys {
   idempotencyKey: Buffer;
 }
 
-export function createServices(deps: Deps, keys: InstanceKeys): Services {
+export function createServices(deps: Deps, keys: InstanceKeys, sealer: Sealer): Services {
   const events = new WebhookEvents(deps);
   const orgs = new OrgsService(deps, events, provisionAccount);
   const platform = new PlatformService(deps, orgs, events);
@@ -71,6 +74,7 @@ export function createServices(deps: Deps, keys: InstanceKeys): Services {
     platformApi: new PlatformApi(deps, platforms, memberships, directory),
     privateTokens: new PrivateTokensService(deps),
     emailLinks: new EmailLinks(deps, accounts),
+    twoFactor: new TwoFactor(deps, sealer, accounts),
     phones: new PhonesService(deps),
     orgs,
     connectors: new ConnectorsService(deps),

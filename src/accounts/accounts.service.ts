@@ -141,6 +141,12 @@ export class AccountsService {
     });
   }
 
+  /** Confirms the signed-in person's own password before a sensitive change. */
+  async checkOwnPassword(userId: string, password: string): Promise<void> {
+    const row = await this.deps.db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow();
+    if (!(await verifyPassword(password, row.password_hash))) throw new ApiError('invalid_credentials', 'password: is not correct', { field: 'password' });
+  }
+
   async changePassword(userId: string, current: string, next: string): Promise<void> {
     const row = await this.deps.db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow();
     if (!(await verifyPassword(current, row.password_hash))) throw new ApiError('invalid_credentials', 'current_password: is not correct', { field: 'current_password' });

@@ -405,6 +405,24 @@ export interface MailMessagesTable {
   created_at: number;
 }
 
+// ---- two-factor authentication (migration 0501) ----
+
+export interface TwoFactorTable {
+  user_id: string;
+  /** The TOTP secret (base32), sealed under MASTER_KEY when one is configured (keys/sealed.ts). */
+  secret_sealed: string;
+  enabled_at: number | null;
+  /** The last TOTP time step accepted: a code is not accepted twice. */
+  last_step: number | null;
+  created_at: number;
+}
+
+export interface RecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  used_at: number | null;
+}
+
 export interface Database {
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
@@ -439,6 +457,8 @@ export interface Database {
   private_access_tokens: PrivateAccessTokensTable;
   email_links: EmailLinksTable;
   mail_messages: MailMessagesTable;
+  two_factor: TwoFactorTable;
+  recovery_codes: RecoveryCodesTable;
 }
 
 // Generated is re-exported for modules that add tables with defaults.

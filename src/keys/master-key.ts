@@ -12,16 +12,18 @@ import type { Database } from '../db/schema.js';
 import { Sealer } from './sealed.js';
 import { signingKeyRow } from './signing-keys.js';
 import { settingRow } from './instance-secret.js';
+import { twoFactorRow } from '../identity/two-factor.js';
 
 export interface ResealCount {
   signingKeys: number;
   settings: number;
+  twoFactorSecrets: number;
 }
 
 /** Stores every sealed value again under `to` (a sealer without a key stores them as they are). */
 export async function resealAll(db: Kysely<Database>, from: Sealer, to: Sealer): Promise<ResealCount> {
   return db.transaction().execute(async (trx) => {
-    const count: ResealCount = { signingKeys: 0, settings: 0 };
+    const count: ResealCount = { signingKeys: 0, settings: 0, twoFactorSecrets: 0 };
     for (const { kid, private_jwk: stored } of await trx.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute()) {
       if (!Sealer.isSealed(stored)) continue;
       const row = signingKeyRow(kid);
@@ -33,6 +35,12 @@ export async function resealAll(db: Kysely<Database>, from: Sealer, to: Sealer):
       const row = settingRow(key);
       await trx.updateTable('settings').set({ value: to.seal(from.open(stored, row), row) }).where('key', '=', key).execute();
       count.settings++;
+    }
+    for (const { user_id: userId, secret_sealed: stored } of await trx.selectFrom('two_factor').select(['user_id', 'secret_sealed']).execute()) {
+      if (!Sealer.isSealed(stored)) continue;
+      const row = twoFactorRow(userId);
+      await trx.updateTable('two_factor').set({ secret_sealed: to.seal(from.open(stored, row), row) }).where('user_id', '=', userId).execute();
+      count.twoFactorSecrets++;
     }
     return count;
   });

@@ -14,6 +14,7 @@ import { ApiError } from '../lib/errors.js';
 import { SESSION_COOKIE, servePortalPages, safeNext, type Portal } from '../portal/session.js';
 import { attempt } from '../portal/forms.js';
 import { loginForm, signupForm } from '../portal/views/auth-forms.js';
+import { afterPassword, CodeBody, showCodeStep, submitCode } from '../portal/login-steps.js';
 import { AuthorizePageError, AUTHORIZATION_PARAMS, type AuthorizationRequest } from '../oauth/authorize.js';
 import { consentPage, errorPage, scopeList } from '../oauth/views.js';
 import { orgNames } from '../oauth/queries.js';
@@ -187,9 +188,12 @@ export async function whiteLabelRoutes(app: FastifyInstance, services: Services,
       schema: { params: PlatformParam, body: { type: 'object', properties: { _csrf: { type: 'string' }, email: { type: 'string', maxLength: EMAIL_MAX }, password: { type: 'string', maxLength: PASSWORD_MAX }, next: Next }, required: ['_csrf', 'email', 'password'] } },
     }, async (req, reply) => attempt(req, reply, async () => {
       const user = await services.accounts.authenticate(req.body.email, req.body.password, req.ip);
-      await portal.startSession(req, reply, user.id);
-      return portal.done(req, reply, nextOf(req, req.body.next));
+      return afterPassword(portal, req, reply, user.id, nextOf(req, req.body.next), `/${req.whiteLabel!.name}`);
     }, (failure) => loginPage(req, reply, req.body ?? {}, failure)));
+
+    r.get('/:platform/login/code', { schema: { params: PlatformParam } }, async (req, reply) => showCodeStep(portal, req, reply, `/${req.whiteLabel!.name}`));
+    r.post('/:platform/login/code', { attachValidation: true, schema: { params: PlatformParam, body: CodeBody } }, async (req, reply) => attempt(req, reply,
+      () => submitCode(portal, req, reply, req.body.code, `/${req.whiteLabel!.name}`), (failure) => showCodeStep(portal, req, reply, `/${req.whiteLabel!.name}`, failure)));
 
     r.post('/:platform/logout', { schema: { params: PlatformParam, body: { type: 'object', properties: { _csrf: { type: 'string' }, next: Next }, required: ['_csrf'] } } }, async (req, reply) => {
       await portal.endSession(req, reply);

@@ -7,6 +7,7 @@ import type { Services } from '../services.js';
 import type { Actor } from '../auth/policy.js';
 import type { User } from '../accounts/accounts.service.js';
 import { safeEqual } from '../lib/hash.js';
+import { decrypt, encrypt } from '../lib/aead.js';
 import { ApiError } from '../lib/errors.js';
 import { clientError } from '../http/errors.js';
 import { fastifyCookie } from '@fastify/cookie';
@@ -19,6 +20,9 @@ export const SESSION_COOKIE = 'tessera_session';
 /** The body of a form that carries nothing but its CSRF token (the delete, rotate, … buttons). */
 export const CsrfOnly = { type: 'object', properties: { _csrf: { type: 'string' } }, required: ['_csrf'] } as const;
 export const ANON_COOKIE = 'tessera_anon';
+/** A log-in whose password was right, waiting for its second factor (Portal.holdLogin). */
+export const HELD_LOGIN_COOKIE = 'tessera_2fa';
+const HELD_LOGIN_MS = 5 * 60_000;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -84,6 +88,31 @@ export class Portal {
     if (!token || !safeEqual(token, req.csrfToken ?? '') || !sameOrigin) {
       throw new ApiError('forbidden', 'The form has expired or did not come from this site; reload the page and try again');
     }
+  }
+
+  /**
+   * The password was right and a code is still needed: who, and where to go after, wait in a
+   * sealed cookie bound to this browser for five minutes (no session exists until the code).
+   */
+  holdLogin(req: FastifyRequest, reply: FastifyReply, userId: string, next: string): void {
+    const held = JSON.stringify({ u: userId, n: next, e: this.services.deps.clock.now() + HELD_LOGIN_MS });
+    void reply.setCookie(HELD_LOGIN_COOKIE, encrypt(this.csrfKey, held, `held-login\n${req.binding ?? ''}`), this.cookieOptions(HELD_LOGIN_MS / 1000));
+  }
+
+  /** The log-in waiting for its code, if this browser has one that has not expired. */
+  heldLogin(req: FastifyRequest): { userId: string; next: string } | undefined {
+    const sealed = req.cookies[HELD_LOGIN_COOKIE];
+    if (!sealed) return undefined;
+    try {
+      const v = JSON.parse(decrypt(this.csrfKey, sealed, `held-login\n${req.binding ?? ''}`)) as { u: string; n: string; e: number };
+      return v.e > this.services.deps.clock.now() ? { userId: v.u, next: v.n } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  releaseLogin(reply: FastifyReply): void {
+    void reply.clearCookie(HELD_LOGIN_COOKIE, { path: '/' });
   }
 
   async startSession(req: FastifyRequest, reply: FastifyReply, userId: string): Promise<void> {

@@ -2,8 +2,8 @@
 // the link again), changing the password, and the development e-mail outbox.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
-import { html } from '../../lib/html.js';
-import { csrfField, table } from '../views/layout.js';
+import { html, raw } from '../../lib/html.js';
+import { copyable, count, csrfField, table } from '../views/layout.js';
 import { CsrfOnly, type Portal } from '../session.js';
 import { attempt, failureBox, field, type FormFailure } from '../forms.js';
 import { notFound } from '../../lib/errors.js';
@@ -19,11 +19,20 @@ export async function accountPages(app: FastifyInstance, portal: Portal): Promis
 
   const page = async (req: FastifyRequest, reply: FastifyReply, failure?: FormFailure) => {
     const user = (await s.accounts.getUser(req.user!.id))!;
+    const twoFactor = await s.twoFactor.status(user.id);
     return portal.render(reply, portal.ctx(req, 'Account', 'account'), html`<h1>Account</h1>${failureBox(failure)}
 <div class="card" id="email"><p><b>${user.name}</b><br>${user.email} ${user.email_verified_at === null
       ? html`<span class="tag warn">unconfirmed</span></p><p class="muted">Confirm the address with the link we e-mailed${mailOutbox ? html` (development: in the <a href="/mail-outbox">e-mail outbox</a>)` : ''}. Applications see it as unverified until then.</p>
 <form method="post" action="/account/verification">${csrfField(req.csrfToken!)}<button class="secondary" type="submit">Send the link again</button></form>`
       : html`<span class="tag ok">confirmed</span></p>`}</div>
+<div class="card" id="two-factor"><h2 style="margin-top:0">Two-factor authentication</h2>${twoFactor.enabled
+      ? html`<p><span class="tag ok">on</span> Log-in asks for a code from your authenticator app. ${count(twoFactor.recoveryLeft, 'recovery code')} left.</p>
+<form method="post" action="/account/two-factor/disable">${csrfField(req.csrfToken!)}
+${field({ name: 'password', label: 'Password', type: 'password', required: true, maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure)}
+${field({ name: 'code', label: 'Code from your authenticator app', required: true, maxLength: 20, autocomplete: 'one-time-code' }, failure)}
+<button class="danger" type="submit">Turn off two-factor authentication</button></form>`
+      : html`<p><span class="tag warn">off</span> Protect the account with a code from an authenticator app at every log-in.</p>
+<form method="post" action="/account/two-factor">${csrfField(req.csrfToken!)}<button type="submit">Set up two-factor authentication</button></form>`}</div>
 <div class="card"><h2 style="margin-top:0">Change password</h2>
 <form method="post" action="/account/password">${csrfField(req.csrfToken!)}
 ${field({ name: 'current_password', label: 'Current password', type: 'password', required: true, maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure)}
@@ -46,6 +55,45 @@ ${field({ name: 'new_password', label: 'New password', type: 'password', require
   r.post('/account/password', { attachValidation: true, schema: { body: Passwords } }, async (req, reply) => attempt(req, reply, async () => {
     await s.accounts.changePassword(req.user!.id, req.body.current_password, req.body.new_password);
     return portal.done(req, reply, '/account', { notice: 'Password changed.' });
+  }, (failure) => page(req, reply, failure)));
+
+  // ---- two-factor authentication ----
+
+  const enrolPage = async (req: FastifyRequest, reply: FastifyReply, failure?: FormFailure) => {
+    const enrolment = await s.twoFactor.pendingEnrolment(req.user!);
+    if (!enrolment) return reply.redirect('/account#two-factor', 303);
+    return portal.render(reply, portal.ctx(req, 'Set up two-factor authentication', 'account', [['Account', '/account'], ['Two-factor authentication']]), html`<h1>Set up two-factor authentication</h1>${failureBox(failure)}
+<div class="card"><ol class="steps"><li>Scan this code with an authenticator app (1Password, Google Authenticator, Authy, …):</li></ol>
+<div class="qr" role="img" aria-label="QR code of the authenticator secret">${raw(enrolment.qrSvg)}</div>
+<p>Or type the secret:</p>${copyable('totp-secret', enrolment.secret)}
+<ol class="steps" start="2"><li>Enter the six-digit code the app shows.</li></ol>
+<form method="post" action="/account/two-factor/confirm">${csrfField(req.csrfToken!)}
+${field({ name: 'code', label: 'Code', required: true, maxLength: 20, autocomplete: 'one-time-code' }, failure)}
+<button type="submit">Turn on</button></form></div>`, failure?.status ?? 200);
+  };
+
+  r.post('/account/two-factor', { attachValidation: true, schema: { body: CsrfOnly } }, async (req, reply) => attempt(req, reply, async () => {
+    await s.twoFactor.beginEnrolment(req.user!);
+    return portal.done(req, reply, '/account/two-factor');
+  }, (failure) => page(req, reply, failure)));
+
+  r.get('/account/two-factor', async (req, reply) => enrolPage(req, reply));
+
+  const CodeOnly = { type: 'object', properties: { _csrf: { type: 'string' }, code: { type: 'string', maxLength: 20 } }, required: ['_csrf', 'code'] } as const;
+  r.post('/account/two-factor/confirm', { attachValidation: true, schema: { body: CodeOnly } }, async (req, reply) => attempt(req, reply, async () => {
+    const codes = await s.twoFactor.confirmEnrolment(req.user!, req.body.code);
+    return portal.done(req, reply, '/account#two-factor', {
+      notice: 'Two-factor authentication is on. Keep these recovery codes somewhere safe: each logs you in once without the app, and they are shown only now.',
+      secrets: [{ id: 'recovery-codes', label: 'Recovery codes', value: codes.join(' ') }],
+    });
+  }, (failure) => enrolPage(req, reply, failure)));
+
+  const Disable = {
+    type: 'object', properties: { _csrf: { type: 'string' }, password: { type: 'string', maxLength: PASSWORD_MAX }, code: { type: 'string', maxLength: 20 } }, required: ['_csrf', 'password', 'code'],
+  } as const;
+  r.post('/account/two-factor/disable', { attachValidation: true, schema: { body: Disable } }, async (req, reply) => attempt(req, reply, async () => {
+    await s.twoFactor.disable(req.user!, req.body.password, req.body.code);
+    return portal.done(req, reply, '/account#two-factor', { notice: 'Two-factor authentication is off.' });
   }, (failure) => page(req, reply, failure)));
 
   r.get('/mail-outbox', async (req, reply) => {

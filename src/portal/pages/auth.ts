@@ -7,6 +7,7 @@ import { CsrfOnly, safeNext, type Portal } from '../session.js';
 import { attempt } from '../forms.js';
 import { EMAIL_MAX, NAME_MAX, PASSWORD_MAX } from '../../accounts/accounts.service.js';
 import { loginForm, signupForm } from '../views/auth-forms.js';
+import { afterPassword, CodeBody, showCodeStep, submitCode } from '../login-steps.js';
 
 const Next = { type: 'string', maxLength: 2000 } as const;
 // The limits the service applies, so the browser refuses what the server would.
@@ -43,9 +44,12 @@ export async function authPages(app: FastifyInstance, portal: Portal): Promise<v
     schema: { body: { type: 'object', properties: { _csrf: { type: 'string' }, email: Email, password: Password, next: Next }, required: ['_csrf', 'email', 'password'] } },
   }, async (req, reply) => attempt(req, reply, async () => {
     const user = await accounts.authenticate(req.body.email, req.body.password, req.ip);
-    await portal.startSession(req, reply, user.id);
-    return portal.done(req, reply, safeNext(req.body.next));
+    return afterPassword(portal, req, reply, user.id, safeNext(req.body.next));
   }, (failure) => portal.render(reply, portal.ctx(req, 'Log in'), loginForm(req.csrfToken!, req.body ?? {}, failure), failure.status)));
+
+  r.get('/login/code', async (req, reply) => showCodeStep(portal, req, reply));
+  r.post('/login/code', { attachValidation: true, schema: { body: CodeBody } },
+    async (req, reply) => attempt(req, reply, () => submitCode(portal, req, reply, req.body.code), (failure) => showCodeStep(portal, req, reply, '', failure)));
 
   r.post('/logout', { schema: { body: CsrfOnly } }, async (req, reply) => {
     await portal.endSession(req, reply);

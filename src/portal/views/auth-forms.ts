@@ -37,3 +37,12 @@ ${field({ name: 'password', label: 'Password', type: 'password', required: true,
 ${opts.prefix ? '' : html`<p class="muted"><a href="/password/forgot">Forgot your password?</a></p>`}<p class="muted">New here? <a href="${opts.prefix ?? ''}/signup${next ? `?next=${encodeURIComponent(next)}` : ''}">Create an account</a></p></div>`;
 }
 
+
+/** The second step of a log-in: a code from the authenticator app, or a recovery code. */
+export function codeForm(csrf: string, failure?: FormFailure, prefix = ''): SafeHtml {
+  return html`<div class="card"><h1>Two-factor authentication</h1>${failureBox(failure)}
+<form method="post" action="${prefix}/login/code">${csrfField(csrf)}
+${field({ name: 'code', label: 'Code from your authenticator app', required: true, maxLength: 20, autocomplete: 'one-time-code', hint: 'Six digits; or one of your recovery codes (xxxxx-xxxxx).' }, failure)}
+<button type="submit">Continue</button></form>
+<p class="muted"><a href="${prefix}/login">Start again</a></p></div>`;
+}

@@ -1,0 +1,39 @@
+// What follows a right password, for the portal's log-in and a platform's: with two-factor
+// authentication on, the log-in is held (Portal.holdLogin) and the code page asks for a TOTP or
+// recovery code; otherwise, or once the code is right, the session starts and the person goes on.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Portal } from './session.js';
+import { codeForm } from './views/auth-forms.js';
+import type { FormFailure } from './forms.js';
+
+/** The code step's form: six digits or a recovery code (spaces allowed). */
+export const CodeBody = { type: 'object', properties: { _csrf: { type: 'string' }, code: { type: 'string', maxLength: 20 } }, required: ['_csrf', 'code'] } as const;
+
+/** Starts the session, or holds the log-in and sends the person to `${prefix}/login/code`. */
+export async function afterPassword(portal: Portal, req: FastifyRequest, reply: FastifyReply, userId: string, next: string, prefix = ''): Promise<FastifyReply> {
+  if (await portal.services.twoFactor.enabled(userId)) {
+    portal.holdLogin(req, reply, userId, next);
+    return portal.done(req, reply, `${prefix}/login/code`);
+  }
+  await portal.startSession(req, reply, userId);
+  return portal.done(req, reply, next);
+}
+
+/** The code page; without a held log-in, back to the log-in page. */
+export async function showCodeStep(portal: Portal, req: FastifyRequest, reply: FastifyReply, prefix = '', failure?: FormFailure): Promise<FastifyReply> {
+  if (!portal.heldLogin(req)) return reply.redirect(`${prefix}/login`, 303);
+  return portal.render(reply, portal.ctx(req, 'Two-factor authentication'), codeForm(req.csrfToken!, failure, prefix), failure?.status ?? 200);
+}
+
+/** Checks the code of the held log-in; the session starts only when it is right. */
+export async function submitCode(portal: Portal, req: FastifyRequest, reply: FastifyReply, code: string, prefix = ''): Promise<FastifyReply> {
+  const held = portal.heldLogin(req);
+  if (!held) return reply.redirect(`${prefix}/login`, 303);
+  const user = await portal.services.accounts.getUser(held.userId);
+  if (!user) return reply.redirect(`${prefix}/login`, 303);
+  const kind = await portal.services.twoFactor.verify(user, code);
+  portal.releaseLogin(reply);
+  await portal.startSession(req, reply, user.id);
+  const left = kind === 'recovery' ? (await portal.services.twoFactor.status(user.id)).recoveryLeft : undefined;
+  return portal.done(req, reply, held.next, left === undefined ? undefined : { notice: `Logged in with a recovery code: ${left} left. Make new ones by turning two-factor authentication off and on again.` });
+}
