@@ -7,7 +7,8 @@ import { newId, newSecret } from '../lib/ids.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Actor } from '../auth/policy.js';
 import type { Kysely } from 'kysely';
-import type { Database, OrgRole, UsersTable } from '../db/schema.js';
+import type { Database, UsersTable } from '../db/schema.js';
+import { memberRoles } from '../auth/second-factor.js';
 
 export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -156,14 +157,10 @@ export class AccountsService {
 
   /** What the policy needs to know about a person. */
   async actor(userId: string): Promise<Actor> {
-    const [phones, roles] = await Promise.all([
+    const [phones, members] = await Promise.all([
       this.deps.db.selectFrom('phone_numbers').select('e164').where('user_id', '=', userId).where('verified_at', 'is not', null).execute(),
-      this.deps.db.selectFrom('org_members').select(['org_id', 'role']).where('user_id', '=', userId).execute(),
+      memberRoles(this.deps.db, userId),
     ]);
-    return {
-      userId,
-      phones: phones.map((p) => p.e164),
-      orgRoles: new Map(roles.map((r) => [r.org_id, r.role as OrgRole])),
-    };
+    return { userId, phones: phones.map((p) => p.e164), orgRoles: members.roles, needsSecondFactor: members.needsSecondFactor };
   }
 }

@@ -6,7 +6,10 @@ export interface Actor {
   userId: string;
   /** Verified phone numbers (E.164): group membership and group admin rights follow the number. */
   phones: string[];
+  /** Organisations the person may act for (auth/second-factor.ts leaves out those that require 2FA they lack). */
   orgRoles: Map<string, OrgRole>;
+  /** Organisations the person belongs to but may act for only once they turn on 2FA. */
+  needsSecondFactor?: ReadonlySet<string>;
 }
 
 export type Action =

@@ -1,12 +1,32 @@
-// The seam where an organisation's "requires two-factor authentication" setting will be enforced
-// (the Zaikio seed recommends it for a platform owner organisation). Every action the seed names
-// for it — acting for the organisation in the portal, consenting to `Org/<uuid>.` scopes, making
-// private access tokens — asks this one function; today no organisation can require 2FA, so it
-// allows everything, and the issue that adds 2FA fills it in here and nowhere else.
-import type { Actor } from './policy.js';
+// An organisation's "requires two-factor authentication" (the Zaikio seed recommends it for a
+// platform owner organisation). The rule lives here alone: a member without two-factor
+// authentication does not act for such an organisation. Who a person acts for is read through
+// `memberRoles`, which leaves those organisations out of the roles (so every policy decision
+// treats the person as not a member there) and lists them apart, so the portal can send the
+// person to enrolment and the consent and private-token paths can say why.
+import type { Kysely } from 'kysely';
+import type { Database, OrgRole } from '../db/schema.js';
+import { ApiError } from '../lib/errors.js';
 
-export type SecondFactorAction = 'create_private_token' | 'consent_for_org' | 'act_for_org';
-
-export async function requireSecondFactor(_actor: Actor, _orgId: string, _action: SecondFactorAction): Promise<void> {
-  // Nothing to enforce until organisations can require two-factor authentication.
+export interface MemberRoles {
+  /** The organisations the person may act for, with their role. */
+  roles: Map<string, OrgRole>;
+  /** Organisations the person belongs to but may not act for until they turn on 2FA. */
+  needsSecondFactor: Set<string>;
 }
+
+export async function memberRoles(db: Kysely<Database>, userId: string, orgIds?: string[]): Promise<MemberRoles> {
+  if (orgIds && !orgIds.length) return { roles: new Map(), needsSecondFactor: new Set() };
+  let q = db.selectFrom('org_members').innerJoin('organizations', 'organizations.id', 'org_members.org_id')
+    .select(['org_members.org_id', 'org_members.role', 'organizations.require_two_factor']).where('org_members.user_id', '=', userId);
+  if (orgIds) q = q.where('org_members.org_id', 'in', orgIds);
+  const rows = await q.execute();
+  const demanding = rows.filter((r) => r.require_two_factor === 1);
+  const hasSecondFactor = demanding.length > 0 && await db.selectFrom('two_factor').select('user_id')
+    .where('user_id', '=', userId).where('enabled_at', 'is not', null).executeTakeFirst() !== undefined;
+  const needsSecondFactor = new Set(hasSecondFactor ? [] : demanding.map((r) => r.org_id));
+  return { roles: new Map(rows.filter((r) => !needsSecondFactor.has(r.org_id)).map((r) => [r.org_id, r.role])), needsSecondFactor };
+}
+
+export const secondFactorRequired = (orgName: string): ApiError =>
+  new ApiError('two_factor_required', `${orgName} requires two-factor authentication: turn it on under Account to act for it`);

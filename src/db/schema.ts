@@ -65,6 +65,8 @@ export interface OrganizationsTable {
   name: string;
   /** ISO 3166-1 alpha-2, when known (migration 0400). */
   country_code: string | null;
+  /** 1: members without two-factor authentication cannot act for it (migration 0502). */
+  require_two_factor: Generated<number>;
   created_by: string;
   created_at: number;
 }

@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   pin_attempts_exceeded: 429,
   forbidden: 403,
   insufficient_permission: 403,
+  /** The organisation requires two-factor authentication and the person has none. */
+  two_factor_required: 403,
   phone_not_verified: 403,
   quota_exceeded: 403,
   not_found: 404,

@@ -1,7 +1,6 @@
 // The authorization server's rules, behind the HTTP endpoints: the authorization flow (log-in,
 // consent, codes), the token endpoint pipeline, revocation, introspection, userinfo and consents.
 import type { Deps } from '../deps.js';
-import type { OrgRole } from '../db/schema.js';
 import { sha256 } from '../lib/hash.js';
 import { newSecret } from '../lib/ids.js';
 import { ClientAuthenticator, type Client, type ClientCredentialsInput } from './client-auth.js';
@@ -16,6 +15,7 @@ import {
 import { checkPersonMayGrant, hasScope, OPEN_DIRECTORY, PLATFORM_DIRECTORY, splitScope, type ParsedScope } from './scopes.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { memberRoles } from '../auth/second-factor.js';
 import { activeAccessToken, type TokenResponse } from './tokens.js';
 import {
   AuthorizePageError, errorRedirect, redirectTo, resolveClientAndRedirect, validateAuthorizationRequest, type AuthorizationRequest, type ClientAndRedirect, type RawParams,
@@ -93,7 +93,7 @@ export class OAuthService {
         if (prompt.has('none')) throw new LoginRequired('the person last logged in longer ago than max_age allows');
         return { kind: 'redirect', url: this.loginUrl(req, false, platform) };
       }
-      checkPersonMayGrant(req.scopes, person.id, await this.orgRoles(person.id));
+      await this.checkMayGrant(req.scopes, person.id);
       const consent = await findConsent(this.deps.db, person.id, req.client.id);
       const consented = new Set(splitScope(consent?.scope));
       // A membership the platform ended since is asked for again, whatever the consent says.
@@ -114,7 +114,7 @@ export class OAuthService {
       const req = validateAuthorizationRequest(base, raw, platform ? PLATFORM_DIRECTORY : OPEN_DIRECTORY);
       if (!person) return this.loginUrl(req, false, platform);
       if (!allow) throw new AccessDenied('the person denied the request');
-      checkPersonMayGrant(req.scopes, person.id, await this.orgRoles(person.id));
+      await this.checkMayGrant(req.scopes, person.id);
       await this.consent(this.deps.db, req, person.id, platform);
       return await this.issueCode(req, person.id, await this.authTime(sessionToken));
     } catch (err) {
@@ -184,9 +184,10 @@ export class OAuthService {
     return (sessionToken ? await sessionCreatedAt(this.deps.db, sha256(sessionToken)) : undefined) ?? this.deps.clock.now();
   }
 
-  private async orgRoles(userId: string): Promise<Map<string, OrgRole>> {
-    const rows = await this.deps.db.selectFrom('org_members').select(['org_id', 'role']).where('user_id', '=', userId).execute();
-    return new Map(rows.map((r) => [r.org_id, r.role]));
+  /** Org/ scopes: the person's roles, as the organisation's two-factor requirement leaves them. */
+  private async checkMayGrant(scopes: ParsedScope[], userId: string): Promise<void> {
+    const { roles, needsSecondFactor } = await memberRoles(this.deps.db, userId);
+    checkPersonMayGrant(scopes, userId, roles, needsSecondFactor);
   }
 
   // ---- token endpoint (RFC 6749 §3.2) ----

@@ -133,7 +133,7 @@ export function targetedOrgs(scope: string): string[] {
  * A person may grant organisation-targeted scopes only for organisations where they are an owner
  * or admin, and person-targeted scopes only for themselves.
  */
-export function checkPersonMayGrant(scopes: ParsedScope[], userId: string, orgRoles: Map<string, OrgRole>): void {
+export function checkPersonMayGrant(scopes: ParsedScope[], userId: string, orgRoles: Map<string, OrgRole>, needsSecondFactor: ReadonlySet<string> = new Set()): void {
   const actor = { userId, phones: [], orgRoles };
   for (const s of scopes) {
     if (!s.bearer) continue;
@@ -142,6 +142,7 @@ export function checkPersonMayGrant(scopes: ParsedScope[], userId: string, orgRo
       continue;
     }
     if (!s.bearer.id) throw new InvalidScope(`the scope "${s.raw}" must name the organisation (Org/<uuid>.)`);
+    if (needsSecondFactor.has(s.bearer.id)) throw new AccessDenied(`the organisation requires two-factor authentication, which the person has not turned on ("${s.raw}")`);
     // Making the organisation a platform member is for its owners alone (policy: org.join_platform).
     if (s.base.startsWith(`${DIRECTORY_APP}.platform_membership.`)) {
       if (!can(actor, 'org.join_platform', { orgId: s.bearer.id })) throw new AccessDenied(`only an owner of the organisation may make it a member of the platform ("${s.raw}")`);

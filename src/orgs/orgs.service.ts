@@ -5,6 +5,7 @@ import type { Deps } from '../deps.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
 import { isUniqueViolation } from '../deps.js';
 import { can, type Action, type Actor } from '../auth/policy.js';
+import { secondFactorRequired } from '../auth/second-factor.js';
 import { ApiError, FieldChecks, invalid, notFound, requiredText } from '../lib/errors.js';
 import { newId, uuidv7 } from '../lib/ids.js';
 import { toE164 } from '../lib/phone.js';
@@ -71,6 +72,7 @@ export class OrgsService {
 
   async get(actor: Actor, orgId: string): Promise<{ id: string; name: string }> {
     const org = await this.deps.db.selectFrom('organizations').select(['id', 'name']).where('id', '=', orgId).executeTakeFirst();
+    if (org && actor.needsSecondFactor?.has(orgId)) throw secondFactorRequired(org.name);
     // Not a member: answer as if it did not exist, so ids cannot be probed.
     if (!org || !can(actor, 'org.read', { orgId })) throw notFound('Organisation');
     return org;
@@ -79,6 +81,28 @@ export class OrgsService {
   private async authorizeOrg(actor: Actor, orgId: string, action: Action): Promise<void> {
     await this.get(actor, orgId);
     if (!can(actor, action, { orgId })) throw new ApiError('forbidden', 'Only owners and admins of the organisation may do this');
+  }
+
+  /** Whether the organisation requires two-factor authentication, and who of its members has none yet. */
+  async secondFactorState(actor: Actor, orgId: string): Promise<{ required: boolean; without: { user_id: string; name: string; email: string }[] }> {
+    await this.get(actor, orgId);
+    const org = await this.deps.db.selectFrom('organizations').select('require_two_factor').where('id', '=', orgId).executeTakeFirstOrThrow();
+    const without = await this.deps.db.selectFrom('org_members').innerJoin('users', 'users.id', 'org_members.user_id')
+      .leftJoin('two_factor', (j) => j.onRef('two_factor.user_id', '=', 'org_members.user_id').on('two_factor.enabled_at', 'is not', null))
+      .select(['org_members.user_id', 'users.name', 'users.email']).where('org_members.org_id', '=', orgId).where('two_factor.user_id', 'is', null)
+      .orderBy('users.email').execute();
+    return { required: org.require_two_factor === 1, without };
+  }
+
+  /** Owners switch the requirement; one who turns it on must have two-factor authentication already. */
+  async setRequireSecondFactor(actor: Actor, orgId: string, on: boolean): Promise<void> {
+    await this.get(actor, orgId);
+    if (!can(actor, 'org.manage_owners', { orgId })) throw new ApiError('forbidden', 'Only owners of the organisation may change what it requires');
+    if (on) {
+      const mine = await this.deps.db.selectFrom('two_factor').select('user_id').where('user_id', '=', actor.userId).where('enabled_at', 'is not', null).executeTakeFirst();
+      if (!mine) throw new ApiError('conflict', 'Turn on two-factor authentication for your own account first (Account), or you would lock yourself out');
+    }
+    await this.deps.db.updateTable('organizations').set({ require_two_factor: on ? 1 : 0 }).where('id', '=', orgId).execute();
   }
 
   async members(actor: Actor, orgId: string): Promise<{ user_id: string; email: string; name: string; role: string }[]> {

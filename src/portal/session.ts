@@ -171,6 +171,8 @@ export class Portal {
     const e = (err as { validationContext?: string }).validationContext === 'params'
       ? new ApiError('not_found', 'Nothing exists at this address; check the link, or start again from the dashboard.')
       : clientError(err, 'a form (application/x-www-form-urlencoded)');
+    // An organisation that requires two-factor authentication sends its member to enrolment.
+    if (e?.code === 'two_factor_required' && req.method === 'GET' && req.user) return this.done(req, reply, '/account#two-factor', { notice: e.message });
     if (e?.retryAfter) void reply.header('retry-after', String(e.retryAfter));
     if (!e) req.log.error({ err }, errors.logMessage);
     const status = e?.status ?? 500;

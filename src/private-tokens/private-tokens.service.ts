@@ -4,7 +4,7 @@
 // revoked at once (its id joins the revoked list that offline verifiers read).
 import type { Deps } from '../deps.js';
 import { can, type Actor } from '../auth/policy.js';
-import { requireSecondFactor } from '../auth/second-factor.js';
+import { secondFactorRequired } from '../auth/second-factor.js';
 import { ApiError, FieldChecks, invalid, notFound, requiredText } from '../lib/errors.js';
 import { uuidv7 } from '../lib/ids.js';
 import { signJwt } from '../keys/jwt.js';
@@ -28,6 +28,10 @@ export class PrivateTokensService {
   constructor(private readonly deps: Deps) {}
 
   private async authorize(actor: Actor, orgId: string): Promise<void> {
+    if (actor.needsSecondFactor?.has(orgId)) {
+      const org = await this.deps.db.selectFrom('organizations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
+      throw secondFactorRequired(org.name);
+    }
     if (!actor.orgRoles.has(orgId)) throw notFound('Organisation');
     if (!can(actor, 'org.manage_private_tokens', { orgId })) throw new ApiError('forbidden', 'Only owners of the organisation may manage private access tokens');
   }
@@ -45,7 +49,6 @@ export class PrivateTokensService {
 
   async create(actor: Actor, orgId: string, input: { name: string; scopes: string[]; lifetimeDays: number }): Promise<{ token: string; row: PrivateToken }> {
     await this.authorize(actor, orgId);
-    await requireSecondFactor(actor, orgId, 'create_private_token');
     const offered = await this.offeredScopes(orgId);
     const checks = new FieldChecks();
     const name = checks.check(() => requiredText(input.name, 'name', TOKEN_NAME_MAX)) ?? '';

@@ -31,7 +31,7 @@ ${list.length ? '' : html`<tr><td colspan="2" class="muted">You are not in any o
 
   const orgPage = async (actor: Actor, orgId: string, csrf: string, failure?: FormFailure, v: Record<string, unknown> = {}) => {
     const org = await orgs.get(actor, orgId);
-    const [members, groups] = await Promise.all([orgs.members(actor, orgId), orgs.groupsOfOrg(actor, orgId)]);
+    const [members, groups, secondFactor] = await Promise.all([orgs.members(actor, orgId), orgs.groupsOfOrg(actor, orgId), orgs.secondFactorState(actor, orgId)]);
     // What the page offers follows the policy; the service asks it again on every change.
     const admin = can(actor, 'org.manage_members', { orgId });
     const ownerRights = can(actor, 'org.manage_owners', { orgId });
@@ -60,6 +60,11 @@ ${admin ? html`<div class="card" style="margin-top:14px"><form method="post" act
 ${field({ name: 'email', label: 'Add a member by email', type: 'email', value: v.email, required: true, maxLength: EMAIL_MAX }, failure)}
 <label for="member-role">Role</label><select id="member-role" name="role">${[...offered].reverse().map((r) => html`<option>${r}</option>`)}</select>
 <button type="submit">Add member</button></form></div>` : ''}
+<h2 id="two-factor">Two-factor authentication</h2><div class="card">
+<p>${secondFactor.required ? html`<span class="tag ok">required</span> Members without two-factor authentication cannot act for the organisation, consent for it, or make its private access tokens.` : html`<span class="tag">not required</span>`}</p>
+${secondFactor.without.length ? html`<p>Not yet using two-factor authentication: ${secondFactor.without.map((m, i) => html`${i ? ', ' : ''}<span class="not-compliant">${m.name} (${m.email})</span>`)}</p>` : html`<p class="muted">Every member uses two-factor authentication.</p>`}
+${ownerRights ? html`<form method="post" action="/orgs/${org.id}/two-factor">${csrfField(csrf)}<input type="hidden" name="required" value="${secondFactor.required ? 'no' : 'yes'}">
+<button class="${secondFactor.required ? 'secondary' : ''}" type="submit">${secondFactor.required ? 'Stop requiring it' : 'Require two-factor authentication'}</button></form>` : ''}</div>
 <p><a href="/connectors?org=${org.id}">Connectors of this organisation</a> · <a href="/orgs/${org.id}/platforms">Platforms</a>${ownerRights ? html` · <a href="/orgs/${org.id}/private-tokens">Manage private access tokens</a>` : ''}</p>`;
   };
 
@@ -104,6 +109,13 @@ ${field({ name: 'email', label: 'Add a member by email', type: 'email', value: v
       const { left } = await orgs.removeMember(await portal.actor(req), req.params.orgId, req.params.userId);
       // Someone who left can no longer see the organisation.
       return portal.done(req, reply, left ? '/orgs' : `/orgs/${req.params.orgId}#members`, { notice: left ? 'You left the organisation.' : 'Member removed.' });
+    }, (failure) => renderOrg(req, reply, req.params.orgId, failure)));
+
+  const Required = { type: 'object', properties: { _csrf: { type: 'string' }, required: { type: 'string', enum: ['yes', 'no'] } }, required: ['_csrf', 'required'] } as const;
+  r.post('/orgs/:orgId/two-factor', { attachValidation: true, schema: { params: OrgId, body: Required } },
+    async (req, reply) => attempt(req, reply, async () => {
+      await orgs.setRequireSecondFactor(await portal.actor(req), req.params.orgId, req.body.required === 'yes');
+      return portal.done(req, reply, `/orgs/${req.params.orgId}#two-factor`, { notice: req.body.required === 'yes' ? 'Two-factor authentication is now required.' : 'Two-factor authentication is no longer required.' });
     }, (failure) => renderOrg(req, reply, req.params.orgId, failure)));
 
   const NewGroup = {
