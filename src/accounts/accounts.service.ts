@@ -9,6 +9,7 @@ import type { Actor } from '../auth/policy.js';
 import type { Kysely } from 'kysely';
 import type { Database, UsersTable } from '../db/schema.js';
 import { memberRoles } from '../auth/second-factor.js';
+import { weakness } from './password-strength.js';
 
 export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -54,6 +55,13 @@ export function checkPassword(password: string, field = 'password'): void {
   if (password.length > PASSWORD_MAX) throw invalid(field, `must be at most ${PASSWORD_MAX} characters`);
 }
 
+/** Every password a person chooses: long enough, and not easy to guess (password-strength.ts). */
+export async function checkNewPassword(password: string, personal: string[], field = 'password'): Promise<void> {
+  checkPassword(password, field);
+  const weak = await weakness(password, personal);
+  if (weak) throw invalid(field, weak);
+}
+
 export class AccountsService {
   constructor(private readonly deps: Deps) {}
 
@@ -65,6 +73,7 @@ export class AccountsService {
     const email = checks.check(() => normaliseEmail(input.email)) ?? '';
     checks.check(() => checkPassword(input.password));
     checks.done();
+    await checkNewPassword(input.password, [name, email]);
     const user: User = { id: newId(), email, name, created_at: this.deps.clock.now(), email_verified_at: null };
     try {
       const passwordHash = await hashPassword(input.password);
@@ -134,7 +143,8 @@ export class AccountsService {
 
   /** A new password (a reset link was followed): every session of the person ends. */
   async setPassword(userId: string, password: string): Promise<void> {
-    checkPassword(password);
+    const user = await this.getUser(userId);
+    await checkNewPassword(password, [user?.name ?? '', user?.email ?? '']);
     const hash = await hashPassword(password);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', userId).execute();
@@ -148,11 +158,21 @@ export class AccountsService {
     if (!(await verifyPassword(password, row.password_hash))) throw new ApiError('invalid_credentials', 'password: is not correct', { field: 'password' });
   }
 
-  async changePassword(userId: string, current: string, next: string): Promise<void> {
-    const row = await this.deps.db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow();
+  /**
+   * The person changes their password: the current one is needed, the new one must be strong, and
+   * every other session of theirs ends (this one, `keepSession`, stays).
+   */
+  async changePassword(userId: string, current: string, next: string, keepSession?: string): Promise<void> {
+    const row = await this.deps.db.selectFrom('users').select(['password_hash', 'name', 'email']).where('id', '=', userId).executeTakeFirstOrThrow();
     if (!(await verifyPassword(current, row.password_hash))) throw new ApiError('invalid_credentials', 'current_password: is not correct', { field: 'current_password' });
-    checkPassword(next, 'new_password');
-    await this.deps.db.updateTable('users').set({ password_hash: await hashPassword(next) }).where('id', '=', userId).execute();
+    await checkNewPassword(next, [row.name, row.email], 'new_password');
+    const hash = await hashPassword(next);
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', userId).execute();
+      let others = trx.deleteFrom('sessions').where('user_id', '=', userId);
+      if (keepSession) others = others.where('id_hash', '!=', sha256(keepSession));
+      await others.execute();
+    });
   }
 
   /** What the policy needs to know about a person. */

@@ -24,7 +24,7 @@ export function surfaceOf(url: string): Surface {
   // The authorization and consent steps are pages a person sees; the rest of /oauth is for
   // clients, under a white-label platform's /{platform}/oauth/ too.
   const oauthPath = WHITE_LABEL_OAUTH.exec(url)?.[1] ?? url;
-  if (oauthPath.startsWith('/oauth/authorize') || oauthPath.startsWith('/oauth/consent')) return 'pages';
+  if (oauthPath.startsWith('/oauth/authorize') || oauthPath.startsWith('/oauth/consent') || oauthPath.startsWith('/oauth/platform/')) return 'pages';
   if (oauthPath.startsWith('/oauth/') || url.startsWith('/.well-known/')) return 'oauth';
   return 'pages';
 }

@@ -12,7 +12,7 @@ import { sha256 } from '../lib/hash.js';
 import { newSecret } from '../lib/ids.js';
 import { blankUsedLink } from '../mail/mail.js';
 import type { AccountsService } from '../accounts/accounts.service.js';
-import { checkPassword, normaliseEmail } from '../accounts/accounts.service.js';
+import { checkNewPassword, normaliseEmail } from '../accounts/accounts.service.js';
 
 export const VERIFY_TTL_MS = 24 * 3600_000;
 export const RESET_TTL_MS = 30 * 60_000;
@@ -122,7 +122,10 @@ export class EmailLinks {
 
   /** Sets the new password and ends every session of the person; answers who it was. */
   async reset(token: string, password: string): Promise<string> {
-    checkPassword(password, 'password');
+    // The strength is judged before the link is spent, so a weak choice can be corrected.
+    const peeked = await this.deps.db.selectFrom('email_links').innerJoin('users', 'users.id', 'email_links.user_id').select(['users.name', 'users.email'])
+      .where('email_links.token_hash', '=', sha256(token)).executeTakeFirst();
+    await checkNewPassword(password, peeked ? [peeked.name, peeked.email] : []);
     const row = await this.spend(token, 'reset');
     await this.accounts.setPassword(row.user_id, password);
     // Whoever could read the mailbox has proved the address too.

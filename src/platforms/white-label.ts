@@ -15,6 +15,7 @@ import { SESSION_COOKIE, servePortalPages, safeNext, type Portal } from '../port
 import { attempt } from '../portal/forms.js';
 import { loginForm, signupForm } from '../portal/views/auth-forms.js';
 import { afterPassword, CodeBody, showCodeStep, submitCode } from '../portal/login-steps.js';
+import { passwordFlowRoutes } from '../identity/redirect-flows.js';
 import { AuthorizePageError, AUTHORIZATION_PARAMS, type AuthorizationRequest } from '../oauth/authorize.js';
 import { consentPage, errorPage, scopeList } from '../oauth/views.js';
 import { orgNames } from '../oauth/queries.js';
@@ -190,6 +191,10 @@ export async function whiteLabelRoutes(app: FastifyInstance, services: Services,
       const user = await services.accounts.authenticate(req.body.email, req.body.password, req.ip);
       return afterPassword(portal, req, reply, user.id, nextOf(req, req.body.next), `/${req.whiteLabel!.name}`);
     }, (failure) => loginPage(req, reply, req.body ?? {}, failure)));
+
+    await passwordFlowRoutes(ui, services, portal, '/:platform/oauth/platform/password', {
+      prefix: (req) => `/${req.whiteLabel!.name}`, orgId: (req) => req.whiteLabel!.org_id,
+    });
 
     r.get('/:platform/login/code', { schema: { params: PlatformParam } }, async (req, reply) => showCodeStep(portal, req, reply, `/${req.whiteLabel!.name}`));
     r.post('/:platform/login/code', { attachValidation: true, schema: { params: PlatformParam, body: CodeBody } }, async (req, reply) => attempt(req, reply,

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html, raw } from '../../lib/html.js';
 import { copyable, count, csrfField, table } from '../views/layout.js';
-import { CsrfOnly, type Portal } from '../session.js';
+import { CsrfOnly, SESSION_COOKIE, type Portal } from '../session.js';
 import { attempt, failureBox, field, type FormFailure } from '../forms.js';
 import { notFound } from '../../lib/errors.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../accounts/accounts.service.js';
@@ -53,8 +53,8 @@ ${field({ name: 'new_password', label: 'New password', type: 'password', require
     required: ['_csrf', 'current_password', 'new_password'],
   } as const;
   r.post('/account/password', { attachValidation: true, schema: { body: Passwords } }, async (req, reply) => attempt(req, reply, async () => {
-    await s.accounts.changePassword(req.user!.id, req.body.current_password, req.body.new_password);
-    return portal.done(req, reply, '/account', { notice: 'Password changed.' });
+    await s.accounts.changePassword(req.user!.id, req.body.current_password, req.body.new_password, req.cookies[SESSION_COOKIE]);
+    return portal.done(req, reply, '/account', { notice: 'Password changed; every other session has ended.' });
   }, (failure) => page(req, reply, failure)));
 
   // ---- two-factor authentication ----
