@@ -20,7 +20,8 @@ function load(): Promise<ZxcvbnFactory> {
 export async function weakness(password: string, personal: string[]): Promise<string | undefined> {
   const result = (await load()).check(password, personal.filter(Boolean));
   if (result.score >= MIN_SCORE) return undefined;
-  const why = result.feedback.warning ?? 'it would be guessed quickly';
+  const warning = result.feedback.warning ?? 'It would be guessed quickly';
+  const why = warning.charAt(0).toLowerCase() + warning.slice(1);
   const tip = result.feedback.suggestions[0];
   return `is too easy to guess: ${why.replace(/\.$/, '')}${tip ? ` (${tip.replace(/\.$/, '').toLowerCase()})` : ''}`;
 }

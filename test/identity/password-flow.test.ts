@@ -47,7 +47,7 @@ describe('the password redirect flow', () => {
     assert.equal(fieldError(wrong.body, 'current_password'), 'is not correct');
     const weak = await p.post('/oauth/platform/password', { ...form, current_password: 'correct horse battery', new_password: 'password123' });
     assert.equal(weak.statusCode, 400);
-    assert.match(fieldError(weak.body, 'new_password') ?? '', /^is too easy to guess: This is a commonly used password/);
+    assert.match(fieldError(weak.body, 'new_password') ?? '', /^is too easy to guess: this is a commonly used password/);
     const changed = await p.post('/oauth/platform/password', { ...form, current_password: 'correct horse battery', new_password: 'rainy otter velvet 42' });
     assert.equal(changed.statusCode, 303);
     assert.deepEqual(query(changed.headers.location as string), { result: 'changed', state: 'st-9', iss: t.config.publicUrl });
