@@ -153,9 +153,9 @@ export class AccountsService {
   }
 
   /** Confirms the signed-in person's own password before a sensitive change. */
-  async checkOwnPassword(userId: string, password: string): Promise<void> {
+  async checkOwnPassword(userId: string, password: string, field = 'password'): Promise<void> {
     const row = await this.deps.db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow();
-    if (!(await verifyPassword(password, row.password_hash))) throw new ApiError('invalid_credentials', 'password: is not correct', { field: 'password' });
+    if (!(await verifyPassword(password, row.password_hash))) throw new ApiError('invalid_credentials', `${field}: is not correct`, { field });
   }
 
   /**

@@ -383,7 +383,7 @@ export interface PrivateAccessTokensTable {
 
 // ---- e-mail (migration 0500) ----
 
-export type EmailLinkPurpose = 'verify' | 'reset';
+export type EmailLinkPurpose = 'verify' | 'reset' | 'change';
 
 export interface EmailLinksTable {
   token_hash: string;

@@ -6,6 +6,7 @@
 // Asking for a reset never says whether an address has an account: the answer, and the time it
 // takes (the message is sent after the answer), are the same either way.
 import type { Deps } from '../deps.js';
+import { isUniqueViolation } from '../deps.js';
 import type { EmailLinkPurpose, UsersTable } from '../db/schema.js';
 import { ApiError } from '../lib/errors.js';
 import { sha256 } from '../lib/hash.js';
@@ -16,8 +17,8 @@ import { checkNewPassword, normaliseEmail } from '../accounts/accounts.service.j
 
 export const VERIFY_TTL_MS = 24 * 3600_000;
 export const RESET_TTL_MS = 30 * 60_000;
-const TTL: Record<EmailLinkPurpose, number> = { verify: VERIFY_TTL_MS, reset: RESET_TTL_MS };
-const PREFIX: Record<EmailLinkPurpose, string> = { verify: 'tev', reset: 'tpr' };
+const TTL: Record<EmailLinkPurpose, number> = { verify: VERIFY_TTL_MS, reset: RESET_TTL_MS, change: VERIFY_TTL_MS };
+const PREFIX: Record<EmailLinkPurpose, string> = { verify: 'tev', reset: 'tpr', change: 'tec' };
 /** Messages of one kind to one account per hour, and reset requests from one address. */
 const SENDS_PER_HOUR = 5;
 const RESETS_PER_ADDRESS_PER_HOUR = 20;
@@ -30,13 +31,13 @@ const invalidLink = (): ApiError => new ApiError('invalid_token', 'This link is 
 export class EmailLinks {
   constructor(private readonly deps: Deps, private readonly accounts: AccountsService) {}
 
-  private async issue(user: User, purpose: EmailLinkPurpose): Promise<string> {
+  private async issue(user: User, purpose: EmailLinkPurpose, email = user.email): Promise<string> {
     const token = newSecret(PREFIX[purpose]);
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('email_links').set({ used_at: now }).where('user_id', '=', user.id).where('purpose', '=', purpose).where('used_at', 'is', null).execute();
       await trx.insertInto('email_links').values({
-        token_hash: sha256(token), user_id: user.id, purpose, email: user.email, created_at: now, expires_at: now + TTL[purpose], used_at: null,
+        token_hash: sha256(token), user_id: user.id, purpose, email, created_at: now, expires_at: now + TTL[purpose], used_at: null,
       }).execute();
     });
     return token;
@@ -118,6 +119,50 @@ export class EmailLinks {
       this.deps.log.warn({ err, userId: user.id }, 'verification e-mail could not be sent at sign-up');
       return false;
     }
+  }
+
+  /**
+   * A change of address (the e-mail redirect flow): a link to the new address, which makes it the
+   * account's once followed, and a word to the current one, which stays until then.
+   */
+  async requestEmailChange(user: User, newEmailInput: string): Promise<void> {
+    let email: string;
+    try {
+      email = normaliseEmail(newEmailInput);
+    } catch {
+      throw new ApiError('validation_failed', 'new_email: must be an e-mail address', { field: 'new_email' });
+    }
+    if (email === user.email) throw new ApiError('validation_failed', 'new_email: is already your address', { field: 'new_email' });
+    const taken = await this.deps.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+    if (taken) throw new ApiError('email_taken', 'new_email: another account uses this address', { field: 'new_email' });
+    await this.limit(`mail:change:${user.id}`, SENDS_PER_HOUR);
+    const token = await this.issue(user, 'change', email);
+    const link = `${this.deps.config.publicUrl}/email/change?token=${encodeURIComponent(token)}`;
+    await this.deps.mail.send({
+      to: email, userId: user.id, linkHash: sha256(token), subject: 'Confirm your new e-mail address',
+      text: `Hello ${user.name},\n\nconfirm that ${email} is to be the address of your account by opening this link within 24 hours:\n\n${link}\n\nUntil then the account keeps ${user.email}.\n`,
+    });
+    await this.deps.mail.send({
+      to: user.email, userId: user.id, subject: 'A change of your e-mail address was asked for',
+      text: `Hello ${user.name},\n\nsomeone signed in to your account asked to change its address to ${email}. It changes only when the link sent there is followed. If it was not you, change your password now.\n`,
+    });
+  }
+
+  /** Makes the link's address the account's (now verified); the previous address is told. */
+  async confirmEmailChange(token: string): Promise<{ email: string }> {
+    const row = await this.spend(token, 'change');
+    const before = await this.deps.db.selectFrom('users').select(['email', 'name']).where('id', '=', row.user_id).executeTakeFirstOrThrow();
+    try {
+      await this.deps.db.updateTable('users').set({ email: row.email, email_verified_at: this.deps.clock.now() }).where('id', '=', row.user_id).execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ApiError('email_taken', 'Another account took this address in the meantime; ask for the change again with another one');
+      throw err;
+    }
+    await this.deps.mail.send({
+      to: before.email, userId: row.user_id, subject: 'Your e-mail address was changed',
+      text: `Hello ${before.name},\n\nthe address of your account is now ${row.email}. If you did not ask for this, reset your password through ${row.email}'s owner or contact your administrator.\n`,
+    }).catch((err: unknown) => this.deps.log.warn({ err }, 'could not tell the previous address of a change'));
+    return { email: row.email };
   }
 
   /** Sets the new password and ends every session of the person; answers who it was. */

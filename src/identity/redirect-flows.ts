@@ -1,37 +1,50 @@
 // The redirect flows of the Zaikio seed that a platform's app sends a person through and gets
-// them back from: changing the password (`/oauth/platform/password`, and under a platform's
-// `/{platform}/oauth/platform/password` in its look). The client and its redirect URI are checked
-// as for an authorization request (an unknown one is an error page, never a redirect); the person
-// logs in first if needed; submitting or cancelling goes back to the redirect URI with
-// `result=changed|cancelled`, the request's `state` and `iss` (docs/zaikio.md).
+// them back from: changing the password (`/oauth/platform/password`) and the e-mail address
+// (`/oauth/platform/email`), and under a platform's `/{platform}/oauth/platform/…` in its look.
+// The client and its redirect URI are checked as for an authorization request (an unknown one is
+// an error page, never a redirect); the person logs in first if needed; submitting or cancelling
+// goes back to the redirect URI with `result=…`, the request's `state` and `iss` (docs/zaikio.md).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../services.js';
 import { SESSION_COOKIE, type Portal } from '../portal/session.js';
 import { attempt, failureBox, field, type FormFailure } from '../portal/forms.js';
 import { csrfField } from '../portal/views/layout.js';
-import { html } from '../lib/html.js';
+import { html, type SafeHtml } from '../lib/html.js';
 import { AuthorizePageError, redirectTo, resolveClientAndRedirect, type ClientAndRedirect } from '../oauth/authorize.js';
 import { errorPage } from '../oauth/views.js';
-import { PASSWORD_MAX, PASSWORD_MIN } from '../accounts/accounts.service.js';
+import { EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN } from '../accounts/accounts.service.js';
 
 const Str = { type: 'string', maxLength: 2000 } as const;
 const Query = { type: 'object', properties: { client_id: { type: 'string', maxLength: 100 }, redirect_uri: Str, state: { type: 'string', maxLength: 500 } } } as const;
 const Body = {
   type: 'object',
   properties: {
-    ...Query.properties, _csrf: { type: 'string' }, action: { type: 'string', enum: ['change', 'cancel'] },
-    current_password: { type: 'string', maxLength: PASSWORD_MAX }, new_password: { type: 'string', maxLength: PASSWORD_MAX },
+    ...Query.properties, _csrf: { type: 'string' }, action: { type: 'string', enum: ['submit', 'cancel'] },
+    current_password: { type: 'string', maxLength: PASSWORD_MAX }, new_password: { type: 'string', maxLength: PASSWORD_MAX }, new_email: { type: 'string', maxLength: EMAIL_MAX },
   },
   required: ['_csrf', 'action'],
 } as const;
+type FlowBody = { current_password?: string; new_password?: string; new_email?: string };
 
 /** Where a platform's pages live (`/{name}`), and which organisation's apps may use them; '' and none for Tessera's own. */
 export interface FlowScope { prefix(req: FastifyRequest): string; orgId(req: FastifyRequest): string | undefined }
 
-export async function passwordFlowRoutes(app: FastifyInstance, services: Services, portal: Portal, path: string, scope: FlowScope): Promise<void> {
+interface Flow {
+  /** The path under the prefix: `/oauth/platform/password`. */
+  path: string;
+  title: string;
+  submitLabel: string;
+  fields(failure: FormFailure | undefined): SafeHtml;
+  note: string;
+  /** Does the change (or starts it); answers the result the redirect carries. */
+  submit(req: FastifyRequest, body: FlowBody): Promise<string>;
+}
+
+async function flowRoutes(app: FastifyInstance, services: Services, portal: Portal, scope: FlowScope, routePrefix: string, flow: Flow): Promise<void> {
   const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const issuer = services.deps.config.publicUrl;
+  const path = `${routePrefix}${flow.path}`;
 
   const client = async (req: FastifyRequest, params: Record<string, unknown>): Promise<ClientAndRedirect> => {
     const orgId = scope.orgId(req);
@@ -41,15 +54,14 @@ export async function passwordFlowRoutes(app: FastifyInstance, services: Service
     if (err instanceof AuthorizePageError) return portal.render(reply, portal.ctx(req, 'This request cannot continue'), errorPage(err.message), 400);
     throw err;
   };
-  const form = (req: FastifyRequest, reply: FastifyReply, base: ClientAndRedirect, failure?: FormFailure) => portal.render(reply, portal.ctx(req, 'Change your password'), html`<div class="card"><h1>Change your password</h1>${failureBox(failure)}
+  const form = (req: FastifyRequest, reply: FastifyReply, base: ClientAndRedirect, failure?: FormFailure) => portal.render(reply, portal.ctx(req, flow.title), html`<div class="card"><h1>${flow.title}</h1>${failureBox(failure)}
 <p><b>${base.client.name}</b> sent you here; you go back to it afterwards.</p>
-<form method="post" action="${scope.prefix(req)}/oauth/platform/password">${csrfField(req.csrfToken!)}
+<form method="post" action="${scope.prefix(req)}${flow.path}">${csrfField(req.csrfToken!)}
 <input type="hidden" name="client_id" value="${base.client.id}"><input type="hidden" name="redirect_uri" value="${base.redirectUri}">${base.state !== undefined ? html`<input type="hidden" name="state" value="${base.state}">` : ''}
-${field({ name: 'current_password', label: 'Current password', type: 'password', maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure)}
-${field({ name: 'new_password', label: 'New password', type: 'password', minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, autocomplete: 'new-password', hint: `At least ${PASSWORD_MIN} characters, and not easy to guess.` }, failure)}
-<button type="submit" name="action" value="change">Change password</button>
+${flow.fields(failure)}
+<button type="submit" name="action" value="submit">${flow.submitLabel}</button>
 <button type="submit" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button></form>
-<p class="muted">Every other session of your account ends when the password changes.</p></div>`, failure?.status ?? 200);
+<p class="muted">${flow.note}</p></div>`, failure?.status ?? 200);
 
   r.get(path, { schema: { querystring: Query } }, async (req, reply) => {
     try {
@@ -69,11 +81,34 @@ ${field({ name: 'new_password', label: 'New password', type: 'password', minLeng
       return errorOf(req, reply, err);
     }
     if (!req.user) return reply.redirect(`${scope.prefix(req)}/login`, 303);
-    const back = (result: 'changed' | 'cancelled') => reply.redirect(redirectTo(base.redirectUri, issuer, { result, state: base.state }), 303);
+    const back = (result: string) => reply.redirect(redirectTo(base.redirectUri, issuer, { result, state: base.state }), 303);
     if (!req.validationError && req.body.action === 'cancel') return back('cancelled');
-    return attempt(req, reply, async () => {
-      await services.accounts.changePassword(req.user!.id, req.body.current_password ?? '', req.body.new_password ?? '', req.cookies[SESSION_COOKIE]);
-      return back('changed');
-    }, (failure) => form(req, reply, base, failure));
+    return attempt(req, reply, async () => back(await flow.submit(req, req.body)), (failure) => form(req, reply, base, failure));
+  });
+}
+
+/** Both flows, under Tessera's /oauth/platform/ or a platform's /:platform/oauth/platform/. */
+export async function redirectFlowRoutes(app: FastifyInstance, services: Services, portal: Portal, routePrefix: string, scope: FlowScope): Promise<void> {
+  const current = (failure?: FormFailure) => field({ name: 'current_password', label: 'Current password', type: 'password', maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure);
+  await flowRoutes(app, services, portal, scope, routePrefix, {
+    path: '/oauth/platform/password', title: 'Change your password', submitLabel: 'Change password',
+    note: 'Every other session of your account ends when the password changes.',
+    fields: (failure) => html`${current(failure)}
+${field({ name: 'new_password', label: 'New password', type: 'password', minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, autocomplete: 'new-password', hint: `At least ${PASSWORD_MIN} characters, and not easy to guess.` }, failure)}`,
+    submit: async (req, body) => {
+      await services.accounts.changePassword(req.user!.id, body.current_password ?? '', body.new_password ?? '', req.cookies[SESSION_COOKIE]);
+      return 'changed';
+    },
+  });
+  await flowRoutes(app, services, portal, scope, routePrefix, {
+    path: '/oauth/platform/email', title: 'Change your e-mail address', submitLabel: 'Send the confirmation link',
+    note: 'The new address takes effect when you follow the link we send to it; your current address is told.',
+    fields: (failure) => html`${current(failure)}
+${field({ name: 'new_email', label: 'New e-mail address', type: 'email', maxLength: EMAIL_MAX, autocomplete: 'email' }, failure)}`,
+    submit: async (req, body) => {
+      await services.accounts.checkOwnPassword(req.user!.id, body.current_password ?? '', 'current_password');
+      await services.emailLinks.requestEmailChange(req.user!, body.new_email ?? '');
+      return 'requested';
+    },
   });
 }

@@ -14,7 +14,7 @@ import { revokeEndpoint } from './endpoints/revoke.js';
 import { introspectEndpoint } from './endpoints/introspect.js';
 import { userinfoEndpoint } from './endpoints/userinfo.js';
 import { authorizeEndpoint } from './endpoints/authorize.js';
-import { passwordFlowRoutes } from '../identity/redirect-flows.js';
+import { redirectFlowRoutes } from '../identity/redirect-flows.js';
 
 export async function oauthRoutes(app: FastifyInstance, services: Services, portal: Portal): Promise<void> {
   await app.register(async (api) => {
@@ -30,6 +30,6 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, port
     await ui.register(cookie);
     servePortalPages(ui, portal, { title: 'Sign-in error', logMessage: 'authorization page error', body: (message) => errorPage(message) });
     await authorizeEndpoint(ui, services, portal);
-    await passwordFlowRoutes(ui, services, portal, '/oauth/platform/password', { prefix: () => '', orgId: () => undefined });
+    await redirectFlowRoutes(ui, services, portal, '', { prefix: () => '', orgId: () => undefined });
   });
 }

@@ -15,7 +15,7 @@ import { SESSION_COOKIE, servePortalPages, safeNext, type Portal } from '../port
 import { attempt } from '../portal/forms.js';
 import { loginForm, signupForm } from '../portal/views/auth-forms.js';
 import { afterPassword, CodeBody, showCodeStep, submitCode } from '../portal/login-steps.js';
-import { passwordFlowRoutes } from '../identity/redirect-flows.js';
+import { redirectFlowRoutes } from '../identity/redirect-flows.js';
 import { AuthorizePageError, AUTHORIZATION_PARAMS, type AuthorizationRequest } from '../oauth/authorize.js';
 import { consentPage, errorPage, scopeList } from '../oauth/views.js';
 import { orgNames } from '../oauth/queries.js';
@@ -192,7 +192,7 @@ export async function whiteLabelRoutes(app: FastifyInstance, services: Services,
       return afterPassword(portal, req, reply, user.id, nextOf(req, req.body.next), `/${req.whiteLabel!.name}`);
     }, (failure) => loginPage(req, reply, req.body ?? {}, failure)));
 
-    await passwordFlowRoutes(ui, services, portal, '/:platform/oauth/platform/password', {
+    await redirectFlowRoutes(ui, services, portal, '/:platform', {
       prefix: (req) => `/${req.whiteLabel!.name}`, orgId: (req) => req.whiteLabel!.org_id,
     });
 

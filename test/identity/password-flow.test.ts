@@ -41,7 +41,7 @@ describe('the password redirect flow', () => {
     assert.equal(cancel.statusCode, 303);
     assert.deepEqual(query(cancel.headers.location as string), { result: 'cancelled', state: 'st-9', iss: t.config.publicUrl });
 
-    const form = { client_id: acme.app.id, redirect_uri: REDIRECT, state: 'st-9', action: 'change' };
+    const form = { client_id: acme.app.id, redirect_uri: REDIRECT, state: 'st-9', action: 'submit' };
     const wrong = await p.post('/oauth/platform/password', { ...form, current_password: 'not my password', new_password: 'rainy otter velvet 42' });
     assert.equal(wrong.statusCode, 401);
     assert.equal(fieldError(wrong.body, 'current_password'), 'is not correct');

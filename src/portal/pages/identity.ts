@@ -32,6 +32,20 @@ export async function identityPages(app: FastifyInstance, portal: Portal): Promi
       return portal.done(req, reply, req.user ? '/account' : '/login', { notice: `${email} is confirmed.` });
     }, (failure) => portal.render(reply, portal.ctx(req, 'Confirm your address'), gone, failure.status)));
 
+  r.get('/email/change', { schema: { querystring: TokenQuery } }, async (req, reply) => {
+    const link = req.query.token ? await emailLinks.peek(req.query.token, 'change') : undefined;
+    if (!link) return portal.render(reply, portal.ctx(req, 'Confirm your new address'), gone, 400);
+    return portal.render(reply, portal.ctx(req, 'Confirm your new address'), html`<div class="card"><h1>Confirm your new address</h1>
+<p>Make <b>${link.email}</b> the e-mail address of your account.</p>
+<form method="post" action="/email/change">${csrfField(req.csrfToken!)}<input type="hidden" name="token" value="${req.query.token!}"><button type="submit">Use ${link.email}</button></form></div>`);
+  });
+
+  r.post('/email/change', { attachValidation: true, schema: { body: { type: 'object', properties: { _csrf: { type: 'string' }, token: Token }, required: ['_csrf', 'token'] } } },
+    async (req, reply) => attempt(req, reply, async () => {
+      const { email } = await emailLinks.confirmEmailChange(req.body.token);
+      return portal.done(req, reply, req.user ? '/account' : '/login', { notice: `Your address is now ${email}.` });
+    }, (failure) => portal.render(reply, portal.ctx(req, 'Confirm your new address'), failure.status === 409 ? html`<div class="card"><div class="error" role="alert">${failure.message}</div></div>` : gone, failure.status)));
+
   const forgotForm = (req: FastifyRequest, v: { email?: unknown } = {}, failure?: FormFailure) => html`<div class="card"><h1>Forgot your password?</h1>${failureBox(failure)}
 <p>Enter the address of your account: we send a link to choose a new password, valid for 30 minutes.</p>
 <form method="post" action="/password/forgot">${csrfField(req.csrfToken!)}
