@@ -22,6 +22,7 @@ import { DirectoryService } from './zaikio/directory.js';
 import { PrivateTokensService } from './private-tokens/private-tokens.service.js';
 import { EmailLinks } from './identity/email-links.js';
 import { TwoFactor } from './identity/two-factor.js';
+import { MeansOfPaymentService } from './payments/means-of-payment.js';
 import type { Sealer } from './keys/sealed.js';
 
 export interface Services {
@@ -47,6 +48,7 @@ export interface Services {
   privateTokens: PrivateTokensService;
   emailLinks: EmailLinks;
   twoFactor: TwoFactor;
+  meansOfPayment: MeansOfPaymentService;
 }
 
 export interface InstanceKeys {
@@ -64,7 +66,8 @@ export function createServices(deps: Deps, keys: InstanceKeys, sealer: Sealer): 
   const accounts = new AccountsService(deps);
   const platforms = new PlatformsService(deps, keys.webhookKey);
   const memberships = new MembershipsService(deps);
-  const directory = new DirectoryService(deps, accounts, orgs, memberships);
+  const meansOfPayment = new MeansOfPaymentService(deps, sealer);
+  const directory = new DirectoryService(deps, accounts, orgs, memberships, meansOfPayment);
   return {
     deps,
     accounts,
@@ -75,6 +78,7 @@ export function createServices(deps: Deps, keys: InstanceKeys, sealer: Sealer): 
     privateTokens: new PrivateTokensService(deps),
     emailLinks: new EmailLinks(deps, accounts),
     twoFactor: new TwoFactor(deps, sealer, accounts),
+    meansOfPayment,
     phones: new PhonesService(deps),
     orgs,
     connectors: new ConnectorsService(deps),

@@ -425,6 +425,26 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
+// ---- means of payment (migration 0503) ----
+
+export interface MeansOfPaymentTable {
+  org_id: string;
+  kind: 'sepa_debit' | 'invoice';
+  holder: string | null;
+  /** The IBAN, sealed under MASTER_KEY when one is configured. */
+  iban_sealed: string | null;
+  /** `DE** **** **** **** **30 00`: what is ever shown. */
+  iban_masked: string | null;
+  bic: string | null;
+  mandate_reference: string | null;
+  mandate_date: number | null;
+  /** JSON: {name, street, postal_code, city, country_code}. */
+  billing_address: string | null;
+  vat_id: string | null;
+  updated_by: string;
+  updated_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
@@ -461,6 +481,7 @@ export interface Database {
   mail_messages: MailMessagesTable;
   two_factor: TwoFactorTable;
   recovery_codes: RecoveryCodesTable;
+  means_of_payment: MeansOfPaymentTable;
 }
 
 // Generated is re-exported for modules that add tables with defaults.

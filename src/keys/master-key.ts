@@ -13,17 +13,19 @@ import { Sealer } from './sealed.js';
 import { signingKeyRow } from './signing-keys.js';
 import { settingRow } from './instance-secret.js';
 import { twoFactorRow } from '../identity/two-factor.js';
+import { meansOfPaymentRow } from '../payments/means-of-payment.js';
 
 export interface ResealCount {
   signingKeys: number;
   settings: number;
   twoFactorSecrets: number;
+  ibans: number;
 }
 
 /** Stores every sealed value again under `to` (a sealer without a key stores them as they are). */
 export async function resealAll(db: Kysely<Database>, from: Sealer, to: Sealer): Promise<ResealCount> {
   return db.transaction().execute(async (trx) => {
-    const count: ResealCount = { signingKeys: 0, settings: 0, twoFactorSecrets: 0 };
+    const count: ResealCount = { signingKeys: 0, settings: 0, twoFactorSecrets: 0, ibans: 0 };
     for (const { kid, private_jwk: stored } of await trx.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute()) {
       if (!Sealer.isSealed(stored)) continue;
       const row = signingKeyRow(kid);
@@ -41,6 +43,12 @@ export async function resealAll(db: Kysely<Database>, from: Sealer, to: Sealer):
       const row = twoFactorRow(userId);
       await trx.updateTable('two_factor').set({ secret_sealed: to.seal(from.open(stored, row), row) }).where('user_id', '=', userId).execute();
       count.twoFactorSecrets++;
+    }
+    for (const { org_id: orgId, iban_sealed: stored } of await trx.selectFrom('means_of_payment').select(['org_id', 'iban_sealed']).execute()) {
+      if (stored === null || !Sealer.isSealed(stored)) continue;
+      const row = meansOfPaymentRow(orgId);
+      await trx.updateTable('means_of_payment').set({ iban_sealed: to.seal(from.open(stored, row), row) }).where('org_id', '=', orgId).execute();
+      count.ibans++;
     }
     return count;
   });

@@ -11,6 +11,7 @@ import type { AccountsService } from '../accounts/accounts.service.js';
 import { ORG_NAME_MAX } from '../orgs/orgs.service.js';
 import type { MembershipsService } from '../platforms/memberships.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
+import type { MeansOfPayment, MeansOfPaymentService } from '../payments/means-of-payment.js';
 
 export interface ZaikioOrganization { id: string; name: string; country_code: string | null; created_at: string; updated_at: string }
 export interface ZaikioPersonRef { id: string; name: string; full_name: string; email: string }
@@ -40,7 +41,8 @@ const NOT_COUNTRIES = /^(AA|Q[M-Z]|X[A-Z]|ZZ|EU|EZ|UN)$/;
 export const isCountryCode = (code: string): boolean => /^[A-Z]{2}$/.test(code) && !NOT_COUNTRIES.test(code) && REGIONS.of(code) !== undefined;
 
 export class DirectoryService {
-  constructor(private readonly deps: Deps, private readonly accounts: AccountsService, private readonly orgs: OrgsService, private readonly memberships: MembershipsService) {}
+  constructor(private readonly deps: Deps, private readonly accounts: AccountsService, private readonly orgs: OrgsService, private readonly memberships: MembershipsService,
+    private readonly payments: MeansOfPaymentService) {}
 
   async personMemberships(userId: string): Promise<PersonMembership[]> {
     const rows = await this.deps.db.selectFrom('org_members').innerJoin('organizations', 'organizations.id', 'org_members.org_id')
@@ -59,6 +61,12 @@ export class DirectoryService {
     const org = await this.deps.db.selectFrom('organizations').select(['id', 'name', 'country_code', 'created_at']).where('id', '=', orgId).executeTakeFirst();
     if (!org) throw notFound('Organization');
     return organizationShape(org);
+  }
+
+  /** The organisation as its own token reads it: with its means of payment, masked. */
+  async organizationDetail(orgId: string): Promise<ZaikioOrganization & { means_of_payment: MeansOfPayment | null }> {
+    const [org, payment] = await Promise.all([this.organization(orgId), this.payments.get(orgId)]);
+    return { ...org, means_of_payment: payment };
   }
 
   async organizationMemberships(orgId: string): Promise<OrganizationMembership[]> {

@@ -10,7 +10,7 @@ import { bearerToken } from './bearer.js';
 import { requireAccess } from './access.js';
 import { listRevokedAccessTokens, revokeAccessToken } from '../oauth/queries.js';
 import type { ZaikioOrganization } from './directory.js';
-import { OrganizationBody, OrganizationSchema, PersonSchema, OrganizationMembershipSchema, PersonMembershipSchema, ZaikioErrors } from './schemas.js';
+import { OrganizationBody, OrganizationDetailSchema, OrganizationSchema, PersonSchema, OrganizationMembershipSchema, PersonMembershipSchema, ZaikioErrors } from './schemas.js';
 
 const errors = { 401: ZaikioErrors, 403: ZaikioErrors, 404: ZaikioErrors };
 
@@ -65,9 +65,9 @@ export async function zaikioRoutes(app: FastifyInstance, services: Services): Pr
       (org) => ({ status: 201, body: org }));
   });
 
-  r.get('/api/v1/organization', { schema: { response: { 200: OrganizationSchema, ...errors } } }, async (req) => {
+  r.get('/api/v1/organization', { schema: { response: { 200: OrganizationDetailSchema, ...errors } } }, async (req) => {
     const orgId = requireAccess(await bearerToken(deps, req), 'Organization', 'organization', 'r');
-    return directory.organization(orgId);
+    return directory.organizationDetail(orgId);
   });
 
   r.get('/api/v1/organization/memberships', { schema: { response: { 200: { type: 'array', items: OrganizationMembershipSchema }, ...errors } } }, async (req) => {

@@ -46,3 +46,25 @@ export const OrganizationBody = {
   required: ['organization'],
   additionalProperties: false,
 } as const;
+
+const Address = {
+  type: 'object', properties: { name: Str, street: Str, postal_code: Str, city: Str, country_code: Str },
+  required: ['name', 'street', 'postal_code', 'city', 'country_code'], additionalProperties: false,
+} as const;
+
+/** The organisation as its own token reads it: with its means of payment (the IBAN masked), or null. */
+export const OrganizationDetailSchema = {
+  type: 'object',
+  properties: {
+    ...OrganizationSchema.properties,
+    means_of_payment: {
+      anyOf: [
+        { type: 'null' },
+        { type: 'object', properties: { kind: { type: 'string', const: 'sepa_debit' }, holder: Str, iban: Str, bic: Str, mandate_reference: Str, mandate_date: Str }, required: ['kind', 'holder', 'iban', 'bic', 'mandate_reference', 'mandate_date'], additionalProperties: false },
+        { type: 'object', properties: { kind: { type: 'string', const: 'invoice' }, billing_address: Address, vat_id: { type: ['string', 'null'] } }, required: ['kind', 'billing_address', 'vat_id'], additionalProperties: false },
+      ],
+    },
+  },
+  required: [...OrganizationSchema.required, 'means_of_payment'],
+  additionalProperties: false,
+} as const;

@@ -1,6 +1,7 @@
 // Account security in real Chromium: enrolling two-factor authentication from the QR page (the
 // code computed from the secret the page shows, as an authenticator app would), the log-in that
-// asks for a code, a recovery code, and the password redirect flow in a platform's look.
+// asks for a code, a recovery code, and the password, e-mail and means-of-payment redirect flows
+// in a platform's look.
 // Screenshots: test-artifacts/account-security/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,6 +113,26 @@ describe('account security in Chromium', () => {
     await submit(page, page.getByRole('button', { name: 'Change password' }));
     assert.equal(landed?.searchParams.get('result'), 'changed');
     assert.equal(landed?.searchParams.get('state'), 'p1');
+
+    // The e-mail flow in the same look: the request is made, the app hears so.
+    await page.goto(`${t.url}/acme/oauth/platform/email?${new URLSearchParams({ client_id: acme.app.id, redirect_uri: redirect, state: 'e1' }).toString()}`);
+    await page.getByLabel('Current password').fill('rainy otter velvet 42');
+    await page.getByLabel('New e-mail address').fill('acme-billing@example.com');
+    await snap(page, 'email-flow');
+    await submit(page, page.getByRole('button', { name: 'Send the confirmation link' }));
+    assert.equal(landed?.searchParams.get('result'), 'requested');
+
+    // The means of payment of the organisation it owns: a bad IBAN, then SEPA direct debit.
+    await page.goto(`${t.url}/acme/oauth/platform/means_of_payment?${new URLSearchParams({ client_id: acme.app.id, redirect_uri: redirect, organization_id: acme.orgId, state: 'm1' }).toString()}`);
+    await page.getByLabel('Account holder').fill('Contoso GmbH');
+    await page.getByLabel('IBAN').fill('DE89 3704 0044 0532 0130 01');
+    await page.getByLabel('BIC').fill('COBADEFFXXX');
+    assert.equal(await submit(page, page.getByRole('button', { name: 'Save means of payment' })), 400);
+    assert.equal(await page.locator('#f-iban-error').innerText(), 'is not a valid IBAN (its length, country or check digits are wrong)');
+    await page.getByLabel('IBAN').fill('DE89 3704 0044 0532 0130 00');
+    await snap(page, 'means-of-payment');
+    await submit(page, page.getByRole('button', { name: 'Save means of payment' }));
+    assert.equal(landed?.searchParams.get('result'), 'saved');
     await ctx.close();
     assert.deepEqual(pageErrors, []);
   });

@@ -149,7 +149,7 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
     sealed = undefined;
 
     const out = await cli(['master-key', 'rotate'], { ...env, MASTER_KEY: KEY, NEW_MASTER_KEY: NEW });
-    assert.equal(out.stdout, 'sealed under NEW_MASTER_KEY: 2 signing keys, 3 instance secrets, 0 two-factor secrets\nstart every instance with MASTER_KEY set to the new key\n');
+    assert.equal(out.stdout, 'sealed under NEW_MASTER_KEY: 2 signing keys, 3 instance secrets, 0 two-factor secrets, 0 IBANs\nstart every instance with MASTER_KEY set to the new key\n');
     await assert.rejects(createTestApp({ ...env, MASTER_KEY: KEY }), { name: 'SealError', message: /^MASTER_KEY does not open signing_keys:/ });
     sealed = await createTestApp({ ...env, MASTER_KEY: NEW });
     const now = await stored(sealed);
@@ -165,7 +165,7 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
     await sealed!.close();
     sealed = undefined;
     const out = await cli(['master-key', 'remove'], { ...env, MASTER_KEY: NEW });
-    assert.equal(out.stdout, 'stored unsealed: 2 signing keys, 3 instance secrets, 0 two-factor secrets\nstart every instance with no MASTER_KEY\n');
+    assert.equal(out.stdout, 'stored unsealed: 2 signing keys, 3 instance secrets, 0 two-factor secrets, 0 IBANs\nstart every instance with no MASTER_KEY\n');
     plain = await createTestApp(env);
     const now = await stored(plain);
     for (const k of now.keys) assert.match(k.private_jwk, /"d":"/);

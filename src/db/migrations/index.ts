@@ -16,6 +16,7 @@ import * as m0401 from './0401_platform_events.js';
 import * as m0500 from './0500_mail.js';
 import * as m0501 from './0501_two_factor.js';
 import * as m0502 from './0502_org_two_factor.js';
+import * as m0503 from './0503_means_of_payment.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0500_mail': m0500,
   '0501_two_factor': m0501,
   '0502_org_two_factor': m0502,
+  '0503_means_of_payment': m0503,
 };

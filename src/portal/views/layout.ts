@@ -60,7 +60,7 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background
 .tag.ok{background:#e3f4e8;color:#1d6a36}.tag.warn{background:#fff2d6;color:#8a5a00}
 .msg{border-bottom:1px solid #e6eaf2;padding:8px 0}.msg b{margin-right:8px}
 .auth{max-width:420px;margin:70px auto}.auth h1{text-align:center}.auth .brandbig{text-align:center;font-size:28px;font-weight:800;color:#16203a;margin-bottom:18px}
-.steps li{margin:6px 0}.qr{background:#fff;display:inline-block;padding:6px;border:1px solid #dde3ee;border-radius:6px}.qr svg{display:block;width:200px;height:200px}
+.steps li{margin:6px 0}fieldset{border:1px solid #dde3ee;border-radius:6px;margin:12px 0;padding:4px 14px 14px}legend{font-weight:600;padding:0 6px}.qr{background:#fff;display:inline-block;padding:6px;border:1px solid #dde3ee;border-radius:6px}.qr svg{display:block;width:200px;height:200px}
 .crumbs{font-size:13px;color:#6b7690;margin:0 0 8px}.crumbs a{color:#4a5a80}.crumbs span+span:before{content:"›";margin:0 6px;color:#9aa5bf}
 .copyable{display:flex;gap:8px;align-items:flex-start;flex-wrap:wrap}.copyable>code,.copyable>.secret{flex:1 1 auto;min-width:0}
 button.copy{margin:0;padding:3px 10px;font-size:12px;background:#e8edf8;color:#2f5bd3;flex:0 0 auto}button.copy::after{content:"Copy"}button.copy.copied::after{content:"Copied"}button.copy.failed::after{content:"Select and copy"}.secret+button.copy{margin-top:6px}
