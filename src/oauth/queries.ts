@@ -152,10 +152,3 @@ export async function revokeFamiliesOfConnector(db: Db, connectorId: string, now
   await db.updateTable('oauth_families').set({ revoked_at: now, revoked_reason: reason })
     .where('connector_id', '=', connectorId).where('revoked_at', 'is', null).execute();
 }
-
-/** A person's roles in the given organisations (the ones a grant's `Org/` scopes target). */
-export async function orgRolesIn(db: Db, userId: string, orgIds: string[]): Promise<Map<string, Database['org_members']['role']>> {
-  if (!orgIds.length) return new Map();
-  const rows = await db.selectFrom('org_members').select(['org_id', 'role']).where('user_id', '=', userId).where('org_id', 'in', orgIds).execute();
-  return new Map(rows.map((r) => [r.org_id, r.role]));
-}

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { PortalClient } from '../helpers/portal.js';
-import { authorizeAs, developer, pkce, query, REDIRECT, type OAuthClientReg } from '../oauth/helpers.js';
+import { authorizeAs, basic, developer, pkce, query, redeem, REDIRECT, tokenRequest, type OAuthClientReg } from '../oauth/helpers.js';
 import { enrolTwoFactor } from './helpers.js';
 
 describe('organisations that require two-factor authentication', () => {
@@ -16,6 +16,8 @@ describe('organisations that require two-factor authentication', () => {
   let client: OAuthClientReg;
   let max: PortalClient;
   let oona: PortalClient;
+  /** Max's refresh token for the organisation, granted before it required 2FA. */
+  let maxRefresh = '';
 
   before(async () => {
     t = await createTestApp();
@@ -30,6 +32,10 @@ describe('organisations that require two-factor authentication', () => {
     await owner.get(`/orgs/${orgId}`);
     assert.equal((await owner.post(`/orgs/${orgId}/members`, { email: 'max@example.com', role: 'admin' })).statusCode, 303);
     assert.equal((await owner.post(`/orgs/${orgId}/members`, { email: 'oona@example.com', role: 'owner' })).statusCode, 303);
+    const { verifier, challenge } = pkce();
+    const code = query(await authorizeAs(max, { response_type: 'code', client_id: client.id, redirect_uri: REDIRECT, scope: `Org/${orgId}.groupinfo.read`, state: 'st', code_challenge: challenge, code_challenge_method: 'S256' })).code!;
+    maxRefresh = (await redeem(t.app, client, code, verifier)).json().refresh_token as string;
+    assert.ok(maxRefresh);
   });
   after(async () => { await t.close(); });
 
@@ -66,6 +72,10 @@ describe('organisations that require two-factor authentication', () => {
     assert.equal(made.statusCode, 403);
     assert.match(made.body, /Contoso requires two-factor authentication: turn it on under Account to act for it/);
     assert.equal((await t.db.kysely.selectFrom('private_access_tokens').selectAll().execute()).length, 0);
+
+    // A grant Max made before keeps nothing: its refresh is refused and the grant revoked.
+    const refreshed = await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: maxRefresh }, { authorization: basic(client.id, client.secret) });
+    assert.deepEqual([refreshed.statusCode, refreshed.json().error], [400, 'invalid_grant']);
 
     // The owner with 2FA consents and makes tokens as before.
     assert.ok(query(await authorizeAs(owner, params)).code);

@@ -137,7 +137,7 @@ describe('refresh re-checks the organisation role behind an Org/ scope', () => {
     assert.equal(res.statusCode, 200, res.body);
     return res.json() as { access_token: string; refresh_token: string };
   };
-  const LOST = { error: 'invalid_grant', error_description: 'the person who granted this refresh token is no longer an owner or admin of the organisation it targets; every token of this grant is revoked' };
+  const LOST = { error: 'invalid_grant', error_description: 'the person who granted this refresh token no longer acts for the organisation it targets as an owner or admin (or lacks the two-factor authentication it requires); every token of this grant is revoked' };
 
   test('an admin demoted to member loses the grant at the next refresh, and the whole family is revoked', async () => {
     const first = await grant('alice', `Org/${orgId}.groupinfo.read`);

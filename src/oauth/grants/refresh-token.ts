@@ -6,7 +6,8 @@
 import type { Deps } from '../../deps.js';
 import type { Client } from '../client-auth.js';
 import { InvalidGrant, InvalidScope } from '../errors.js';
-import { appendRefreshToken, findRefreshToken, orgRolesIn, revokeFamily } from '../queries.js';
+import { appendRefreshToken, findRefreshToken, revokeFamily } from '../queries.js';
+import { memberRoles } from '../../auth/second-factor.js';
 import { ANY_DIRECTORY, parseScopes, personMayKeep, splitScope, targetedOrgs } from '../scopes.js';
 import { bearerFor, issueTokens, newRefreshToken, type Bearer, type TokenResponse } from '../tokens.js';
 import { required, type Grant, type TokenParams } from './types.js';
@@ -21,11 +22,12 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   if (row.spent) return reuse(deps, row.familyId);
   if (row.expiresAt <= now) throw new InvalidGrant('the refresh token has expired');
   // An `Org/` scope was granted by an owner or admin of that organisation; one who is no longer
+  // — or who lacks the two-factor authentication it has come to require (auth/second-factor.ts) —
   // loses the grant, instead of keeping it through endless rotation.
   const orgIds = targetedOrgs(row.scope);
-  if (row.user_id && orgIds.length && !personMayKeep(orgIds, row.user_id, await orgRolesIn(deps.db, row.user_id, orgIds))) {
+  if (row.user_id && orgIds.length && !personMayKeep(orgIds, row.user_id, (await memberRoles(deps.db, row.user_id, orgIds)).roles)) {
     await revokeFamily(deps.db, row.familyId, now, 'organisation role lost');
-    throw new InvalidGrant('the person who granted this refresh token is no longer an owner or admin of the organisation it targets; every token of this grant is revoked');
+    throw new InvalidGrant('the person who granted this refresh token no longer acts for the organisation it targets as an owner or admin (or lacks the two-factor authentication it requires); every token of this grant is revoked');
   }
 
   // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
