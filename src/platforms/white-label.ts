@@ -11,13 +11,13 @@ import type { Services } from '../services.js';
 import type { Database, JoinedVia } from '../db/schema.js';
 import { html } from '../lib/html.js';
 import { ApiError } from '../lib/errors.js';
-import { SESSION_COOKIE, servePortalPages, safeNext, type Portal } from '../portal/session.js';
+import { servePortalPages, safeNext, type Portal } from '../portal/session.js';
 import { attempt } from '../portal/forms.js';
 import { loginForm, signupForm } from '../portal/views/auth-forms.js';
 import { afterPassword, CodeBody, showCodeStep, submitCode } from '../portal/login-steps.js';
 import { redirectFlowRoutes } from '../identity/redirect-flows.js';
-import { AuthorizePageError, AUTHORIZATION_PARAMS, type AuthorizationRequest } from '../oauth/authorize.js';
-import { consentPage, errorPage, scopeList } from '../oauth/views.js';
+import { errorPage, scopeList } from '../oauth/views.js';
+import { authorizeEndpoint } from '../oauth/endpoints/authorize.js';
 import { orgNames } from '../oauth/queries.js';
 import { oauthErrorHandler } from '../oauth/errors.js';
 import { tokenEndpoint } from '../oauth/endpoints/token.js';
@@ -38,11 +38,6 @@ declare module 'fastify' {
 }
 
 const PlatformParam = { type: 'object', properties: { platform: { type: 'string', maxLength: 40 } }, required: ['platform'] } as const;
-const ANY_VALUE = {} as const;
-const AuthParams = {
-  type: 'object',
-  properties: Object.fromEntries(AUTHORIZATION_PARAMS.map((p) => [p, ANY_VALUE])) as Record<(typeof AUTHORIZATION_PARAMS)[number], typeof ANY_VALUE>,
-} as const;
 const Next = { type: 'string', maxLength: 2000 } as const;
 
 const isMembership = (s: ParsedScope): boolean => s.base.startsWith(`${DIRECTORY_APP}.platform_membership.`);
@@ -89,43 +84,8 @@ export async function whiteLabelRoutes(app: FastifyInstance, services: Services,
     servePortalPages(ui, portal, { title: 'Sign-in error', logMessage: 'white-label page error', body: (message) => errorPage(message) });
     const r = ui.withTypeProvider<JsonSchemaToTsProvider>();
 
-    const consent = async (req: FastifyRequest, reply: FastifyReply, request: AuthorizationRequest) => {
-      const p = req.whiteLabel!;
-      const targeted = request.scopes.flatMap((s) => (s.bearer?.type === 'Org' && s.bearer.id ? [s.bearer.id] : []));
-      const names = await orgNames(deps.db, [request.client.orgId, ...targeted]);
-      return portal.render(reply, portal.ctx(req, `Allow ${request.client.name}?`),
-        consentPage(request, req.csrfToken!, req.user!, names.get(request.client.orgId) ?? p.display_name, names, `/${p.name}`));
-    };
-    const pageError = (req: FastifyRequest, reply: FastifyReply, err: unknown) => {
-      if (err instanceof AuthorizePageError) return portal.render(reply, portal.ctx(req, 'Sign-in error'), errorPage(err.message), 400);
-      throw err;
-    };
-
-    r.get('/:platform/oauth/authorize', { schema: { querystring: AuthParams }, config: { checksNulItself: true } }, async (req, reply) => {
-      try {
-        const outcome = await oauth.authorize(req.query, req.user, req.cookies[SESSION_COOKIE], whiteLabel(req.whiteLabel!));
-        if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 303);
-        return consent(req, reply, outcome.request);
-      } catch (err) {
-        return pageError(req, reply, err);
-      }
-    });
-
-    r.post('/:platform/oauth/consent', {
-      schema: {
-        body: {
-          type: 'object',
-          properties: { _csrf: { type: 'string' }, decision: { anyOf: [{ type: 'string', const: 'allow' }, { type: 'string', const: 'deny' }] }, ...AuthParams.properties },
-          required: ['_csrf', 'decision'],
-        },
-      },
-      config: { checksNulItself: true },
-    }, async (req, reply) => {
-      try {
-        return reply.redirect(await oauth.decide(req.body, req.user, req.cookies[SESSION_COOKIE], req.body.decision === 'allow', whiteLabel(req.whiteLabel!)), 303);
-      } catch (err) {
-        return pageError(req, reply, err);
-      }
+    await authorizeEndpoint(ui, services, portal, {
+      routePrefix: '/:platform', pagePrefix: (req) => `/${req.whiteLabel!.name}`, whiteLabel: (req) => whiteLabel(req.whiteLabel!),
     });
 
     /** Only this platform's own pages are followed after log-in; anything else starts its sign-in over. */

@@ -7,9 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer, type Server } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, createListeningApp, launchBrowser, screenshots, submit } from '../helpers/browser.js';
+import { ARTIFACTS, createListeningApp, launchBrowser, redirectReceiver, screenshots, submit } from '../helpers/browser.js';
 import type { TestApp } from '../helpers/app.js';
 import { codeAt } from '../identity/helpers.js';
 import { platformOwner, type PlatformSetup } from '../platforms/helpers.js';
@@ -22,22 +21,17 @@ describe('account security in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let acme: PlatformSetup;
-  let app: Server;
+  let receiver: Awaited<ReturnType<typeof redirectReceiver>>;
   let redirect = '';
-  let landed: URL | undefined;
+  const landed = () => receiver.landed();
   let secret = '';
   let recovery: string[] = [];
   const pageErrors: string[] = [];
 
   before(async () => {
     rmSync(join(ARTIFACTS, SUITE), { recursive: true, force: true });
-    app = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', redirect);
-      if (url.pathname === '/callback') landed = url;
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>App</title><h1>Back at the app</h1>');
-    });
-    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
-    redirect = `http://127.0.0.1:${(app.address() as { port: number }).port}/callback`;
+    receiver = await redirectReceiver();
+    redirect = receiver.uri;
     t = await createListeningApp();
     acme = await platformOwner(t.app, 'acme', 'acme-owner@example.com', redirect);
     browser = await launchBrowser();
@@ -45,7 +39,7 @@ describe('account security in Chromium', () => {
     page.on('pageerror', (e) => pageErrors.push(e.message));
   });
   after(async () => {
-    app?.close();
+    receiver?.close();
     await browser?.close();
     await t?.close();
   });
@@ -116,8 +110,8 @@ describe('account security in Chromium', () => {
     await page.getByLabel('Current password').fill('correct horse battery');
     await page.getByLabel('New password').fill('rainy otter velvet 42');
     await submit(page, page.getByRole('button', { name: 'Change password' }));
-    assert.equal(landed?.searchParams.get('result'), 'changed');
-    assert.equal(landed?.searchParams.get('state'), 'p1');
+    assert.equal(landed()?.searchParams.get('result'), 'changed');
+    assert.equal(landed()?.searchParams.get('state'), 'p1');
 
     // The e-mail flow in the same look: the request is made, the app hears so.
     await page.goto(`${t.url}/acme/oauth/platform/email?${new URLSearchParams({ client_id: acme.app.id, redirect_uri: redirect, state: 'e1' }).toString()}`);
@@ -125,7 +119,7 @@ describe('account security in Chromium', () => {
     await page.getByLabel('New e-mail address').fill('acme-billing@example.com');
     await snap(page, 'email-flow');
     await submit(page, page.getByRole('button', { name: 'Send the confirmation link' }));
-    assert.equal(landed?.searchParams.get('result'), 'requested');
+    assert.equal(landed()?.searchParams.get('result'), 'requested');
 
     // The means of payment of the organisation it owns: a bad IBAN, then SEPA direct debit.
     await page.goto(`${t.url}/acme/oauth/platform/means_of_payment?${new URLSearchParams({ client_id: acme.app.id, redirect_uri: redirect, organization_id: acme.orgId, state: 'm1' }).toString()}`);
@@ -137,7 +131,7 @@ describe('account security in Chromium', () => {
     await page.getByLabel('IBAN').fill('DE89 3704 0044 0532 0130 00');
     await snap(page, 'means-of-payment');
     await submit(page, page.getByRole('button', { name: 'Save means of payment' }));
-    assert.equal(landed?.searchParams.get('result'), 'saved');
+    assert.equal(landed()?.searchParams.get('result'), 'saved');
     await ctx.close();
     assert.deepEqual(pageErrors, []);
   });

@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ARTIFACTS, createListeningApp, launchBrowser, screenshots, submit } from '../helpers/browser.js';
+import { ARTIFACTS, createListeningApp, launchBrowser, redirectReceiver, screenshots, submit } from '../helpers/browser.js';
 import type { TestApp } from '../helpers/app.js';
 import { PortalClient } from '../helpers/portal.js';
-import { createServer, type Server } from 'node:http';
 import { pkce } from '../oauth/helpers.js';
 import { platformOwner, privateToken, type PlatformSetup } from '../platforms/helpers.js';
 
@@ -27,22 +26,14 @@ describe('white-label platform sign-up in Chromium', () => {
   let memberId = '';
   let orgId = '';
   const pageErrors: string[] = [];
-  // The platform app's redirect URI: a server of its own on a loopback address, which remembers
-  // where the browser was sent.
-  let app: Server;
+  // The platform app's redirect URI: a server of its own on a loopback address.
+  let app: Awaited<ReturnType<typeof redirectReceiver>>;
   let REDIRECT = '';
-  let landedAt: URL | undefined;
 
   before(async () => {
     rmSync(join(ARTIFACTS, SUITE), { recursive: true, force: true });
-    app = createServer((req, res) => {
-      // The browser also asks this server for /favicon.ico: only the callback counts.
-      const url = new URL(req.url ?? '/', REDIRECT);
-      if (url.pathname === '/callback') landedAt = url;
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Acme app</title><h1>Back at the app</h1>');
-    });
-    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
-    REDIRECT = `http://127.0.0.1:${(app.address() as { port: number }).port}/callback`;
+    app = await redirectReceiver();
+    REDIRECT = app.uri;
     t = await createListeningApp();
     acme = await platformOwner(t.app, 'acme', 'acme-owner@example.com', REDIRECT);
     patToken = await privateToken(acme.owner, acme.orgId, ['directory.platform.rw']);
@@ -57,10 +48,10 @@ describe('white-label platform sign-up in Chromium', () => {
   /** A browser context, and where its last visit to the app's redirect URI landed. */
   const context = async (): Promise<{ ctx: BrowserContext; page: Page; landed: () => URL | undefined }> => {
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-    landedAt = undefined;
+    app.reset();
     const page = await ctx.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    return { ctx, page, landed: () => landedAt };
+    return { ctx, page, landed: () => app.landed() };
   };
 
   const authorizeUrl = (scope: string, challenge: string, extra: Record<string, string> = {}) => `${t.url}/acme/oauth/authorize?${new URLSearchParams({

@@ -1,6 +1,7 @@
 // Real Chromium for portal tests, driven by playwright-core (chromium.ts finds or installs it).
 // Tessera listens on a real socket (port 0); screenshots go to test-artifacts/ for people to look at.
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { TestApp } from './app.js';
@@ -54,3 +55,20 @@ export const text = async (l: Locator): Promise<string> => (await l.innerText())
 /** A table's body rows, each as its cells' trimmed text. */
 export const rows = async (table: Locator): Promise<string[][]> =>
   (await table.locator('tr').allInnerTexts()).slice(1).map((r) => r.split('\t').map((c) => c.trim()));
+
+/**
+ * An OAuth client's redirect URI on a loopback address, served here: the browser lands on it
+ * and the test reads where (the browser's own /favicon.ico asks do not count).
+ */
+export async function redirectReceiver(): Promise<{ uri: string; landed(): URL | undefined; reset(): void; close(): void }> {
+  let landed: URL | undefined;
+  let uri = '';
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', uri);
+    if (url.pathname === '/callback') landed = url;
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>App</title><h1>Back at the app</h1>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  uri = `http://127.0.0.1:${(server.address() as { port: number }).port}/callback`;
+  return { uri, landed: () => landed, reset: () => { landed = undefined; }, close: () => server.close() };
+}

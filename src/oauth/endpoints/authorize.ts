@@ -1,4 +1,4 @@
-// GET /oauth/authorize and POST /oauth/consent: the interactive part, in the portal's session and
+// GET /oauth/authorize and POST /oauth/consent (and a platform's /{platform}/oauth/…): the interactive part, in the portal's session and
 // CSRF scope (portal/session.ts sets the anti-framing headers on every page).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
@@ -7,6 +7,7 @@ import { SESSION_COOKIE, type Portal } from '../../portal/session.js';
 import { AuthorizePageError, AUTHORIZATION_PARAMS } from '../authorize.js';
 import { consentPage, errorPage } from '../views.js';
 import { orgNames } from '../queries.js';
+import type { WhiteLabel } from '../oauth.service.js';
 
 // Every parameter may come as anything: repeated ones are reported to the client by the
 // validation in authorize.ts (RFC 6749 §3.1), which can only happen once the redirect URI is known.
@@ -18,7 +19,20 @@ const Params = {
   properties: Object.fromEntries(AUTHORIZATION_PARAMS.map((p) => [p, ANY_VALUE])) as Record<(typeof AUTHORIZATION_PARAMS)[number], typeof ANY_VALUE>,
 } as const;
 
-export async function authorizeEndpoint(app: FastifyInstance, services: Services, portal: Portal): Promise<void> {
+/**
+ * Where the two routes live: Tessera's own `/oauth/…`, or a platform's `/{platform}/oauth/…`
+ * (platforms/white-label.ts), whose pages post to their own prefix and whose consents write
+ * memberships (`whiteLabel`).
+ */
+export interface AuthorizeScope {
+  routePrefix: string;
+  pagePrefix(req: FastifyRequest): string;
+  whiteLabel(req: FastifyRequest): WhiteLabel | undefined;
+}
+
+const OWN: AuthorizeScope = { routePrefix: '', pagePrefix: () => '', whiteLabel: () => undefined };
+
+export async function authorizeEndpoint(app: FastifyInstance, services: Services, portal: Portal, scope: AuthorizeScope = OWN): Promise<void> {
   const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const { oauth } = services;
 
@@ -30,21 +44,21 @@ export async function authorizeEndpoint(app: FastifyInstance, services: Services
   // Both routes check NUL characters in validateAuthorizationRequest, which can report them to
   // the client's redirect URI (RFC 6749 §4.1.2.1) once that is established; the global check
   // (http/nul.ts) could only show a page.
-  r.get('/oauth/authorize', { schema: { querystring: Params }, config: { checksNulItself: true } }, async (req, reply) => {
+  r.get(`${scope.routePrefix}/oauth/authorize`, { schema: { querystring: Params }, config: { checksNulItself: true } }, async (req, reply) => {
     try {
-      const outcome = await oauth.authorize(req.query, req.user, req.cookies[SESSION_COOKIE]);
+      const outcome = await oauth.authorize(req.query, req.user, req.cookies[SESSION_COOKIE], scope.whiteLabel(req));
       if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 303);
       const { request } = outcome;
       const targeted = request.scopes.flatMap((s) => (s.bearer?.type === 'Org' && s.bearer.id ? [s.bearer.id] : []));
       const names = await orgNames(services.deps.db, [request.client.orgId, ...targeted]);
       return portal.render(reply, portal.ctx(req, `Allow ${request.client.name}?`),
-        consentPage(request, req.csrfToken!, req.user!, names.get(request.client.orgId) ?? '', names));
+        consentPage(request, req.csrfToken!, req.user!, names.get(request.client.orgId) ?? '', names, scope.pagePrefix(req)));
     } catch (err) {
       return showError(req, reply, err);
     }
   });
 
-  r.post('/oauth/consent', {
+  r.post(`${scope.routePrefix}/oauth/consent`, {
     schema: {
       body: {
         type: 'object',
@@ -55,7 +69,7 @@ export async function authorizeEndpoint(app: FastifyInstance, services: Services
     config: { checksNulItself: true },
   }, async (req, reply) => {
     try {
-      const url = await oauth.decide(req.body, req.user, req.cookies[SESSION_COOKIE], req.body.decision === 'allow');
+      const url = await oauth.decide(req.body, req.user, req.cookies[SESSION_COOKIE], req.body.decision === 'allow', scope.whiteLabel(req));
       return reply.redirect(url, 303);
     } catch (err) {
       return showError(req, reply, err);
