@@ -125,6 +125,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     };
     const services = createServices(deps, {
       webhookKey: await instanceSecret(db.kysely, 'webhook_key', sealer), idempotencyKey: await instanceSecret(db.kysely, 'idempotency_key', sealer),
+      federationKey: await instanceSecret(db.kysely, 'federation_key', sealer),
     }, sealer);
     const csrfKey = await instanceSecret(db.kysely, 'csrf_key', sealer);
     const pruner = new Pruner(db.kysely, clock, app.log);

@@ -1,6 +1,7 @@
 // Configuration is read once from the environment, validated, typed and frozen.
 // Every other module receives the Config object; nothing else reads process.env.
 import { isIP } from 'node:net';
+import { parseLoginProviders, ProviderConfigError, type LoginProviderConfig } from './federation/provider-config.js';
 
 export type SmsProviderName = 'outbox' | 'http';
 
@@ -48,6 +49,8 @@ export interface Config {
   readonly pruneIntervalMs: number;
   /** 32 bytes that seal the signing keys and instance secrets at rest (keys/sealed.ts); none by default. */
   readonly masterKey: Buffer | undefined;
+  /** LOGIN_PROVIDERS: upstream identity providers people may sign in with (federation/provider-config.ts). */
+  readonly loginProviders: readonly LoginProviderConfig[];
 }
 
 export class ConfigError extends Error {
@@ -126,6 +129,15 @@ function mailFrom(raw: string | undefined, publicUrl: string): string {
   return raw.trim();
 }
 
+function loginProviders(raw: string | undefined): LoginProviderConfig[] {
+  try {
+    return parseLoginProviders(raw);
+  } catch (err) {
+    if (err instanceof ProviderConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
@@ -171,6 +183,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     trustProxy: trustProxy(env.TRUST_PROXY),
     pruneIntervalMs: seconds(env, 'PRUNE_INTERVAL_SECONDS', 3600),
     masterKey: masterKey(env.MASTER_KEY),
+    loginProviders: loginProviders(env.LOGIN_PROVIDERS),
     ...overrides,
   };
   return Object.freeze(config);

@@ -24,6 +24,7 @@ import { EmailLinks } from './identity/email-links.js';
 import { TwoFactor } from './identity/two-factor.js';
 import { MeansOfPaymentService } from './payments/means-of-payment.js';
 import type { Sealer } from './keys/sealed.js';
+import { FederationService } from './federation/federation.service.js';
 
 export interface Services {
   deps: Deps;
@@ -49,6 +50,7 @@ export interface Services {
   emailLinks: EmailLinks;
   twoFactor: TwoFactor;
   meansOfPayment: MeansOfPaymentService;
+  federation: FederationService;
 }
 
 export interface InstanceKeys {
@@ -56,6 +58,8 @@ export interface InstanceKeys {
   webhookKey: Buffer;
   /** Encrypts the answers remembered for Idempotency-Keys (they may hold a new secret). */
   idempotencyKey: Buffer;
+  /** Derives the PKCE verifier and nonce of a federated sign-in from its state. */
+  federationKey: Buffer;
 }
 
 export function createServices(deps: Deps, keys: InstanceKeys, sealer: Sealer): Services {
@@ -79,6 +83,7 @@ export function createServices(deps: Deps, keys: InstanceKeys, sealer: Sealer): 
     emailLinks: new EmailLinks(deps, accounts),
     twoFactor: new TwoFactor(deps, sealer, accounts),
     meansOfPayment,
+    federation: new FederationService(deps, accounts, keys.federationKey),
     phones: new PhonesService(deps),
     orgs,
     connectors: new ConnectorsService(deps),

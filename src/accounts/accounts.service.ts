@@ -88,6 +88,36 @@ export class AccountsService {
     return user;
   }
 
+  /**
+   * An account made at a first sign-in through an identity provider (federation/): no password
+   * (the stored hash is empty and matches nothing) until the person sets one through a reset
+   * link; the address counts as confirmed only if the provider vouched for it.
+   */
+  async signupWithoutPassword(input: { email: string; name: string; emailVerified: boolean }, also: (trx: Kysely<Database>, user: User) => Promise<void>): Promise<User> {
+    const now = this.deps.clock.now();
+    const user: User = { id: newId(), email: normaliseEmail(input.email), name: input.name.trim().slice(0, NAME_MAX) || input.email.split('@')[0]!.slice(0, NAME_MAX), created_at: now, email_verified_at: input.emailVerified ? now : null };
+    try {
+      await this.deps.db.transaction().execute(async (trx) => {
+        await trx.insertInto('users').values({ ...user, password_hash: '' }).execute();
+        await also(trx, user);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ApiError('email_taken', 'email: an account with this email already exists', { field: 'email' });
+      throw err;
+    }
+    return user;
+  }
+
+  async findByEmail(email: string): Promise<User | undefined> {
+    return this.deps.db.selectFrom('users').select(['id', 'email', 'name', 'created_at', 'email_verified_at']).where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+  }
+
+  /** Whether the person can log in with a password (an account made through a provider has none until set). */
+  async hasPassword(userId: string): Promise<boolean> {
+    const row = await this.deps.db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst();
+    return !!row?.password_hash;
+  }
+
   /** Checks a password under the log-in limits (see LOGIN_* above). */
   async authenticate(emailInput: string, password: string, ip: string): Promise<User> {
     const email = emailInput.trim().toLowerCase();
@@ -102,7 +132,8 @@ export class AccountsService {
     if (delay > 0) await sleep(delay);
 
     const row = await this.deps.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
-    const ok = await verifyPassword(password, row?.password_hash ?? (await dummyPasswordHash()));
+    // An account without a password (made through a provider) costs the same scrypt and fails.
+    const ok = await verifyPassword(password, row?.password_hash || (await dummyPasswordHash())) && !!row?.password_hash;
     if (!row || !ok) {
       await limiter.hit(here.key, here.limit, here.windowMs);
       await limiter.hit(everywhere, Number.MAX_SAFE_INTEGER, LOGIN_WINDOW_MS);
@@ -114,23 +145,25 @@ export class AccountsService {
     return user;
   }
 
-  async createSession(userId: string): Promise<string> {
+  /** `secondFactor`: the log-in passed a second factor (auth/second-factor.ts). */
+  async createSession(userId: string, secondFactor = false): Promise<string> {
     const token = newSecret('tss');
     const now = this.deps.clock.now();
-    await this.deps.db.insertInto('sessions').values({ id_hash: sha256(token), user_id: userId, created_at: now, expires_at: now + SESSION_TTL_MS }).execute();
+    await this.deps.db.insertInto('sessions').values({ id_hash: sha256(token), user_id: userId, created_at: now, expires_at: now + SESSION_TTL_MS, second_factor: secondFactor ? 1 : 0 }).execute();
     return token;
   }
 
-  async sessionUser(token: string | undefined): Promise<User | undefined> {
+  /** The session's person, and whether its log-in passed a second factor. */
+  async session(token: string | undefined): Promise<{ user: User; secondFactor: boolean } | undefined> {
     if (!token) return undefined;
     const row = await this.deps.db.selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select(['users.id', 'users.email', 'users.name', 'users.created_at', 'users.email_verified_at', 'sessions.expires_at'])
+      .select(['users.id', 'users.email', 'users.name', 'users.created_at', 'users.email_verified_at', 'sessions.expires_at', 'sessions.second_factor'])
       .where('sessions.id_hash', '=', sha256(token))
       .executeTakeFirst();
     if (!row || row.expires_at <= this.deps.clock.now()) return undefined;
-    const { expires_at: _e, ...user } = row;
-    return user;
+    const { expires_at: _e, second_factor: secondFactor, ...user } = row;
+    return { user, secondFactor: secondFactor === 1 };
   }
 
   async endSession(token: string | undefined): Promise<void> {
@@ -175,11 +208,11 @@ export class AccountsService {
     });
   }
 
-  /** What the policy needs to know about a person. */
-  async actor(userId: string): Promise<Actor> {
+  /** What the policy needs to know about a person; `secondFactor` as memberRoles takes it. */
+  async actor(userId: string, secondFactor?: boolean): Promise<Actor> {
     const [phones, members] = await Promise.all([
       this.deps.db.selectFrom('phone_numbers').select('e164').where('user_id', '=', userId).where('verified_at', 'is not', null).execute(),
-      memberRoles(this.deps.db, userId),
+      memberRoles(this.deps.db, userId, undefined, secondFactor),
     ]);
     return { userId, phones: phones.map((p) => p.e164), orgRoles: members.roles, needsSecondFactor: members.needsSecondFactor };
   }

@@ -34,6 +34,7 @@ export interface PruneCounts {
   idempotency_keys: number;
   email_links: number;
   mail_messages: number;
+  federated_logins: number;
 }
 
 type Db = Kysely<Database>;
@@ -90,6 +91,10 @@ const steps: { [K in keyof PruneCounts]: Step } = {
   // The development outbox keeps a week of messages.
   mail_messages: async (db, now) => deleted(await db.deleteFrom('mail_messages').where('id', 'in', (eb) => eb.selectFrom('mail_messages')
     .select('id').where('created_at', '<', now - KEPT_AFTER_EXPIRY_MS).limit(BATCH)).executeTakeFirst()),
+
+  // A sign-in's state is refused once expired (replays say "expired" for the grace week).
+  federated_logins: async (db, now) => deleted(await db.deleteFrom('federated_logins').where('state_hash', 'in', (eb) => eb.selectFrom('federated_logins')
+    .select('state_hash').where('expires_at', '<', now - KEPT_AFTER_EXPIRY_MS).limit(BATCH)).executeTakeFirst()),
 
   // A key is answered for 24 hours; after that the same key is a new request.
   idempotency_keys: async (db, now) => deleted(await db.deleteFrom('idempotency_keys').where((eb) => eb(eb.refTuple('scope', 'key'), 'in',

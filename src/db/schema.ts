@@ -32,6 +32,8 @@ export interface SessionsTable {
   user_id: string;
   created_at: number;
   expires_at: number;
+  /** 1 when the log-in passed a second factor: a TOTP or recovery code, or MFA the provider asserted (migration 0600). */
+  second_factor: Generated<number>;
 }
 
 export interface PhoneNumbersTable {
@@ -160,12 +162,16 @@ export interface GrantsTable {
 export interface AuditEventsTable {
   id: string;
   org_id: string | null;
-  actor_type: 'user' | 'connector' | 'system';
+  actor_type: 'user' | 'connector' | 'system' | 'anonymous';
   actor_id: string;
   action: string;
   target_type: string;
   target_id: string;
   created_at: number;
+  /** The client's address and user agent, and what changed in a few words — never a secret (migration 0600). */
+  ip: string | null;
+  user_agent: string | null;
+  summary: string | null;
 }
 
 // ---- webhooks (migration 0002) ----
@@ -482,6 +488,36 @@ export interface Database {
   two_factor: TwoFactorTable;
   recovery_codes: RecoveryCodesTable;
   means_of_payment: MeansOfPaymentTable;
+  user_identities: UserIdentitiesTable;
+  federated_logins: FederatedLoginsTable;
+}
+
+// ---- federated sign-in (migration 0600) ----
+
+export interface UserIdentitiesTable {
+  id: string;
+  user_id: string;
+  provider_id: string;
+  /** The provider's stable subject: `sub`, or `<tid>/<oid>` for Entra ID. Never the e-mail. */
+  subject: string;
+  tenant_id: string | null;
+  email: string | null;
+  /** 1 when the provider asserted multi-factor authentication (`amr`) at the last sign-in. */
+  mfa: Generated<number>;
+  created_at: number;
+  last_login_at: number | null;
+}
+
+export interface FederatedLoginsTable {
+  state_hash: string;
+  provider_id: string;
+  binding_hash: string;
+  link_user_id: string | null;
+  next: string;
+  platform: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
 }
 
 // Generated is re-exported for modules that add tables with defaults.

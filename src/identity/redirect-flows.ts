@@ -137,7 +137,7 @@ ${field({ name: 'new_email', label: 'New e-mail address', type: 'email', maxLeng
     guard: async (req, params) => {
       const orgId = params.organization_id ?? '';
       if (!/^[0-9a-f-]{36}$/.test(orgId)) throw new ApiError('validation_failed', 'The request does not name the organisation (organization_id).');
-      return (await services.meansOfPayment.authorize(await services.accounts.actor(req.user!.id), orgId)).name;
+      return (await services.meansOfPayment.authorize(await portal.actor(req), orgId)).name;
     },
     fields: (failure, v, orgName) => {
       const text = (name: keyof PaymentInput, label: string, max: number, extra: { placeholder?: string; autocomplete?: string; hint?: string } = {}) =>
@@ -153,7 +153,7 @@ ${text('billing_name', 'Billing name', 140)}${text('billing_street', 'Street and
 ${text('billing_city', 'City', 100)}${text('billing_country', 'Country code', 2, { placeholder: 'DE' })}${text('vat_id', 'VAT ID (optional)', 20, { placeholder: 'DE123456789' })}</fieldset>`;
     },
     submit: async (req, body) => {
-      await services.meansOfPayment.set(await services.accounts.actor(req.user!.id), body.organization_id ?? '', body);
+      await services.meansOfPayment.set(await portal.actor(req), body.organization_id ?? '', body);
       return 'saved';
     },
   });

@@ -33,6 +33,8 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal_error: 500,
   sms_delivery_failed: 502,
+  /** An upstream identity provider could not be reached or answered nonsense. */
+  upstream_unavailable: 502,
   unavailable: 503,
 } as const;
 

@@ -10,7 +10,7 @@ import {
 import { GRANTS } from './grants/index.js';
 import type { TokenParams } from './grants/types.js';
 import {
-  deleteConsent, findConsent, findRefreshToken, insertCode, listConsents, revokeAccessToken, revokeFamiliesOf, revokeFamily, saveConsent, sessionCreatedAt, verifiedPhone,
+  deleteConsent, findConsent, findRefreshToken, insertCode, listConsents, revokeAccessToken, revokeFamiliesOf, revokeFamily, saveConsent, sessionLogin, verifiedPhone,
 } from './queries.js';
 import { checkPersonMayGrant, hasScope, OPEN_DIRECTORY, PLATFORM_DIRECTORY, splitScope, type ParsedScope } from './scopes.js';
 import type { Kysely } from 'kysely';
@@ -93,7 +93,7 @@ export class OAuthService {
         if (prompt.has('none')) throw new LoginRequired('the person last logged in longer ago than max_age allows');
         return { kind: 'redirect', url: this.loginUrl(req, false, platform) };
       }
-      await this.checkMayGrant(req.scopes, person.id);
+      await this.checkMayGrant(req.scopes, person.id, sessionToken);
       const consent = await findConsent(this.deps.db, person.id, req.client.id);
       const consented = new Set(splitScope(consent?.scope));
       // A membership the platform ended since is asked for again, whatever the consent says.
@@ -114,7 +114,7 @@ export class OAuthService {
       const req = validateAuthorizationRequest(base, raw, platform ? PLATFORM_DIRECTORY : OPEN_DIRECTORY);
       if (!person) return this.loginUrl(req, false, platform);
       if (!allow) throw new AccessDenied('the person denied the request');
-      await this.checkMayGrant(req.scopes, person.id);
+      await this.checkMayGrant(req.scopes, person.id, sessionToken);
       await this.consent(this.deps.db, req, person.id, platform);
       return await this.issueCode(req, person.id, await this.authTime(sessionToken));
     } catch (err) {
@@ -181,12 +181,13 @@ export class OAuthService {
   }
 
   private async authTime(sessionToken: string | undefined): Promise<number> {
-    return (sessionToken ? await sessionCreatedAt(this.deps.db, sha256(sessionToken)) : undefined) ?? this.deps.clock.now();
+    return (sessionToken ? (await sessionLogin(this.deps.db, sha256(sessionToken)))?.created_at : undefined) ?? this.deps.clock.now();
   }
 
-  /** Org/ scopes: the person's roles, as the organisation's two-factor requirement leaves them. */
-  private async checkMayGrant(scopes: ParsedScope[], userId: string): Promise<void> {
-    const { roles, needsSecondFactor } = await memberRoles(this.deps.db, userId);
+  /** Org/ scopes: the person's roles, as the organisation's two-factor requirement leaves them for this log-in. */
+  private async checkMayGrant(scopes: ParsedScope[], userId: string, sessionToken: string | undefined): Promise<void> {
+    const login = sessionToken ? await sessionLogin(this.deps.db, sha256(sessionToken)) : undefined;
+    const { roles, needsSecondFactor } = await memberRoles(this.deps.db, userId, undefined, login ? login.second_factor === 1 : undefined);
     checkPersonMayGrant(scopes, userId, roles, needsSecondFactor);
   }
 

@@ -133,9 +133,9 @@ export async function deleteConsent(db: Db, userId: string, connectorId: string)
 }
 
 /** When the session behind a cookie began: the OpenID Connect auth_time. */
-export async function sessionCreatedAt(db: Db, sessionHash: string): Promise<number | undefined> {
-  const row = await db.selectFrom('sessions').select('created_at').where('id_hash', '=', sessionHash).executeTakeFirst();
-  return row?.created_at;
+/** When the session's log-in happened, and whether it passed a second factor. */
+export async function sessionLogin(db: Db, sessionHash: string): Promise<{ created_at: number; second_factor: number } | undefined> {
+  return db.selectFrom('sessions').select(['created_at', 'second_factor']).where('id_hash', '=', sessionHash).executeTakeFirst();
 }
 
 export const verifiedPhone = (db: Db, userId: string) =>

@@ -29,6 +29,8 @@ import { EMAIL_MAX, NAME_MAX, PASSWORD_MAX } from '../accounts/accounts.service.
 import { PLATFORM_NAME } from './names.js';
 import type { Platform } from './platforms.service.js';
 import { findMember } from './queries.js';
+import { themeOf } from './theme.js';
+import { federatedStartRoute } from '../federation/pages.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -71,10 +73,7 @@ export async function whiteLabelRoutes(app: FastifyInstance, services: Services,
     const p = PLATFORM_NAME.test(name) ? await platforms.byName(name) : undefined;
     if (!p) throw new ApiError('not_found', 'There is no platform at this address.');
     req.whiteLabel = p;
-    req.theme = {
-      name: p.display_name, color: p.primary_color, support: p.support_contact,
-      logo: p.has_logo ? `/${p.name}/logo?v=${p.updated_at}` : p.logo_url, base: `/${p.name}`, here: req.url,
-    };
+    req.theme = themeOf(p, req.url);
   };
 
   // ---- the pages: session, CSRF, errors in the platform's look ----
@@ -109,13 +108,13 @@ export async function whiteLabelRoutes(app: FastifyInstance, services: Services,
     const signupPage = async (req: FastifyRequest, reply: FastifyReply, v: { next?: unknown; email?: unknown; name?: unknown }, failure?: Parameters<typeof signupForm>[2]) => {
       const about = await intro(req, v.next, true);
       return portal.render(reply, portal.ctx(req, `Sign up · ${req.whiteLabel!.display_name}`), signupForm(req.csrfToken!, v, failure, {
-        prefix: `/${req.whiteLabel!.name}`, ...(about ? { intro: about.html } : {}), signupLabel: about ? 'Create account and continue' : 'Create account',
+        prefix: `/${req.whiteLabel!.name}`, providers: services.federation.list(), ...(about ? { intro: about.html } : {}), signupLabel: about ? 'Create account and continue' : 'Create account',
       }), failure?.status ?? 200);
     };
     const loginPage = async (req: FastifyRequest, reply: FastifyReply, v: { next?: unknown; email?: unknown }, failure?: Parameters<typeof loginForm>[2]) => {
       const about = await intro(req, v.next, false);
       return portal.render(reply, portal.ctx(req, `Log in · ${req.whiteLabel!.display_name}`), loginForm(req.csrfToken!, v, failure, {
-        prefix: `/${req.whiteLabel!.name}`, ...(about ? { intro: about.html } : {}),
+        prefix: `/${req.whiteLabel!.name}`, providers: services.federation.list(), ...(about ? { intro: about.html } : {}),
       }), failure?.status ?? 200);
     };
 
@@ -151,6 +150,8 @@ export async function whiteLabelRoutes(app: FastifyInstance, services: Services,
       const user = await services.accounts.authenticate(req.body.email, req.body.password, req.ip);
       return afterPassword(portal, req, reply, user.id, nextOf(req, req.body.next), `/${req.whiteLabel!.name}`);
     }, (failure) => loginPage(req, reply, req.body ?? {}, failure)));
+
+    federatedStartRoute(ui, portal, '/:platform', nextOf, (req) => req.whiteLabel!.name);
 
     await redirectFlowRoutes(ui, services, portal, '/:platform', {
       prefix: (req) => `/${req.whiteLabel!.name}`, orgId: (req) => req.whiteLabel!.org_id,

@@ -1,10 +1,12 @@
 // What follows a right password, for the portal's log-in and a platform's: with two-factor
 // authentication on, the log-in is held (Portal.holdLogin) and the code page asks for a TOTP or
 // recovery code; otherwise, or once the code is right, the session starts and the person goes on.
+// An identity provider's account waiting to be linked to this account (federation/) is linked then.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Portal } from './session.js';
 import { codeForm } from './views/auth-forms.js';
 import type { FormFailure } from './forms.js';
+import { takePendingLink } from '../federation/pages.js';
 
 /** The code step's form: six digits or a recovery code (spaces allowed). */
 export const CodeBody = { type: 'object', properties: { _csrf: { type: 'string' }, code: { type: 'string', maxLength: 20 } }, required: ['_csrf', 'code'] } as const;
@@ -15,8 +17,10 @@ export async function afterPassword(portal: Portal, req: FastifyRequest, reply: 
     portal.holdLogin(req, reply, userId, next);
     return portal.done(req, reply, `${prefix}/login/code`);
   }
+  const link = takePendingLink(portal, req, reply);
   await portal.startSession(req, reply, userId);
-  return portal.done(req, reply, next);
+  const linked = await link(userId);
+  return portal.done(req, reply, next, linked ? { notice: linked } : undefined);
 }
 
 /** The code page; without a held log-in, back to the log-in page. */
@@ -33,7 +37,10 @@ export async function submitCode(portal: Portal, req: FastifyRequest, reply: Fas
   if (!user) return reply.redirect(`${prefix}/login`, 303);
   const kind = await portal.services.twoFactor.verify(user, code);
   portal.releaseLogin(reply);
-  await portal.startSession(req, reply, user.id);
+  const link = takePendingLink(portal, req, reply);
+  await portal.startSession(req, reply, user.id, true);
+  const linked = await link(user.id);
   const left = kind === 'recovery' ? (await portal.services.twoFactor.status(user.id)).recoveryLeft : undefined;
-  return portal.done(req, reply, held.next, left === undefined ? undefined : { notice: `Logged in with a recovery code: ${left} left. Make new ones by turning two-factor authentication off and on again.` });
+  const notices = [linked, left === undefined ? undefined : `Logged in with a recovery code: ${left} left. Make new ones by turning two-factor authentication off and on again.`].filter(Boolean);
+  return portal.done(req, reply, held.next, notices.length ? { notice: notices.join(' ') } : undefined);
 }

@@ -13,12 +13,14 @@ import { platformPages } from './pages/platforms.js';
 import { privateTokenPages } from './pages/private-tokens.js';
 import { identityPages } from './pages/identity.js';
 import { accountPages } from './pages/account.js';
+import { federationPages } from '../federation/pages.js';
 
 export async function portalRoutes(app: FastifyInstance, portal: Portal): Promise<void> {
   servePortalPages(app, portal, portalErrorPage);
 
   await authPages(app, portal);
   await identityPages(app, portal);
+  await federationPages(app, portal);
   // Everything else needs a signed-in person.
   await app.register(async (scope) => {
     scope.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {

@@ -27,6 +27,8 @@ const HELD_LOGIN_MS = 5 * 60_000;
 declare module 'fastify' {
   interface FastifyRequest {
     user?: User;
+    /** Whether this session's log-in passed a second factor (auth/second-factor.ts). */
+    secondFactor?: boolean;
     csrfToken?: string;
     /** What this browser's CSRF token and flash are bound to: the session token, or the anonymous cookie. */
     binding?: string;
@@ -54,7 +56,9 @@ export class Portal {
    */
   async load(req: FastifyRequest, reply: FastifyReply, setsCookies = true): Promise<void> {
     const sessionToken = req.cookies[SESSION_COOKIE];
-    req.user = await this.services.accounts.sessionUser(sessionToken);
+    const session = await this.services.accounts.session(sessionToken);
+    req.user = session?.user;
+    req.secondFactor = session?.secondFactor;
     let binding = req.user ? sessionToken : req.cookies[ANON_COOKIE];
     if (!binding) {
       binding = randomBytes(18).toString('base64url');
@@ -95,28 +99,47 @@ export class Portal {
    * sealed cookie bound to this browser for five minutes (no session exists until the code).
    */
   holdLogin(req: FastifyRequest, reply: FastifyReply, userId: string, next: string): void {
-    const held = JSON.stringify({ u: userId, n: next, e: this.services.deps.clock.now() + HELD_LOGIN_MS });
-    void reply.setCookie(HELD_LOGIN_COOKIE, encrypt(this.csrfKey, held, `held-login\n${req.binding ?? ''}`), this.cookieOptions(HELD_LOGIN_MS / 1000));
+    this.sealCookie(req, reply, HELD_LOGIN_COOKIE, { u: userId, n: next }, HELD_LOGIN_MS);
   }
 
   /** The log-in waiting for its code, if this browser has one that has not expired. */
   heldLogin(req: FastifyRequest): { userId: string; next: string } | undefined {
-    const sealed = req.cookies[HELD_LOGIN_COOKIE];
+    const v = this.openCookie<{ u: string; n: string }>(req, HELD_LOGIN_COOKIE);
+    return v ? { userId: v.u, next: v.n } : undefined;
+  }
+
+  /**
+   * A value kept in a cookie between two steps of a log-in: sealed with the instance key, bound to
+   * this browser (its session or anonymous cookie) and to the cookie's name, and good for `ms`.
+   */
+  sealCookie(req: FastifyRequest, reply: FastifyReply, name: string, value: object, ms: number): void {
+    const sealed = JSON.stringify({ v: value, e: this.services.deps.clock.now() + ms });
+    void reply.setCookie(name, encrypt(this.csrfKey, sealed, `${name}\n${req.binding ?? ''}`), this.cookieOptions(Math.ceil(ms / 1000)));
+  }
+
+  /** What sealCookie kept, if this browser has it and it has not expired. */
+  openCookie<T>(req: FastifyRequest, name: string): T | undefined {
+    const sealed = req.cookies[name];
     if (!sealed) return undefined;
     try {
-      const v = JSON.parse(decrypt(this.csrfKey, sealed, `held-login\n${req.binding ?? ''}`)) as { u: string; n: string; e: number };
-      return v.e > this.services.deps.clock.now() ? { userId: v.u, next: v.n } : undefined;
+      const v = JSON.parse(decrypt(this.csrfKey, sealed, `${name}\n${req.binding ?? ''}`)) as { v: T; e: number };
+      return v.e > this.services.deps.clock.now() ? v.v : undefined;
     } catch {
       return undefined;
     }
   }
 
-  releaseLogin(reply: FastifyReply): void {
-    void reply.clearCookie(HELD_LOGIN_COOKIE, { path: '/' });
+  clearCookie(reply: FastifyReply, name: string): void {
+    void reply.clearCookie(name, { path: '/' });
   }
 
-  async startSession(req: FastifyRequest, reply: FastifyReply, userId: string): Promise<void> {
-    const token = await this.services.accounts.createSession(userId);
+  releaseLogin(reply: FastifyReply): void {
+    this.clearCookie(reply, HELD_LOGIN_COOKIE);
+  }
+
+  /** `secondFactor`: the log-in passed a code, or the identity provider asserted MFA. */
+  async startSession(req: FastifyRequest, reply: FastifyReply, userId: string, secondFactor = false): Promise<void> {
+    const token = await this.services.accounts.createSession(userId, secondFactor);
     void reply.setCookie(SESSION_COOKIE, token, this.cookieOptions(14 * 24 * 3600));
     req.binding = token;
   }
@@ -140,7 +163,7 @@ export class Portal {
   }
 
   actor(req: FastifyRequest): Promise<Actor> {
-    return this.services.accounts.actor(req.user!.id);
+    return this.services.accounts.actor(req.user!.id, req.secondFactor ?? false);
   }
 
   ctx(req: FastifyRequest, title: string, active?: string, crumbs?: [string, string?][]): PageContext {

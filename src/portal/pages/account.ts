@@ -9,6 +9,7 @@ import { attempt, failureBox, field, type FormFailure } from '../forms.js';
 import { notFound } from '../../lib/errors.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../accounts/accounts.service.js';
 import { outboxOf } from '../../mail/mail.js';
+import { identityAccountRoutes, signInMethodsCard } from '../../federation/pages.js';
 
 const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
@@ -19,12 +20,13 @@ export async function accountPages(app: FastifyInstance, portal: Portal): Promis
 
   const page = async (req: FastifyRequest, reply: FastifyReply, failure?: FormFailure) => {
     const user = (await s.accounts.getUser(req.user!.id))!;
-    const twoFactor = await s.twoFactor.status(user.id);
+    const [twoFactor, signInMethods, hasPassword] = await Promise.all([s.twoFactor.status(user.id), signInMethodsCard(portal, req), s.accounts.hasPassword(user.id)]);
     return portal.render(reply, portal.ctx(req, 'Account', 'account'), html`<h1>Account</h1>${failureBox(failure)}
 <div class="card" id="email"><p><b>${user.name}</b><br>${user.email} ${user.email_verified_at === null
       ? html`<span class="tag warn">unconfirmed</span></p><p class="muted">Confirm the address with the link we e-mailed${mailOutbox ? html` (development: in the <a href="/mail-outbox">e-mail outbox</a>)` : ''}. Applications see it as unverified until then.</p>
 <form method="post" action="/account/verification">${csrfField(req.csrfToken!)}<button class="secondary" type="submit">Send the link again</button></form>`
       : html`<span class="tag ok">confirmed</span></p>`}</div>
+${signInMethods}
 <div class="card" id="two-factor"><h2 style="margin-top:0">Two-factor authentication</h2>${twoFactor.enabled
       ? html`<p><span class="tag ok">on</span> Log-in asks for a code from your authenticator app. ${count(twoFactor.recoveryLeft, 'recovery code')} left.</p>
 <form method="post" action="/account/two-factor/disable">${csrfField(req.csrfToken!)}
@@ -33,14 +35,21 @@ ${field({ name: 'code', label: 'Code from your authenticator app', required: tru
 <button class="danger" type="submit">Turn off two-factor authentication</button></form>`
       : html`<p><span class="tag warn">off</span> Protect the account with a code from an authenticator app at every log-in.</p>
 <form method="post" action="/account/two-factor">${csrfField(req.csrfToken!)}<button type="submit">Set up two-factor authentication</button></form>`}</div>
-<div class="card"><h2 style="margin-top:0">Change password</h2>
+${hasPassword ? html`<div class="card"><h2 style="margin-top:0">Change password</h2>
 <form method="post" action="/account/password">${csrfField(req.csrfToken!)}
 ${field({ name: 'current_password', label: 'Current password', type: 'password', required: true, maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure)}
 ${field({ name: 'new_password', label: 'New password', type: 'password', required: true, minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, autocomplete: 'new-password', hint: `At least ${PASSWORD_MIN} characters.` }, failure)}
-<button type="submit">Change password</button></form></div>`, failure?.status ?? 200);
+<button type="submit">Change password</button></form></div>` : ''}`, failure?.status ?? 200);
   };
 
   r.get('/account', async (req, reply) => page(req, reply));
+
+  await identityAccountRoutes(app, portal, page);
+  // An account made through a provider has no password: the reset link sets the first one.
+  r.post('/account/password/link', { attachValidation: true, schema: { body: CsrfOnly } }, async (req, reply) => attempt(req, reply, async () => {
+    await s.emailLinks.requestReset(req.user!.email, req.ip);
+    return portal.done(req, reply, '/account#sign-in-methods', { notice: `A link to set your password is on its way to ${req.user!.email}.` });
+  }, (failure) => page(req, reply, failure)));
 
   r.post('/account/verification', { attachValidation: true, schema: { body: CsrfOnly } }, async (req, reply) => attempt(req, reply, async () => {
     await s.emailLinks.sendVerification(req.user!);

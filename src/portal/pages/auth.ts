@@ -18,11 +18,12 @@ const Password = { type: 'string', maxLength: PASSWORD_MAX } as const;
 export async function authPages(app: FastifyInstance, portal: Portal): Promise<void> {
   const r = app.withTypeProvider<JsonSchemaToTsProvider>();
   const { accounts } = portal.services;
+  const providers = portal.services.federation.list();
 
   r.get('/', async (req, reply) => reply.redirect(req.user ? '/dashboard' : '/login', 303));
 
   r.get('/signup', { schema: { querystring: { type: 'object', properties: { next: Next, email: Email } } } },
-    async (req, reply) => portal.render(reply, portal.ctx(req, 'Sign up'), signupForm(req.csrfToken!, { next: req.query.next, email: req.query.email })));
+    async (req, reply) => portal.render(reply, portal.ctx(req, 'Sign up'), signupForm(req.csrfToken!, { next: req.query.next, email: req.query.email }, undefined, { providers })));
 
   r.post('/signup', {
     attachValidation: true,
@@ -34,10 +35,10 @@ export async function authPages(app: FastifyInstance, portal: Portal): Promise<v
     return portal.done(req, reply, safeNext(req.body.next), {
       notice: `Welcome to Tessera, ${user.name}. Your account is ready. ${sent ? `Confirm ${user.email} with the link we e-mailed.` : 'We could not e-mail you a confirmation link; send it again from Account.'}`,
     });
-  }, (failure) => portal.render(reply, portal.ctx(req, 'Sign up'), signupForm(req.csrfToken!, req.body ?? {}, failure), failure.status)));
+  }, (failure) => portal.render(reply, portal.ctx(req, 'Sign up'), signupForm(req.csrfToken!, req.body ?? {}, failure, { providers }), failure.status)));
 
   r.get('/login', { schema: { querystring: { type: 'object', properties: { next: Next, login_hint: Email } } } },
-    async (req, reply) => portal.render(reply, portal.ctx(req, 'Log in'), loginForm(req.csrfToken!, { next: req.query.next, email: req.query.login_hint })));
+    async (req, reply) => portal.render(reply, portal.ctx(req, 'Log in'), loginForm(req.csrfToken!, { next: req.query.next, email: req.query.login_hint }, undefined, { providers })));
 
   r.post('/login', {
     attachValidation: true,
@@ -45,7 +46,7 @@ export async function authPages(app: FastifyInstance, portal: Portal): Promise<v
   }, async (req, reply) => attempt(req, reply, async () => {
     const user = await accounts.authenticate(req.body.email, req.body.password, req.ip);
     return afterPassword(portal, req, reply, user.id, safeNext(req.body.next));
-  }, (failure) => portal.render(reply, portal.ctx(req, 'Log in'), loginForm(req.csrfToken!, req.body ?? {}, failure), failure.status)));
+  }, (failure) => portal.render(reply, portal.ctx(req, 'Log in'), loginForm(req.csrfToken!, req.body ?? {}, failure, { providers }), failure.status)));
 
   r.get('/login/code', async (req, reply) => showCodeStep(portal, req, reply));
   r.post('/login/code', { attachValidation: true, schema: { body: CodeBody } },

@@ -12,6 +12,15 @@ export interface FormOptions {
   /** Shown above the form (what the application will get). */
   intro?: SafeHtml;
   signupLabel?: string;
+  /** The identity providers to offer (LOGIN_PROVIDERS), each a button above the password form. */
+  providers?: readonly { id: string; label: string }[];
+}
+
+/** One button per provider; each posts to `{prefix}/login/{id}` (federation/pages.ts) and carries `next`. */
+function providerButtons(csrf: string, next: string, opts: FormOptions, verb: string): SafeHtml {
+  if (!opts.providers?.length) return html``;
+  return html`<div class="providers">${opts.providers.map((p) => html`<form method="post" action="${opts.prefix ?? ''}/login/${p.id}">${csrfField(csrf)}<input type="hidden" name="next" value="${next}"><button class="secondary provider" type="submit">${verb} with ${p.label}</button></form>`)}
+<p class="or muted"><span>or with your e-mail</span></p></div>`;
 }
 
 export interface SignupValues { email?: unknown; name?: unknown; next?: unknown }
@@ -19,7 +28,7 @@ export interface SignupValues { email?: unknown; name?: unknown; next?: unknown 
 export function signupForm(csrf: string, v: SignupValues, failure?: FormFailure, opts: FormOptions = {}) {
   const next = typeof v.next === 'string' ? v.next : '';
   return html`<div class="card"><h1>Create your account</h1>${failureBox(failure)}
-${opts.intro ?? ''}<form method="post" action="${opts.prefix ?? ''}/signup">${csrfField(csrf)}<input type="hidden" name="next" value="${next}">
+${opts.intro ?? ''}${providerButtons(csrf, next, opts, 'Sign up')}<form method="post" action="${opts.prefix ?? ''}/signup">${csrfField(csrf)}<input type="hidden" name="next" value="${next}">
 ${field({ name: 'name', label: 'Name', value: v.name, required: true, maxLength: NAME_MAX, autocomplete: 'name' }, failure)}
 ${field({ name: 'email', label: 'Email', type: 'email', value: v.email, required: true, maxLength: EMAIL_MAX, autocomplete: 'email' }, failure)}
 ${field({ name: 'password', label: 'Password', type: 'password', required: true, minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, autocomplete: 'new-password', hint: `At least ${PASSWORD_MIN} characters.` }, failure)}
@@ -30,7 +39,7 @@ ${field({ name: 'password', label: 'Password', type: 'password', required: true,
 export function loginForm(csrf: string, v: { email?: unknown; next?: unknown }, failure?: FormFailure, opts: FormOptions = {}) {
   const next = typeof v.next === 'string' ? v.next : '';
   return html`<div class="card"><h1>Log in</h1>${failureBox(failure)}
-${opts.intro ?? ''}<form method="post" action="${opts.prefix ?? ''}/login">${csrfField(csrf)}<input type="hidden" name="next" value="${next}">
+${opts.intro ?? ''}${providerButtons(csrf, next, opts, 'Continue')}<form method="post" action="${opts.prefix ?? ''}/login">${csrfField(csrf)}<input type="hidden" name="next" value="${next}">
 ${field({ name: 'email', label: 'Email', type: 'email', value: v.email, required: true, maxLength: EMAIL_MAX, autocomplete: 'username' }, failure)}
 ${field({ name: 'password', label: 'Password', type: 'password', required: true, maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure)}
 <button type="submit">Log in</button></form>
