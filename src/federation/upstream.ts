@@ -121,9 +121,14 @@ export class UpstreamProvider {
    */
   async complete(callback: URLSearchParams, state: string, nonce: string, codeVerifier: string, now: number): Promise<ExternalIdentity> {
     const { as, jwks } = await this.metadata(now);
+    // RFC 9207: a multi-tenant endpoint that names itself in the response names the tenant's
+    // issuer; it must fit the template here, and be the ID token's issuer below.
+    const named = callback.get('iss') ?? undefined;
+    const templated = as.issuer.includes(TENANT_TEMPLATE);
+    if (templated && named !== undefined && !tenantOf(as.issuer, named)) throw new UpstreamError('rejected', `the response's issuer ${named} is not one of the provider's tenants`);
     let params: URLSearchParams;
     try {
-      params = oauth.validateAuthResponse(as, this.client, callback, state);
+      params = oauth.validateAuthResponse(templated && named ? { ...as, issuer: named } : as, this.client, callback, state);
     } catch (err) {
       if (err instanceof oauth.AuthorizationResponseError) {
         const kind = err.error === 'access_denied' ? 'denied' : 'rejected';
@@ -141,6 +146,7 @@ export class UpstreamProvider {
     if (response.status >= 500) throw new UpstreamError('unreachable', `the token endpoint answered ${response.status}`);
     // Entra's multi-tenant issuer is the template filled with the token's own tenant.
     const issuerFor = await this.issuerFor(as, response);
+    if (templated && named !== undefined && named !== issuerFor.issuer) throw new UpstreamError('rejected', `the ID token's tenant is not the one the response named (${named})`);
     let result: oauth.TokenEndpointResponse;
     try {
       result = await oauth.processAuthorizationCodeResponse({ ...as, issuer: issuerFor.issuer }, this.client, response, { expectedNonce: nonce, requireIdToken: true });
@@ -206,6 +212,13 @@ export class UpstreamProvider {
       mfa: amr.includes('mfa'),
     };
   }
+}
+
+/** The tenant an issuer is of, if it is the template filled with a tenant id. */
+function tenantOf(template: string, issuer: string): string | undefined {
+  const [before = '', after = ''] = template.split(TENANT_TEMPLATE);
+  const tid = issuer.startsWith(before) && issuer.endsWith(after) ? issuer.slice(before.length, issuer.length - after.length) : '';
+  return UUID.test(tid) ? tid : undefined;
 }
 
 function describe(err: unknown): string {
