@@ -25,6 +25,8 @@ const STARTS_WINDOW_MS = 10 * 60_000;
 /** Why a sign-in failed, as a page says it; `platform` dresses the page when the sign-in began on one. */
 export class FederatedLoginError extends ApiError {
   platform: string | undefined;
+  /** Where the sign-in was going, so "Back to log in" keeps it. */
+  next: string | undefined;
 }
 
 /** Where a sign-in goes on from, kept with its state. */
@@ -98,7 +100,7 @@ export class FederationService {
       url = await provider.authorizationUrl(state, this.derive('nonce', state), this.derive('pkce', state), now);
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      throw await this.refuse({ providerId: provider.id, reason: err.reason, client: input.client, userId: input.linkUserId, platform: input.platform },
+      throw await this.refuse({ providerId: provider.id, reason: err.reason, client: input.client, userId: input.linkUserId, platform: input.platform, next: input.linkUserId ? undefined : input.next },
         'upstream_unavailable', `${provider.label} cannot be reached right now, so you cannot sign in with it. Try again in a few minutes${input.linkUserId ? '' : ', or log in with your e-mail and password'}.`);
     }
     await this.deps.db.insertInto('federated_logins').values({
@@ -113,8 +115,8 @@ export class FederationService {
     const provider = this.provider(input.providerId);
     const now = this.deps.clock.now();
     const state = input.params.get('state') ?? '';
-    const fail = (reason: string, code: Parameters<FederationService['refuse']>[1], message: string, row?: { link_user_id: string | null; platform: string | null }) =>
-      this.refuse({ providerId: provider.id, reason, client: input.client, userId: row?.link_user_id ?? undefined, platform: row?.platform ?? undefined }, code, message);
+    const fail = (reason: string, code: Parameters<FederationService['refuse']>[1], message: string, row?: { link_user_id: string | null; platform: string | null; next: string }) =>
+      this.refuse({ providerId: provider.id, reason, client: input.client, userId: row?.link_user_id ?? undefined, platform: row?.platform ?? undefined, next: row && !row.link_user_id ? row.next : undefined }, code, message);
     const startAgain = `Start again from the log-in page and choose ${provider.label}.`;
 
     const row = state ? await this.deps.db.selectFrom('federated_logins').selectAll().where('state_hash', '=', sha256(state)).executeTakeFirst() : undefined;
@@ -248,7 +250,7 @@ export class FederationService {
 
   /** Records a refused sign-in (nothing else is written) and gives the error its page shows. */
   private async refuse(
-    f: { providerId: string; reason: string; client: ClientInfo; userId: string | undefined; platform: string | undefined },
+    f: { providerId: string; reason: string; client: ClientInfo; userId: string | undefined; platform: string | undefined; next?: string | undefined },
     code: 'validation_failed' | 'forbidden' | 'conflict' | 'upstream_unavailable', message: string,
   ): Promise<FederatedLoginError> {
     await recordAudit(this.deps.db, {
@@ -257,6 +259,7 @@ export class FederationService {
     });
     const err = new FederatedLoginError(code, message);
     err.platform = f.platform;
+    err.next = f.next;
     return err;
   }
 }

@@ -36,16 +36,18 @@ export function federatedStartRoute(app: FastifyInstance, portal: Portal, routeP
       });
       return reply.redirect(url, 303);
     } catch (err) {
-      if (err instanceof FederatedLoginError) return failurePage(portal, req, reply, err, platform ? `/${platform}` : '');
+      if (err instanceof FederatedLoginError) return failurePage(portal, req, reply, err, platform ? `/${platform}` : '', err.next);
       throw err;
     }
   });
 }
 
-async function failurePage(portal: Portal, req: FastifyRequest, reply: FastifyReply, err: ApiError, prefix: string): Promise<FastifyReply> {
+/** A failed sign-in's page; "Back to log in" keeps where the sign-in was going (a consent, say). */
+async function failurePage(portal: Portal, req: FastifyRequest, reply: FastifyReply, err: ApiError, prefix: string, next?: string): Promise<FastifyReply> {
   if (err.retryAfter) void reply.header('retry-after', String(err.retryAfter));
+  const back = `${prefix}/login${next && next !== '/dashboard' ? `?next=${encodeURIComponent(next)}` : ''}`;
   return portal.render(reply, portal.ctx(req, 'Sign-in failed'), html`<div class="card"><h1>Sign-in failed</h1><p class="error" role="alert">${err.message}</p>
-<p><a class="button" href="${prefix}/login">Back to log in</a></p></div>`, err.status);
+<p><a class="button" href="${back}">Back to log in</a></p></div>`, err.status);
 }
 
 export async function federationPages(app: FastifyInstance, portal: Portal): Promise<void> {
@@ -62,7 +64,7 @@ export async function federationPages(app: FastifyInstance, portal: Portal): Pro
     } catch (err) {
       if (!(err instanceof FederatedLoginError)) throw err;
       const prefix = await dress(req, err.platform);
-      return failurePage(portal, req, reply, err, prefix);
+      return failurePage(portal, req, reply, err, prefix, err.next);
     }
     const prefix = await dress(req, outcome.platform);
     switch (outcome.kind) {

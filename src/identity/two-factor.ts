@@ -127,8 +127,9 @@ export class TwoFactor {
   }
 
   /** Turning it off needs the password and a code (a stolen session alone cannot). */
+  /** The password too, for an account that has one (an account made through a provider may not). */
   async disable(user: { id: string; email: string }, password: string, code: string): Promise<void> {
-    await this.accounts.checkOwnPassword(user.id, password);
+    if (await this.accounts.hasPassword(user.id)) await this.accounts.checkOwnPassword(user.id, password);
     await this.verify(user, code);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();

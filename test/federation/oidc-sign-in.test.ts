@@ -194,6 +194,11 @@ describe('sign-in with an OpenID Connect provider', () => {
     assert.equal(res.statusCode, 403);
     assert.match(res.body, /<h1>Sign-in failed<\/h1><p class="error" role="alert">You did not allow the sign-in at Corp SSO, so nothing changed here\./);
     assert.match(res.body, /<a class="button" href="\/login">Back to log in<\/a>/);
+    // Going back keeps where the sign-in was going.
+    const toOrgs = await press(undefined, '/orgs');
+    const denied = await signInUpstream(toOrgs.location, 'alice', 'deny');
+    const cancelled = await toOrgs.p.get(denied.pathname + denied.search);
+    assert.match(cancelled.body, /<a class="button" href="\/login\?next=%2Forgs">Back to log in<\/a>/);
     assert.deepEqual({ users: await count('users'), sessions: await count('sessions') }, before);
     assert.match((await audits('login.federated_failed')).at(-1)!.summary!, /^the provider answered access_denied/);
   });
@@ -394,6 +399,13 @@ describe('sign-in with an OpenID Connect provider', () => {
     assert.equal(refused.statusCode, 409);
     assert.match(refused.body, /Corp SSO is your only way to sign in\. Set a password \(Account → Forgot your password\) or link another provider first\./);
     assert.ok(await t.db.kysely.selectFrom('user_identities').select('id').where('id', '=', id).executeTakeFirst());
+    // Two-factor authentication turns off with the code alone: there is no password to ask for.
+    const { secret } = await enrolTwoFactor(p, t.clock);
+    const accountPage = await p.get('/account');
+    assert.doesNotMatch(accountPage.body, /name="password"/);
+    t.clock.advance(30_000);
+    const off = await p.post('/account/two-factor/disable', { code: codeAt(secret, t.clock.now()) });
+    assert.equal(off.statusCode, 303, off.body.slice(0, 300));
     // Its password log-in fails like any wrong password (no hint that the account has none).
     const other = new PortalClient(t.app);
     await other.get('/login');

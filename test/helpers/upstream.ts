@@ -59,6 +59,7 @@ async function formBody(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(body);
 }
 
+/** `redirectUris` is read when the provider first serves, so a test may fill it once Tessera listens. */
 export async function startUpstream(opts: { clientId: string; clientSecret: string; redirectUris: string[]; entra?: { tenants: string[] } }): Promise<Upstream> {
   const accounts = new Map<string, UpstreamAccount>();
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -96,12 +97,16 @@ export async function startUpstream(opts: { clientId: string; clientSecret: stri
     return p;
   };
 
-  const tenants = new Map<string, Provider>();
-  for (const tid of entra?.tenants ?? []) tenants.set(tid, providerFor(`${base}/${tid}/v2.0`));
-  const plain = entra ? undefined : providerFor(base);
+  // Made on first use, so a test may fill `redirectUris` once it knows Tessera's address.
+  const made = new Map<string, Provider>();
+  const providerOf = (key: string, issuer: string): Provider => {
+    if (!made.has(key)) made.set(key, providerFor(issuer));
+    return made.get(key)!;
+  };
+  const tenant = (tid: string): Provider | undefined => (entra?.tenants.includes(tid) ? providerOf(tid, `${base}/${tid}/v2.0`) : undefined);
   let active = entra?.tenants[0];
   let down = false;
-  const current = (): Provider => plain ?? tenants.get(active!)!;
+  const current = (): Provider => (entra ? tenant(active!)! : providerOf('', base));
 
   /** Hands a request to a provider mounted at `mount` (oidc-provider reads the mount from originalUrl). */
   const mounted = (p: Provider, mount: string, req: IncomingMessage, res: ServerResponse) => {
@@ -134,7 +139,7 @@ export async function startUpstream(opts: { clientId: string; clientSecret: stri
         const amr = accounts.get(login)!.amr;
         return p.interactionFinished(req, res, { login: { accountId: login, ...(amr ? { amr } : {}) }, consent: { grantId } }, { mergeWithLastSubmission: false });
       }
-      if (!entra) return plain!.callback()(req, res);
+      if (!entra) return current().callback()(req, res);
       const m = /^\/([^/]+)\/v2\.0(\/.*)?$/.exec(path);
       if (!m) return res.writeHead(404).end();
       const segment = m[1]!;
@@ -148,9 +153,9 @@ export async function startUpstream(opts: { clientId: string; clientSecret: stri
         }
         return mounted(current(), `/${segment}/v2.0`, req, res);
       }
-      const tenant = tenants.get(segment);
-      if (!tenant) return res.writeHead(404).end();
-      return mounted(tenant, `/${segment}/v2.0`, req, res);
+      const own = tenant(segment);
+      if (!own) return res.writeHead(404).end();
+      return mounted(own, `/${segment}/v2.0`, req, res);
     })().catch((err: unknown) => {
       process.stderr.write(`upstream: ${String((err as Error).stack ?? err)}\n`);
       if (!res.headersSent) res.writeHead(500).end();

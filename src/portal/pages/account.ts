@@ -30,7 +30,7 @@ ${signInMethods}
 <div class="card" id="two-factor"><h2 style="margin-top:0">Two-factor authentication</h2>${twoFactor.enabled
       ? html`<p><span class="tag ok">on</span> Log-in asks for a code from your authenticator app. ${count(twoFactor.recoveryLeft, 'recovery code')} left.</p>
 <form method="post" action="/account/two-factor/disable">${csrfField(req.csrfToken!)}
-${field({ name: 'password', label: 'Password', type: 'password', required: true, maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure)}
+${hasPassword ? field({ name: 'password', label: 'Password', type: 'password', required: true, maxLength: PASSWORD_MAX, autocomplete: 'current-password' }, failure) : ''}
 ${field({ name: 'code', label: 'Code from your authenticator app', required: true, maxLength: 20, autocomplete: 'one-time-code' }, failure)}
 <button class="danger" type="submit">Turn off two-factor authentication</button></form>`
       : html`<p><span class="tag warn">off</span> Protect the account with a code from an authenticator app at every log-in.</p>
@@ -98,10 +98,11 @@ ${field({ name: 'code', label: 'Code', required: true, maxLength: 20, autocomple
   }, (failure) => enrolPage(req, reply, failure)));
 
   const Disable = {
-    type: 'object', properties: { _csrf: { type: 'string' }, password: { type: 'string', maxLength: PASSWORD_MAX }, code: { type: 'string', maxLength: 20 } }, required: ['_csrf', 'password', 'code'],
+    // The password is checked only for an account that has one (TwoFactor.disable).
+    type: 'object', properties: { _csrf: { type: 'string' }, password: { type: 'string', maxLength: PASSWORD_MAX }, code: { type: 'string', maxLength: 20 } }, required: ['_csrf', 'code'],
   } as const;
   r.post('/account/two-factor/disable', { attachValidation: true, schema: { body: Disable } }, async (req, reply) => attempt(req, reply, async () => {
-    await s.twoFactor.disable(req.user!, req.body.password, req.body.code);
+    await s.twoFactor.disable(req.user!, req.body.password ?? '', req.body.code);
     return portal.done(req, reply, '/account#two-factor', { notice: 'Two-factor authentication is off.' });
   }, (failure) => page(req, reply, failure)));
 
