@@ -57,7 +57,7 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
 
   const stored = async (t: TestApp) => ({
     keys: await t.db.kysely.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute(),
-    settings: await t.db.kysely.selectFrom('settings').select(['key', 'value']).where('key', 'in', ['csrf_key', 'idempotency_key', 'webhook_key']).orderBy('key').execute(),
+    settings: await t.db.kysely.selectFrom('settings').select(['key', 'value']).where('key', 'in', ['csrf_key', 'federation_key', 'idempotency_key', 'webhook_key']).orderBy('key').execute(),
   });
 
   test('a database set up without the key is sealed at its first start with one; tokens signed before still verify', async () => {
@@ -74,7 +74,7 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
     const now = await stored(sealed);
     assert.equal(now.keys[0]!.kid, open.keys[0]!.kid);
     assert.match(now.keys[0]!.private_jwk, /^sealed:v1:[A-Za-z0-9_-]+$/);
-    assert.deepEqual(now.settings.map((r) => r.key), ['csrf_key', 'idempotency_key', 'webhook_key']);
+    assert.deepEqual(now.settings.map((r) => r.key), ['csrf_key', 'federation_key', 'idempotency_key', 'webhook_key']);
     for (const r of now.settings) assert.match(r.value, /^sealed:v1:[A-Za-z0-9_-]+$/);
     // Nothing of the plaintext is left anywhere in those rows.
     const dump = JSON.stringify(now);
@@ -149,7 +149,7 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
     sealed = undefined;
 
     const out = await cli(['master-key', 'rotate'], { ...env, MASTER_KEY: KEY, NEW_MASTER_KEY: NEW });
-    assert.equal(out.stdout, 'sealed under NEW_MASTER_KEY: 2 signing keys, 3 instance secrets, 0 two-factor secrets, 0 IBANs\nstart every instance with MASTER_KEY set to the new key\n');
+    assert.equal(out.stdout, 'sealed under NEW_MASTER_KEY: 2 signing keys, 4 instance secrets, 0 two-factor secrets, 0 IBANs\nstart every instance with MASTER_KEY set to the new key\n');
     await assert.rejects(createTestApp({ ...env, MASTER_KEY: KEY }), { name: 'SealError', message: /^MASTER_KEY does not open signing_keys:/ });
     sealed = await createTestApp({ ...env, MASTER_KEY: NEW });
     const now = await stored(sealed);
@@ -165,7 +165,7 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
     await sealed!.close();
     sealed = undefined;
     const out = await cli(['master-key', 'remove'], { ...env, MASTER_KEY: NEW });
-    assert.equal(out.stdout, 'stored unsealed: 2 signing keys, 3 instance secrets, 0 two-factor secrets, 0 IBANs\nstart every instance with no MASTER_KEY\n');
+    assert.equal(out.stdout, 'stored unsealed: 2 signing keys, 4 instance secrets, 0 two-factor secrets, 0 IBANs\nstart every instance with no MASTER_KEY\n');
     plain = await createTestApp(env);
     const now = await stored(plain);
     for (const k of now.keys) assert.match(k.private_jwk, /"d":"/);
