@@ -112,13 +112,20 @@ async function main(): Promise<void> {
     let rotations = 0;
     for (const scenario of buildScenarios(inputs)) {
       if (only && !only.has(scenario.id)) continue;
-      if (scenario.id === 'platform-read' || scenario.id === 'platform-write') await ensureAccessTokens(tessera, inputs);
+      if (scenario.id.startsWith('platform-')) await ensureAccessTokens(tessera, inputs);
       const result: ScenarioResult = { id: scenario.id, title: scenario.title, server: scenario.server, kind: scenario.kind };
       results.push(result);
       if (scenario.unavailable) {
         result.unavailable = scenario.unavailable;
         log(`${scenario.id}: not available (${scenario.unavailable})`);
         continue;
+      }
+      if (scenario.server === 'tessera-no-metrics') {
+        const port = await freePort();
+        servers['tessera-no-metrics'] = await startServer({
+          name: 'tessera-no-metrics', args: startCommand(), port, readyPath: '/readyz', discardStdout,
+          env: { ...tesseraEnv, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, METRICS: 'off' },
+        });
       }
       const server = servers[scenario.server]!;
       const url = server.baseUrl;
@@ -131,6 +138,12 @@ async function main(): Promise<void> {
       f.cpuMsPerRequest = Math.round(((procCpuMs(server.pid) - cpuBefore) / Math.max(1, f.requests)) * 1000) / 1000;
       if (scenario.id === 'token-exchange') rotations = await countRotations({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) }, measuredFrom);
       log(`${scenario.id}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
+      if (scenario.server === 'tessera-no-metrics') {
+        await server.stop();
+        delete servers['tessera-no-metrics'];
+        const withMetrics = results.find((r) => r.id === 'platform-read')?.figures;
+        if (withMetrics) notes.push(`Metrics cost in the platform read: ${(100 * (1 - withMetrics.rps / f.rps)).toFixed(1)}% (${withMetrics.rps} req/s with metrics, ${f.rps} with METRICS=off, p99 ${withMetrics.p99Ms} and ${f.p99Ms} ms).`);
+      }
       // Let the server settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
       await sleep(1000);
     }

@@ -6,7 +6,8 @@ import { cycler } from './load.js';
 import type { SeededGrant } from './seed.js';
 import type { OAuthSeed } from './oauth.js';
 
-export type ServerName = 'tessera' | 'oidc-provider' | 'ceiling';
+/** `tessera-no-metrics`: the same Tessera with METRICS=off, started only for its scenario. */
+export type ServerName = 'tessera' | 'tessera-no-metrics' | 'oidc-provider' | 'ceiling';
 export type Phase = 'warmup' | 'measure';
 
 export interface Scenario {
@@ -174,6 +175,22 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       id: 'platform-read',
       title: '4. Platform read GET /v1/groups/{id}/members',
       server: 'tessera',
+      kind: 'read',
+      options() {
+        return {
+          requests: [spread(withTokens(), (g) => ({
+            method: 'GET',
+            path: `/v1/groups/${g.groupId}/members`,
+            headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}` },
+          }))],
+        };
+      },
+    },
+    {
+      // The same read on a Tessera with METRICS=off, right after: what the metrics cost (issue 16).
+      id: 'platform-read-no-metrics',
+      title: '4b. Platform read, METRICS=off (what metrics cost)',
+      server: 'tessera-no-metrics',
       kind: 'read',
       options() {
         return {

@@ -39,6 +39,8 @@ import { kandyRoutes } from './kandy/routes.js';
 import { portalRoutes } from './portal/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { instanceSecret } from './keys/instance-secret.js';
+import { instrument, noMetrics, PrometheusMetrics, scrape } from './metrics/metrics.js';
+import { listenForScrapes } from './metrics/server.js';
 import { Sealer } from './keys/sealed.js';
 
 // The public members of an EC or RSA JWK. Serialised through this schema, a private member ("d",
@@ -72,6 +74,8 @@ export interface Tessera {
   db: Db;
   /** Every route the app registered, in order (HEAD routes Fastify adds for GETs left out). */
   routes: readonly RouteEntry[];
+  /** Where METRICS_PORT's listener is, when one was asked for. */
+  metricsPort?: number;
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Tessera> {
@@ -97,8 +101,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     clientErrorHandler: clientErrorHandler((status, message) => renderErrorPage(status, message)),
   });
 
-  const db = await openDatabase(config);
+  const metrics = config.metrics.enabled ? new PrometheusMetrics(config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres') : undefined;
+  const db = await openDatabase(config, metrics ? (ms, text, failed) => metrics.query(ms, text, failed) : undefined);
   let redis: Redis | undefined;
+  let scrapes: Awaited<ReturnType<typeof listenForScrapes>> | undefined;
   try {
     await migrateToLatest(db);
     await db.learnSchema();
@@ -122,13 +128,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     const deps: Deps = {
       config, db: db.kysely, dialect: db.dialect, clock, log: app.log, limiter,
       sms: createSmsProvider(config, db.kysely, clock, app.log), mail: createMailProvider(config, db.kysely, clock, app.log), keys, caches: new ReadCaches(db.changes, NOTIFYING_TABLES),
+      metrics: metrics ?? noMetrics,
     };
     const services = createServices(deps, {
       webhookKey: await instanceSecret(db.kysely, 'webhook_key', sealer), idempotencyKey: await instanceSecret(db.kysely, 'idempotency_key', sealer),
       federationKey: await instanceSecret(db.kysely, 'federation_key', sealer),
     }, sealer);
     const csrfKey = await instanceSecret(db.kysely, 'csrf_key', sealer);
-    const pruner = new Pruner(db.kysely, clock, app.log);
+    const pruner = new Pruner(db.kysely, clock, app.log, { auditMs: config.auditRetentionMs });
 
     const routes: RouteEntry[] = [];
     app.addHook('onRoute', (route) => {
@@ -145,6 +152,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // On the root, before any plugin registers, so every route of every surface inherits it.
     app.addHook('preHandler', refuseNulCharacters);
     app.setNotFoundHandler((req, reply) => surfaceErrors(routerError({}, req), req, reply));
+
+    if (metrics) {
+      metrics.watchQueues(db.kysely);
+      instrument(app, metrics);
+      if (config.metrics.port === undefined) app.get('/metrics', async (_req, reply) => scrape(metrics, reply));
+      else scrapes = await listenForScrapes(metrics, config.host, config.metrics.port);
+    }
 
     app.get('/healthz', { schema: { response: { 200: Status('ok') } } }, async () => ({ status: 'ok' as const }));
     app.get('/readyz', { schema: { response: { 200: Status('ready'), 503: Status('unavailable') } } }, async (_req, reply) => {
@@ -186,12 +200,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       deps.mail.close?.();
       await db.close();
       if (redis) redis.disconnect();
+      scrapes?.server.close();
     });
     // Background work starts last, once nothing above can fail and leave it running.
     services.webhookDispatcher.start();
     pruner.start(config.pruneIntervalMs);
-    return { app, services, db, routes };
+    return { app, services, db, routes, ...(scrapes ? { metricsPort: scrapes.port } : {}) };
   } catch (err) {
+    scrapes?.server.close();
     await db.close();
     if (redis) redis.disconnect();
     throw err;

@@ -175,7 +175,7 @@ async function main(argv: string[]): Promise<number> {
       const db = await openDatabase(config);
       try {
         await migrateToLatest(db);
-        const counts = await prune(db.kysely, systemClock.now());
+        const counts = await prune(db.kysely, systemClock.now(), { auditMs: config.auditRetentionMs });
         const width = Math.max(...Object.keys(counts).map((t) => t.length));
         console.log(Object.entries(counts).map(([table, n]) => `${table.padEnd(width)}  ${n} deleted`).join('\n'));
       } finally {

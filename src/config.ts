@@ -47,8 +47,15 @@ export interface Config {
   readonly trustProxy: boolean | string[];
   /** How often expired rows are pruned (db/retention.ts), in milliseconds; 0 turns it off. */
   readonly pruneIntervalMs: number;
+  /** How long audit entries are kept (AUDIT_RETENTION_DAYS, 365 by default), in milliseconds; 0 keeps them all. */
+  readonly auditRetentionMs: number;
   /** 32 bytes that seal the signing keys and instance secrets at rest (keys/sealed.ts); none by default. */
   readonly masterKey: Buffer | undefined;
+  /**
+   * Prometheus metrics (METRICS=on|off, on by default) at /metrics, or only on METRICS_PORT
+   * (HOST, its own listener) so the main port need not expose them.
+   */
+  readonly metrics: { readonly enabled: boolean; readonly port: number | undefined };
   /** LOGIN_PROVIDERS: upstream identity providers people may sign in with (federation/provider-config.ts). */
   readonly loginProviders: readonly LoginProviderConfig[];
 }
@@ -112,6 +119,13 @@ function seconds(env: Env, name: string, fallback: number): number {
   return Number(raw) * 1000;
 }
 
+function days(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback * 24 * 3600_000;
+  if (!/^\d+$/.test(raw) || Number(raw) > 36_500) throw new ConfigError(`${name} must be a whole number of days (0-36500; 0 keeps everything), got "${raw}"`);
+  return Number(raw) * 24 * 3600_000;
+}
+
 /** MASTER_KEY, or NEW_MASTER_KEY for `tessera master-key rotate`: 32 bytes in hex or base64. */
 export function masterKey(raw: string | undefined, name = 'MASTER_KEY'): Buffer | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -127,6 +141,14 @@ function mailFrom(raw: string | undefined, publicUrl: string): string {
   if (!raw) return `Tessera <no-reply@${new URL(publicUrl).hostname}>`;
   if (!/^([^<>\r\n]+ )?<?[^\s@<>]+@[^\s@<>]+>?$/.test(raw.trim())) throw new ConfigError('MAIL_FROM must be an e-mail address, or "Name <address>"');
   return raw.trim();
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return fallback;
+  if (raw === 'on' || raw === 'true') return true;
+  if (raw === 'off' || raw === 'false') return false;
+  throw new ConfigError(`${name} must be on or off, got "${env[name]}"`);
 }
 
 function loginProviders(raw: string | undefined): LoginProviderConfig[] {
@@ -182,8 +204,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       : env.NODE_ENV !== 'production',
     trustProxy: trustProxy(env.TRUST_PROXY),
     pruneIntervalMs: seconds(env, 'PRUNE_INTERVAL_SECONDS', 3600),
+    auditRetentionMs: days(env, 'AUDIT_RETENTION_DAYS', 365),
     masterKey: masterKey(env.MASTER_KEY),
     loginProviders: loginProviders(env.LOGIN_PROVIDERS),
+    metrics: { enabled: onOff(env, 'METRICS', true), port: env.METRICS_PORT ? port(env, 'METRICS_PORT', 0) : undefined },
     ...overrides,
   };
   return Object.freeze(config);

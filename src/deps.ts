@@ -10,6 +10,7 @@ import type { Clock } from './lib/clock.js';
 import type { RateLimiter } from './lib/rate-limit.js';
 import type { SmsProvider } from './sms/sms.js';
 import type { MailProvider } from './mail/mail.js';
+import type { Metrics } from './metrics/metrics.js';
 
 export interface Deps {
   config: Config;
@@ -23,6 +24,8 @@ export interface Deps {
   keys: SigningKeys;
   /** In-process caches of hot reads, emptied by any change to the tables they read. */
   caches: ReadCaches;
+  /** Prometheus metrics, or the no-op when METRICS=off. */
+  metrics: Metrics;
 }
 
 /** Unique-constraint violations look different on each driver; this is the one place that knows. */

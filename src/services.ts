@@ -25,6 +25,7 @@ import { TwoFactor } from './identity/two-factor.js';
 import { MeansOfPaymentService } from './payments/means-of-payment.js';
 import type { Sealer } from './keys/sealed.js';
 import { FederationService } from './federation/federation.service.js';
+import { AuditLogService } from './audit/audit.service.js';
 
 export interface Services {
   deps: Deps;
@@ -51,6 +52,7 @@ export interface Services {
   twoFactor: TwoFactor;
   meansOfPayment: MeansOfPaymentService;
   federation: FederationService;
+  auditLog: AuditLogService;
 }
 
 export interface InstanceKeys {
@@ -84,6 +86,7 @@ export function createServices(deps: Deps, keys: InstanceKeys, sealer: Sealer): 
     twoFactor: new TwoFactor(deps, sealer, accounts),
     meansOfPayment,
     federation: new FederationService(deps, accounts, keys.federationKey),
+    auditLog: new AuditLogService(deps),
     phones: new PhonesService(deps),
     orgs,
     connectors: new ConnectorsService(deps),

@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Database, UsersTable } from '../db/schema.js';
 import { memberRoles } from '../auth/second-factor.js';
 import { weakness } from './password-strength.js';
+import { recordAudit, type ClientInfo } from '../audit/audit-log.js';
 
 export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -118,8 +119,9 @@ export class AccountsService {
     return !!row?.password_hash;
   }
 
-  /** Checks a password under the log-in limits (see LOGIN_* above). */
-  async authenticate(emailInput: string, password: string, ip: string): Promise<User> {
+  /** Checks a password under the log-in limits (see LOGIN_* above); the outcome goes to the audit log. */
+  async authenticate(emailInput: string, password: string, client: ClientInfo): Promise<User> {
+    const ip = client.ip;
     const email = emailInput.trim().toLowerCase();
     const limiter = this.deps.limiter;
     const here = { key: `login:acct-ip:${email}|${ip}`, limit: LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, windowMs: LOGIN_WINDOW_MS };
@@ -137,8 +139,14 @@ export class AccountsService {
     if (!row || !ok) {
       await limiter.hit(here.key, here.limit, here.windowMs);
       await limiter.hit(everywhere, Number.MAX_SAFE_INTEGER, LOGIN_WINDOW_MS);
+      // The address asked for is the target when no account has it (a guesser's list, for the operator).
+      await recordAudit(this.deps.db, {
+        actor: { type: 'anonymous', id: ip }, action: 'login.failed', target: row ? { type: 'user', id: row.id } : { type: 'email', id: email.slice(0, EMAIL_MAX) },
+        summary: row ? 'wrong password' : 'no account has this address', client, at: this.deps.clock.now(),
+      });
       throw new ApiError('invalid_credentials', 'The email or password is not correct');
     }
+    await recordAudit(this.deps.db, { actor: { type: 'user', id: row.id }, action: 'login.password', target: { type: 'user', id: row.id }, summary: 'right password', client, at: this.deps.clock.now() });
     // The owner's own address starts afresh; what other addresses did to the account stays counted.
     await limiter.reset(here.key);
     const { password_hash: _omit, ...user } = row;
@@ -166,8 +174,14 @@ export class AccountsService {
     return { user, secondFactor: secondFactor === 1 };
   }
 
-  async endSession(token: string | undefined): Promise<void> {
-    if (token) await this.deps.db.deleteFrom('sessions').where('id_hash', '=', sha256(token)).execute();
+  async endSession(token: string | undefined, client?: ClientInfo): Promise<void> {
+    if (!token) return;
+    await this.deps.db.transaction().execute(async (trx) => {
+      const session = await trx.selectFrom('sessions').select('user_id').where('id_hash', '=', sha256(token)).executeTakeFirst();
+      if (!session) return;
+      await trx.deleteFrom('sessions').where('id_hash', '=', sha256(token)).execute();
+      await recordAudit(trx, { actor: { type: 'user', id: session.user_id }, action: 'logout', target: { type: 'user', id: session.user_id }, ...(client ? { client } : {}), at: this.deps.clock.now() });
+    });
   }
 
   async getUser(userId: string): Promise<User | undefined> {
@@ -175,13 +189,14 @@ export class AccountsService {
   }
 
   /** A new password (a reset link was followed): every session of the person ends. */
-  async setPassword(userId: string, password: string): Promise<void> {
+  async setPassword(userId: string, password: string, client?: ClientInfo): Promise<void> {
     const user = await this.getUser(userId);
     await checkNewPassword(password, [user?.name ?? '', user?.email ?? '']);
     const hash = await hashPassword(password);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', userId).execute();
       await trx.deleteFrom('sessions').where('user_id', '=', userId).execute();
+      await recordAudit(trx, { actor: { type: 'user', id: userId }, action: 'password.reset', target: { type: 'user', id: userId }, summary: 'through an e-mailed link; every session ended', ...(client ? { client } : {}), at: this.deps.clock.now() });
     });
   }
 
@@ -195,7 +210,7 @@ export class AccountsService {
    * The person changes their password: the current one is needed, the new one must be strong, and
    * every other session of theirs ends (this one, `keepSession`, stays).
    */
-  async changePassword(userId: string, current: string, next: string, keepSession?: string): Promise<void> {
+  async changePassword(userId: string, current: string, next: string, keepSession?: string, client?: ClientInfo): Promise<void> {
     const row = await this.deps.db.selectFrom('users').select(['password_hash', 'name', 'email']).where('id', '=', userId).executeTakeFirstOrThrow();
     if (!(await verifyPassword(current, row.password_hash))) throw new ApiError('invalid_credentials', 'current_password: is not correct', { field: 'current_password' });
     await checkNewPassword(next, [row.name, row.email], 'new_password');
@@ -205,6 +220,7 @@ export class AccountsService {
       let others = trx.deleteFrom('sessions').where('user_id', '=', userId);
       if (keepSession) others = others.where('id_hash', '!=', sha256(keepSession));
       await others.execute();
+      await recordAudit(trx, { actor: { type: 'user', id: userId }, action: 'password.changed', target: { type: 'user', id: userId }, summary: 'every other session ended', ...(client ? { client } : {}), at: this.deps.clock.now() });
     });
   }
 

@@ -21,6 +21,10 @@ export interface AuditEntry {
   at: number;
 }
 
+/** An entry's actor and client for a person acting through the portal (auth/policy.ts Actor). */
+export const byPerson = (actor: { userId: string; client?: ClientInfo | undefined }): Pick<AuditEntry, 'actor' | 'client'> =>
+  ({ actor: { type: 'user', id: actor.userId }, ...(actor.client ? { client: actor.client } : {}) });
+
 const USER_AGENT_MAX = 300;
 const SUMMARY_MAX = 500;
 

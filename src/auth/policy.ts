@@ -1,6 +1,7 @@
 // Every authorisation decision about people in the portal is made here, from plain data, so the
 // rules can be read in one place and tested without HTTP.
 import type { GroupRole, OrgRole } from '../db/schema.js';
+import type { ClientInfo } from '../audit/audit-log.js';
 
 export interface Actor {
   userId: string;
@@ -10,10 +11,13 @@ export interface Actor {
   orgRoles: Map<string, OrgRole>;
   /** Organisations the person belongs to but may act for only once they turn on 2FA. */
   needsSecondFactor?: ReadonlySet<string>;
+  /** Where the person acts from, for the audit log (set by the portal). */
+  client?: ClientInfo;
 }
 
 export type Action =
   | 'org.read'
+  | 'org.read_audit'
   | 'org.leave'
   | 'org.manage_members'
   | 'org.manage_owners'
@@ -54,6 +58,7 @@ export function can(actor: Actor, action: Action, resource: OrgResource | GroupR
       return actor.orgRoles.get(resource.orgId) === 'owner';
     // org.grant_app_access: Zaikio lets only an organisation's owners and admins grant an app
     // access to it (an `Org/<uuid>.` scope), and a refresh keeps it only while they still are.
+    case 'org.read_audit':
     case 'org.manage_members':
     case 'org.manage_groups':
     case 'org.manage_connectors':

@@ -4,8 +4,10 @@ import type { Deps } from '../deps.js';
 import { can, type Actor } from '../auth/policy.js';
 import { ApiError, FieldChecks, invalid, notFound, requiredText } from '../lib/errors.js';
 import { safeEqual, sha256 } from '../lib/hash.js';
-import { newId, newSecret, uuidv7 } from '../lib/ids.js';
-import type { ConnectorsTable } from '../db/schema.js';
+import { newId, newSecret } from '../lib/ids.js';
+import type { ConnectorsTable, Database } from '../db/schema.js';
+import type { Kysely } from 'kysely';
+import { byPerson, recordAudit } from '../audit/audit-log.js';
 import { isPermission, type Permission } from './permissions.js';
 import { parseClientMetadata, type GrantType } from '../oauth/client-metadata.js';
 import { revokeFamiliesOfConnector } from '../oauth/queries.js';
@@ -61,7 +63,7 @@ export class ConnectorsService {
     };
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('connectors').values(row).execute();
-      await trx.insertInto('audit_events').values(this.audit(actor, orgId, 'connector.created', row.id)).execute();
+      await this.audit(trx, actor, orgId, 'connector.created', row.id, `${row.name} (${JSON.parse(row.permissions).join(', ') || 'no permissions'})`);
     });
     return { connector: toConnector(row), secret };
   }
@@ -119,7 +121,7 @@ export class ConnectorsService {
         ...(ccRemoved ? { cc_generation: eb('cc_generation', '+', 1) } : {}),
       })).where('id', '=', id).execute();
       if (switched) await revokeFamiliesOfConnector(trx, id, now, `client type changed to ${oauth.clientType}`);
-      await trx.insertInto('audit_events').values(this.audit(actor, connector.org_id, 'connector.oauth_updated', id)).execute();
+      await this.audit(trx, actor, connector.org_id, 'connector.oauth_updated', id, `${connector.name}: ${oauth.clientType}, grant types ${oauth.grantTypes.join(', ')}, ${oauth.redirectUris.length} redirect URI(s)`);
     });
     return { connector: await this.getManaged(actor, id), secret };
   }
@@ -132,7 +134,7 @@ export class ConnectorsService {
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('connectors').set((eb) => ({ secret_hash: sha256(secret), secret_generation: eb('secret_generation', '+', 1), updated_at: this.deps.clock.now() }))
         .where('id', '=', id).execute();
-      await trx.insertInto('audit_events').values(this.audit(actor, connector.org_id, 'connector.secret_rotated', id)).execute();
+      await this.audit(trx, actor, connector.org_id, 'connector.secret_rotated', id, connector.name);
     });
     return secret;
   }
@@ -145,7 +147,7 @@ export class ConnectorsService {
     await this.deps.db.transaction().execute(async (trx) => {
       // Grants go with it (ON DELETE CASCADE), and with them every refresh and access token.
       await trx.deleteFrom('connectors').where('id', '=', id).execute();
-      await trx.insertInto('audit_events').values(this.audit(actor, connector.org_id, 'connector.deleted', id)).execute();
+      await this.audit(trx, actor, connector.org_id, 'connector.deleted', id, connector.name);
     });
   }
 
@@ -156,7 +158,7 @@ export class ConnectorsService {
     return row && ok ? toConnector(row) : undefined;
   }
 
-  private audit(actor: Actor, orgId: string, action: string, targetId: string) {
-    return { id: uuidv7(this.deps.clock.now()), org_id: orgId, actor_type: 'user' as const, actor_id: actor.userId, action, target_type: 'connector', target_id: targetId, created_at: this.deps.clock.now() };
+  private audit(trx: Kysely<Database>, actor: Actor, orgId: string, action: string, targetId: string, summary: string) {
+    return recordAudit(trx, { ...byPerson(actor), orgId, action, target: { type: 'connector', id: targetId }, summary, at: this.deps.clock.now() });
   }
 }

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type KyselyConfig, type SqliteDatabase } from 'kysely';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
@@ -37,7 +37,14 @@ async function loadPg(): Promise<typeof pg> {
   return driver;
 }
 
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>): Promise<Db> {
+/** Told each statement's time (metrics/metrics.ts); Kysely measures only when someone listens. */
+export type QueryObserver = (ms: number, sql: string, failed: boolean) => void;
+
+function queryLog(observe: QueryObserver | undefined): KyselyConfig['log'] {
+  return observe ? (event) => observe(event.queryDurationMillis, event.query.sql, event.level === 'error') : undefined;
+}
+
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>, observe?: QueryObserver): Promise<Db> {
   if (config.databaseUrl.startsWith('sqlite:')) {
     const file = config.databaseUrl.slice('sqlite:'.length) || ':memory:';
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -55,6 +62,7 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
     const kysely = new Kysely<Database>({
       dialect: watch.dialect(new SqliteDialect({ database: withStatementCache(database) })),
       plugins: [new InlineLimits()],
+      log: queryLog(observe),
     });
     const dataVersion = database.prepare('PRAGMA data_version').pluck();
     return {
@@ -83,7 +91,7 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
   const watch = new WriteWatch();
-  const kysely = new Kysely<Database>({ dialect: watch.dialect(new PostgresDialect({ pool })) });
+  const kysely = new Kysely<Database>({ dialect: watch.dialect(new PostgresDialect({ pool })), log: queryLog(observe) });
   const changes = new PostgresFeed(watch, () => new pg.Client({ connectionString: config.databaseUrl }), schema);
   return {
     kysely, dialect: 'postgres', ...(schema ? { schema } : {}), changes,

@@ -35,10 +35,18 @@ export interface PruneCounts {
   email_links: number;
   mail_messages: number;
   federated_logins: number;
+  audit_events: number;
 }
 
+/** What the operator chose to keep: the audit log's age in ms (AUDIT_RETENTION_DAYS; 0 keeps it all). */
+export interface RetentionPolicy {
+  auditMs: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { auditMs: 365 * DAY };
+
 type Db = Kysely<Database>;
-type Step = (db: Db, now: number) => Promise<number>;
+type Step = (db: Db, now: number, policy: RetentionPolicy) => Promise<number>;
 
 const deleted = (res: { numDeletedRows: bigint }): number => Number(res.numDeletedRows);
 
@@ -96,6 +104,10 @@ const steps: { [K in keyof PruneCounts]: Step } = {
   federated_logins: async (db, now) => deleted(await db.deleteFrom('federated_logins').where('state_hash', 'in', (eb) => eb.selectFrom('federated_logins')
     .select('state_hash').where('expires_at', '<', now - KEPT_AFTER_EXPIRY_MS).limit(BATCH)).executeTakeFirst()),
 
+  // The audit log is kept as long as the operator says (AUDIT_RETENTION_DAYS), then goes oldest first.
+  audit_events: async (db, now, policy) => (policy.auditMs <= 0 ? 0 : deleted(await db.deleteFrom('audit_events').where('id', 'in', (eb) => eb.selectFrom('audit_events')
+    .select('id').where('created_at', '<', now - policy.auditMs).limit(BATCH)).executeTakeFirst())),
+
   // A key is answered for 24 hours; after that the same key is a new request.
   idempotency_keys: async (db, now) => deleted(await db.deleteFrom('idempotency_keys').where((eb) => eb(eb.refTuple('scope', 'key'), 'in',
     eb.selectFrom('idempotency_keys').select(['scope', 'key']).where('expires_at', '<', now).limit(BATCH).$asTuple('scope', 'key'))).executeTakeFirst()),
@@ -104,12 +116,12 @@ const steps: { [K in keyof PruneCounts]: Step } = {
 const yieldToRequests = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Removes every row past its retention; answers how many of each table. */
-export async function prune(db: Db, now: number): Promise<PruneCounts> {
+export async function prune(db: Db, now: number, policy: RetentionPolicy = DEFAULT_RETENTION): Promise<PruneCounts> {
   const counts = {} as PruneCounts;
   for (const table of Object.keys(steps) as (keyof PruneCounts)[]) {
     counts[table] = 0;
     for (;;) {
-      const n = await steps[table](db, now);
+      const n = await steps[table](db, now, policy);
       counts[table] += n;
       if (n < BATCH) break;
       await yieldToRequests();
@@ -124,7 +136,7 @@ export class Pruner {
   private running: Promise<PruneCounts> | undefined;
   private stopped = false;
 
-  constructor(private readonly db: Db, private readonly clock: Clock, private readonly log: FastifyBaseLogger) {}
+  constructor(private readonly db: Db, private readonly clock: Clock, private readonly log: FastifyBaseLogger, private readonly policy: RetentionPolicy = DEFAULT_RETENTION) {}
 
   start(intervalMs: number): void {
     if (intervalMs <= 0) return;
@@ -140,7 +152,7 @@ export class Pruner {
   }
 
   run(): Promise<PruneCounts> {
-    this.running ??= prune(this.db, this.clock.now()).then((counts) => {
+    this.running ??= prune(this.db, this.clock.now(), this.policy).then((counts) => {
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
       if (total) this.log.info({ deleted: counts }, 'pruned expired rows');
       return counts;

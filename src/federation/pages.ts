@@ -8,9 +8,8 @@ import { html, type SafeHtml } from '../lib/html.js';
 import type { ApiError } from '../lib/errors.js';
 import { csrfField, table } from '../portal/views/layout.js';
 import { attempt, type FormFailure } from '../portal/forms.js';
-import { CsrfOnly, safeNext, type Portal } from '../portal/session.js';
+import { clientOf, CsrfOnly, safeNext, type Portal } from '../portal/session.js';
 import { themeOf } from '../platforms/theme.js';
-import type { ClientInfo } from '../audit/audit-log.js';
 import { FEDERATED_LOGIN_TTL_MS, FederatedLoginError, type CallbackOutcome, type PendingLink } from './federation.service.js';
 
 /** The identity waiting for the owner of its e-mail's account to log in (login-steps.ts takes it). */
@@ -18,8 +17,6 @@ export const PENDING_LINK_COOKIE = 'tessera_link';
 
 const ProviderParam = { type: 'object', properties: { provider: { type: 'string', maxLength: 32 } }, required: ['provider'] } as const;
 const StartBody = { type: 'object', properties: { _csrf: { type: 'string' }, next: { type: 'string', maxLength: 2000 } }, required: ['_csrf'] } as const;
-
-export const clientOf = (req: FastifyRequest): ClientInfo => ({ ip: req.ip, userAgent: req.headers['user-agent'] });
 
 /**
  * POST {prefix}/login/{id}: sends the person to the provider. `nextOf` keeps a platform's

@@ -5,7 +5,8 @@ import type { Deps } from '../deps.js';
 import type { Actor } from '../auth/policy.js';
 import { ApiError, notFound } from '../lib/errors.js';
 import { sha256 } from '../lib/hash.js';
-import { newId, newSecret, uuidv7 } from '../lib/ids.js';
+import { newId, newSecret } from '../lib/ids.js';
+import { byPerson, recordAudit } from '../audit/audit-log.js';
 import type { OrgsService } from '../orgs/orgs.service.js';
 
 export const REFRESH_TOKEN_PREFIX = 'trt';
@@ -29,7 +30,7 @@ export class GrantsService {
     const group = await this.orgs.authorizeGroup(actor, groupId, 'group.manage');
     const connectorId = connectorIdInput.trim();
     const connector = /^[0-9a-f-]{36}$/i.test(connectorId)
-      ? await this.deps.db.selectFrom('connectors').select(['id']).where('id', '=', connectorId.toLowerCase()).executeTakeFirst()
+      ? await this.deps.db.selectFrom('connectors').select(['id', 'name']).where('id', '=', connectorId.toLowerCase()).executeTakeFirst()
       : undefined;
     if (!connector) throw new ApiError('not_found', 'connectorId: no connector has this ID', { field: 'connectorId' });
     const refreshToken = newSecret(REFRESH_TOKEN_PREFIX);
@@ -46,10 +47,10 @@ export class GrantsService {
         id = newId();
         await trx.insertInto('grants').values({ id, connector_id: connector.id, group_id: groupId, created_at: now, generation: 1, ...fields }).execute();
       }
-      await trx.insertInto('audit_events').values({
-        id: uuidv7(now), org_id: group.org_id, actor_type: 'user', actor_id: actor.userId,
-        action: existing ? 'grant.refresh_token_replaced' : 'grant.created', target_type: 'grant', target_id: id, created_at: now,
-      }).execute();
+      await recordAudit(trx, {
+        ...byPerson(actor), orgId: group.org_id, action: existing ? 'grant.refresh_token_replaced' : 'grant.created', target: { type: 'grant', id },
+        summary: `${connector.name} → group ${group.name}`, at: now,
+      });
       return id;
     });
     return { grantId, refreshToken, expiresAt };
@@ -76,11 +77,9 @@ export class GrantsService {
         .where('id', '=', grantId).where('group_id', '=', groupId).where('revoked_at', 'is', null)
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) throw notFound('Grant');
-      await trx.insertInto('audit_events').values({
-        id: uuidv7(now), org_id: group.org_id, actor_type: 'user', actor_id: actor.userId, action: 'grant.revoked', target_type: 'grant', target_id: grantId, created_at: now,
-      }).execute();
       const { name } = await trx.selectFrom('grants').innerJoin('connectors', 'connectors.id', 'grants.connector_id')
         .select('connectors.name').where('grants.id', '=', grantId).executeTakeFirstOrThrow();
+      await recordAudit(trx, { ...byPerson(actor), orgId: group.org_id, action: 'grant.revoked', target: { type: 'grant', id: grantId }, summary: `${name} → group ${group.name}`, at: now });
       return { connectorName: name };
     });
   }

@@ -6,6 +6,7 @@
 // Asking for a reset never says whether an address has an account: the answer, and the time it
 // takes (the message is sent after the answer), are the same either way.
 import type { Deps } from '../deps.js';
+import { recordAudit, type ClientInfo } from '../audit/audit-log.js';
 import { isUniqueViolation } from '../deps.js';
 import type { EmailLinkPurpose, UsersTable } from '../db/schema.js';
 import { ApiError } from '../lib/errors.js';
@@ -149,11 +150,14 @@ export class EmailLinks {
   }
 
   /** Makes the link's address the account's (now verified); the previous address is told. */
-  async confirmEmailChange(token: string): Promise<{ email: string }> {
+  async confirmEmailChange(token: string, client?: ClientInfo): Promise<{ email: string }> {
     const row = await this.spend(token, 'change');
     const before = await this.deps.db.selectFrom('users').select(['email', 'name']).where('id', '=', row.user_id).executeTakeFirstOrThrow();
     try {
-      await this.deps.db.updateTable('users').set({ email: row.email, email_verified_at: this.deps.clock.now() }).where('id', '=', row.user_id).execute();
+      await this.deps.db.transaction().execute(async (trx) => {
+        await trx.updateTable('users').set({ email: row.email, email_verified_at: this.deps.clock.now() }).where('id', '=', row.user_id).execute();
+        await recordAudit(trx, { actor: { type: 'user', id: row.user_id }, action: 'email.changed', target: { type: 'user', id: row.user_id }, summary: `${before.email} → ${row.email}`, ...(client ? { client } : {}), at: this.deps.clock.now() });
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ApiError('email_taken', 'Another account took this address in the meantime; ask for the change again with another one');
       throw err;
@@ -166,13 +170,13 @@ export class EmailLinks {
   }
 
   /** Sets the new password and ends every session of the person; answers who it was. */
-  async reset(token: string, password: string): Promise<string> {
+  async reset(token: string, password: string, client?: ClientInfo): Promise<string> {
     // The strength is judged before the link is spent, so a weak choice can be corrected.
     const peeked = await this.deps.db.selectFrom('email_links').innerJoin('users', 'users.id', 'email_links.user_id').select(['users.name', 'users.email'])
       .where('email_links.token_hash', '=', sha256(token)).executeTakeFirst();
     await checkNewPassword(password, peeked ? [peeked.name, peeked.email] : []);
     const row = await this.spend(token, 'reset');
-    await this.accounts.setPassword(row.user_id, password);
+    await this.accounts.setPassword(row.user_id, password, client);
     // Whoever could read the mailbox has proved the address too.
     await this.deps.db.updateTable('users').set({ email_verified_at: this.deps.clock.now() })
       .where('id', '=', row.user_id).where('email', '=', row.email).where('email_verified_at', 'is', null).execute();

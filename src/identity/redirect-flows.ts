@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../services.js';
-import { SESSION_COOKIE, type Portal } from '../portal/session.js';
+import { clientOf, SESSION_COOKIE, type Portal } from '../portal/session.js';
 import { attempt, failureBox, field, fieldError, type FormFailure } from '../portal/forms.js';
 import { ApiError } from '../lib/errors.js';
 import type { PaymentInput } from '../payments/means-of-payment.js';
@@ -116,7 +116,7 @@ export async function redirectFlowRoutes(app: FastifyInstance, services: Service
     fields: (failure) => html`${current(failure)}
 ${field({ name: 'new_password', label: 'New password', type: 'password', minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, autocomplete: 'new-password', hint: `At least ${PASSWORD_MIN} characters, and not easy to guess.` }, failure)}`,
     submit: async (req, body) => {
-      await services.accounts.changePassword(req.user!.id, body.current_password ?? '', body.new_password ?? '', req.cookies[SESSION_COOKIE]);
+      await services.accounts.changePassword(req.user!.id, body.current_password ?? '', body.new_password ?? '', req.cookies[SESSION_COOKIE], clientOf(req));
       return 'changed';
     },
   });

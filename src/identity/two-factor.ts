@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
 import { toString as qrSvg } from 'qrcode';
 import type { Deps } from '../deps.js';
+import { recordAudit, type ClientInfo } from '../audit/audit-log.js';
 import type { Sealer } from '../keys/sealed.js';
 import { ApiError, invalid } from '../lib/errors.js';
 import { sha256 } from '../lib/hash.js';
@@ -78,7 +79,7 @@ export class TwoFactor {
   }
 
   /** The first code turns it on; answers the recovery codes, shown once. */
-  async confirmEnrolment(user: { id: string; email: string }, code: string): Promise<string[]> {
+  async confirmEnrolment(user: { id: string; email: string }, code: string, client?: ClientInfo): Promise<string[]> {
     const row = await this.deps.db.selectFrom('two_factor').select(['secret_sealed', 'enabled_at']).where('user_id', '=', user.id).executeTakeFirst();
     if (!row || row.enabled_at !== null) throw new ApiError('conflict', 'There is no enrolment waiting for a code; start again');
     await this.limited(user.id);
@@ -90,6 +91,7 @@ export class TwoFactor {
       await trx.updateTable('two_factor').set({ enabled_at: now, last_step: step }).where('user_id', '=', user.id).execute();
       await trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
       await trx.insertInto('recovery_codes').values(codes.map((c) => ({ user_id: user.id, code_hash: sha256(c), used_at: null }))).execute();
+      await recordAudit(trx, { actor: { type: 'user', id: user.id }, action: 'two_factor.enabled', target: { type: 'user', id: user.id }, summary: `authenticator app, ${RECOVERY_CODES} recovery codes`, ...(client ? { client } : {}), at: now });
     });
     await this.deps.limiter.reset(this.limitKey(user.id));
     return codes;
@@ -99,7 +101,7 @@ export class TwoFactor {
    * Checks a code at log-in (or before turning it off): a TOTP code not used before, or an
    * unused recovery code, which is spent. Wrong codes count towards the limit.
    */
-  async verify(user: { id: string; email: string }, raw: string): Promise<'totp' | 'recovery'> {
+  async verify(user: { id: string; email: string }, raw: string, client?: ClientInfo): Promise<'totp' | 'recovery'> {
     const code = raw.trim().toLowerCase().replace(/\s+/g, '');
     await this.limited(user.id);
     const row = await this.deps.db.selectFrom('two_factor').select(['secret_sealed', 'enabled_at', 'last_step']).where('user_id', '=', user.id).executeTakeFirst();
@@ -112,6 +114,7 @@ export class TwoFactor {
           .where((eb) => eb.or([eb('last_step', 'is', null), eb('last_step', '<', step)])).executeTakeFirst();
         if (Number(res.numUpdatedRows) === 1) {
           await this.deps.limiter.reset(this.limitKey(user.id));
+          await this.audit(user.id, 'login.second_factor', 'authenticator code', client);
           return 'totp';
         }
       }
@@ -120,21 +123,29 @@ export class TwoFactor {
         .where('user_id', '=', user.id).where('code_hash', '=', sha256(code)).where('used_at', 'is', null).executeTakeFirst();
       if (Number(res.numUpdatedRows) === 1) {
         await this.deps.limiter.reset(this.limitKey(user.id));
+        await this.audit(user.id, 'login.second_factor', 'recovery code', client);
         return 'recovery';
       }
     }
+    await this.audit(user.id, 'login.second_factor_failed', 'wrong or used code', client);
     return this.wrong(user.id);
   }
 
   /** Turning it off needs the password and a code (a stolen session alone cannot). */
   /** The password too, for an account that has one (an account made through a provider may not). */
-  async disable(user: { id: string; email: string }, password: string, code: string): Promise<void> {
+  async disable(user: { id: string; email: string }, password: string, code: string, client?: ClientInfo): Promise<void> {
     if (await this.accounts.hasPassword(user.id)) await this.accounts.checkOwnPassword(user.id, password);
     await this.verify(user, code);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
       await trx.deleteFrom('two_factor').where('user_id', '=', user.id).execute();
+      await recordAudit(trx, { actor: { type: 'user', id: user.id }, action: 'two_factor.disabled', target: { type: 'user', id: user.id }, ...(client ? { client } : {}), at: this.deps.clock.now() });
     });
+  }
+
+  /** Only where a log-in is at hand (`client` given): checking a code to turn 2FA off is recorded with that. */
+  private async audit(userId: string, action: string, summary: string, client: ClientInfo | undefined): Promise<void> {
+    if (client) await recordAudit(this.deps.db, { actor: { type: 'user', id: userId }, action, target: { type: 'user', id: userId }, summary, client, at: this.deps.clock.now() });
   }
 
   private matchTotp(secret: string, label: string, code: string): number | undefined {

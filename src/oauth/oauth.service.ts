@@ -16,6 +16,7 @@ import { checkPersonMayGrant, hasScope, OPEN_DIRECTORY, PLATFORM_DIRECTORY, spli
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { memberRoles } from '../auth/second-factor.js';
+import { recordAudit, type ClientInfo } from '../audit/audit-log.js';
 import { activeAccessToken, type TokenResponse } from './tokens.js';
 import {
   AuthorizePageError, errorRedirect, redirectTo, resolveClientAndRedirect, validateAuthorizationRequest, type AuthorizationRequest, type ClientAndRedirect, type RawParams,
@@ -138,6 +139,9 @@ export class OAuthService {
       const previous = splitScope((await findConsent(trx, userId, req.client.id))?.scope);
       await saveConsent(trx, userId, req.client.id, [...new Set([...previous, ...req.scopes.map((s) => s.raw)])].join(' '), now);
       if (platform) await platform.join(trx, req.scopes, userId);
+      // An organisation an `Org/` scope targets sees the grant in its own log.
+      const orgId = req.scopes.find((s) => s.bearer?.type === 'Org' && s.bearer.id)?.bearer?.id ?? null;
+      await recordAudit(trx, { actor: { type: 'user', id: userId }, orgId, action: 'oauth.consent_granted', target: { type: 'connector', id: req.client.id }, summary: `${req.client.name}: ${req.scope}`, at: now });
     };
     if (db.isTransaction) await write(db);
     else await db.transaction().execute(write);
@@ -271,10 +275,12 @@ export class OAuthService {
   }
 
   /** Withdrawing consent also revokes every token the connector holds for the person. */
-  async withdrawConsent(userId: string, connectorId: string): Promise<void> {
+  async withdrawConsent(userId: string, connectorId: string, client?: ClientInfo): Promise<void> {
     await this.deps.db.transaction().execute(async (trx) => {
+      const had = await findConsent(trx, userId, connectorId);
       await deleteConsent(trx, userId, connectorId);
       await revokeFamiliesOf(trx, userId, connectorId, this.deps.clock.now(), 'consent withdrawn');
+      if (had) await recordAudit(trx, { actor: { type: 'user', id: userId }, action: 'oauth.consent_withdrawn', target: { type: 'connector', id: connectorId }, summary: had.scope, ...(client ? { client } : {}), at: this.deps.clock.now() });
     });
   }
 }

@@ -39,8 +39,8 @@ for (const p of PERMISSION_NAMES) {
  * owner's private access token or its platform app's client credentials.
  */
 export const DIRECTORY_APP = 'directory';
-export type DirectoryFamily = 'person' | 'organization' | 'platform_membership' | 'platform';
-export const DIRECTORY_FAMILIES: readonly DirectoryFamily[] = ['person', 'organization', 'platform_membership', 'platform'];
+export type DirectoryFamily = 'person' | 'organization' | 'platform_membership' | 'platform' | 'audit_log';
+export const DIRECTORY_FAMILIES: readonly DirectoryFamily[] = ['person', 'organization', 'platform_membership', 'platform', 'audit_log'];
 /** What any client may ask a person for. */
 export const OPEN_DIRECTORY: ReadonlySet<DirectoryFamily> = new Set(['person', 'organization']);
 /** What a platform's own authorization URL may ask a person for. */
@@ -103,6 +103,7 @@ const DIRECTORY_WHERE: Record<DirectoryFamily, string> = {
   person: '', organization: '',
   platform_membership: ' (only through a platform\'s own /{platform}/oauth/authorize)',
   platform: ' (only a platform owner\'s private access token or its platform app\'s client credentials)',
+  audit_log: ' (only an organisation owner\'s private access token)',
 };
 
 /**

@@ -18,6 +18,7 @@ const DIRECTORY_LABELS: Record<string, string> = {
   'directory.organization': 'See the organisation and its members; create organisations in your name',
   'directory.platform_membership': 'Become a member of the platform',
   'directory.platform': 'Manage the platform',
+  'directory.audit_log': 'Read the organisation\'s audit log',
 };
 
 export function scopeLabel(scope: ParsedScope, orgNames: Map<string, string>): SafeHtml {

@@ -2,6 +2,7 @@
 // Every method takes the acting person and asks the policy before it reads or writes.
 import type { Kysely } from 'kysely';
 import type { Deps } from '../deps.js';
+import { byPerson, recordAudit } from '../audit/audit-log.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
 import { isUniqueViolation } from '../deps.js';
 import { can, type Action, type Actor } from '../auth/policy.js';
@@ -60,6 +61,7 @@ export class OrgsService {
       await trx.insertInto('org_members').values({ org_id: id, user_id: actor.userId, role: 'owner', created_at: now }).execute();
       await this.provision(trx, id, now);
       if (opts.also) await opts.also(trx, id, now);
+      await recordAudit(trx, { ...byPerson(actor), orgId: id, action: 'org.created', target: { type: 'organization', id }, summary: name, at: now });
     });
     return { id, name };
   }
@@ -102,7 +104,13 @@ export class OrgsService {
       const mine = await this.deps.db.selectFrom('two_factor').select('user_id').where('user_id', '=', actor.userId).where('enabled_at', 'is not', null).executeTakeFirst();
       if (!mine) throw new ApiError('conflict', 'Turn on two-factor authentication for your own account first (Account), or you would lock yourself out');
     }
-    await this.deps.db.updateTable('organizations').set({ require_two_factor: on ? 1 : 0 }).where('id', '=', orgId).execute();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.updateTable('organizations').set({ require_two_factor: on ? 1 : 0 }).where('id', '=', orgId).execute();
+      await recordAudit(trx, {
+        ...byPerson(actor), orgId, action: 'org.two_factor_requirement_changed', target: { type: 'organization', id: orgId },
+        summary: on ? 'two-factor authentication required' : 'two-factor authentication no longer required', at: this.deps.clock.now(),
+      });
+    });
   }
 
   async members(actor: Actor, orgId: string): Promise<{ user_id: string; email: string; name: string; role: string }[]> {
@@ -120,7 +128,11 @@ export class OrgsService {
     const user = await this.deps.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
     if (!user) throw new ApiError('not_found', 'email: no account uses this email; ask the person to sign up first', { field: 'email' });
     try {
-      await this.deps.db.insertInto('org_members').values({ org_id: orgId, user_id: user.id, role: role as OrgRole, created_at: this.deps.clock.now() }).execute();
+      await this.deps.db.transaction().execute(async (trx) => {
+        const now = this.deps.clock.now();
+        await trx.insertInto('org_members').values({ org_id: orgId, user_id: user.id, role: role as OrgRole, created_at: now }).execute();
+        await recordAudit(trx, { ...byPerson(actor), orgId, action: 'org.member_added', target: { type: 'user', id: user.id }, summary: `${email} as ${role}`, at: now });
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ApiError('conflict', 'email: this person is already a member', { field: 'email' });
       throw err;
@@ -141,6 +153,7 @@ export class OrgsService {
       }
       if (current === role) return;
       await trx.updateTable('org_members').set({ role }).where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+      await recordAudit(trx, { ...byPerson(actor), orgId, action: 'org.member_role_changed', target: { type: 'user', id: userId }, summary: `${current} → ${role}`, at: this.deps.clock.now() });
     }, new ApiError('conflict', 'role: the organisation must keep at least one owner; make someone else an owner first', { field: 'role' }));
   }
 
@@ -156,6 +169,9 @@ export class OrgsService {
     await this.changeMembership(orgId, userId, async (trx, current) => {
       if (current === 'owner' && !left && !can(actor, 'org.manage_owners', { orgId })) throw new ApiError('forbidden', 'Only an owner may remove an owner');
       await trx.deleteFrom('org_members').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+      await recordAudit(trx, {
+        ...byPerson(actor), orgId, action: left ? 'org.member_left' : 'org.member_removed', target: { type: 'user', id: userId }, summary: `was ${current}`, at: this.deps.clock.now(),
+      });
     }, new ApiError('conflict', left ? 'You are the last owner of this organisation; make someone else an owner before leaving'
       : 'The organisation must keep at least one owner; make someone else an owner first'));
     return { left };
@@ -184,7 +200,9 @@ export class OrgsService {
 
   async createGroup(actor: Actor, orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string }): Promise<Group> {
     await this.authorizeOrg(actor, orgId, 'org.manage_groups');
-    return (await this.insertGroup(orgId, input, actor.phones[0])).group;
+    return (await this.insertGroup(orgId, input, actor.phones[0], async (trx, { group }) => {
+      await recordAudit(trx, { ...byPerson(actor), orgId, action: 'group.created', target: { type: 'group', id: group.id }, summary: group.name, at: group.created_at });
+    })).group;
   }
 
   /**
@@ -269,11 +287,14 @@ export class OrgsService {
 
   /** Group admins and organisation admins change a member's role (admin or member). */
   async changeGroupMemberRole(actor: Actor, groupId: string, memberId: string, roleInput: string): Promise<void> {
-    await this.authorizeGroup(actor, groupId, 'group.manage');
+    const group = await this.authorizeGroup(actor, groupId, 'group.manage');
     if (!GROUP_ROLES.includes(roleInput as GroupRole)) throw invalid('role', `must be one of ${GROUP_ROLES.join(', ')}`);
-    const res = await this.deps.db.updateTable('group_members').set({ role: roleInput as GroupRole })
-      .where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) throw notFound('Member');
+    await this.deps.db.transaction().execute(async (trx) => {
+      const member = await trx.selectFrom('group_members').select('phone').where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
+      if (!member) throw notFound('Member');
+      await trx.updateTable('group_members').set({ role: roleInput as GroupRole }).where('group_id', '=', groupId).where('id', '=', memberId).execute();
+      await recordAudit(trx, { ...byPerson(actor), orgId: group.org_id, action: 'group.member_role_changed', target: { type: 'group_member', id: memberId }, summary: `${member.phone} in ${group.name} → ${roleInput}`, at: this.deps.clock.now() });
+    });
   }
 
   /** Managers remove anyone; a person may take their own verified number out of a group (leave). */

@@ -3,6 +3,7 @@
 // app (one of the organisation's connectors, the OAuth client of its white-label sign-in).
 // Persons and organisations become its members (memberships.ts).
 import type { Deps } from '../deps.js';
+import { byPerson, recordAudit } from '../audit/audit-log.js';
 import { isUniqueViolation } from '../deps.js';
 import { can, type Actor } from '../auth/policy.js';
 import { ApiError, FieldChecks, invalid, notFound, requiredText } from '../lib/errors.js';
@@ -124,11 +125,14 @@ export class PlatformsService {
     const now = this.deps.clock.now();
     const id = newId();
     try {
-      await this.deps.db.insertInto('platforms').values({
-        id, org_id: orgId, name: v.name, display_name: v.displayName, connector_id: input.connectorId, primary_color: v.primaryColor,
-        support_contact: v.supportContact, webhook_url: v.webhookUrl, logo_url: v.logoType ? null : v.logoUrl, logo_type: v.logoType ?? null,
-        logo_data: v.logoType ? input.logo!.toString('base64') : null, created_at: now, updated_at: now,
-      }).execute();
+      await this.deps.db.transaction().execute(async (trx) => {
+        await trx.insertInto('platforms').values({
+          id, org_id: orgId, name: v.name, display_name: v.displayName, connector_id: input.connectorId, primary_color: v.primaryColor,
+          support_contact: v.supportContact, webhook_url: v.webhookUrl, logo_url: v.logoType ? null : v.logoUrl, logo_type: v.logoType ?? null,
+          logo_data: v.logoType ? input.logo!.toString('base64') : null, created_at: now, updated_at: now,
+        }).execute();
+        await recordAudit(trx, { ...byPerson(actor), orgId, action: 'platform.created', target: { type: 'platform', id }, summary: `${v.name} (${v.displayName})`, at: now });
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw await this.taken(v.name, input.connectorId);
       throw err;
@@ -152,10 +156,13 @@ export class PlatformsService {
       : v.logoUrl ? { logo_url: v.logoUrl, logo_type: null, logo_data: null }
         : input.removeLogo ? { logo_url: null, logo_type: null, logo_data: null } : {};
     try {
-      await this.deps.db.updateTable('platforms').set({
-        display_name: v.displayName, primary_color: v.primaryColor, support_contact: v.supportContact, webhook_url: v.webhookUrl, connector_id: input.connectorId, ...logo,
-        updated_at: this.deps.clock.now(),
-      }).where('id', '=', id).execute();
+      await this.deps.db.transaction().execute(async (trx) => {
+        await trx.updateTable('platforms').set({
+          display_name: v.displayName, primary_color: v.primaryColor, support_contact: v.supportContact, webhook_url: v.webhookUrl, connector_id: input.connectorId, ...logo,
+          updated_at: this.deps.clock.now(),
+        }).where('id', '=', id).execute();
+        await recordAudit(trx, { ...byPerson(actor), orgId: p.org_id, action: 'platform.updated', target: { type: 'platform', id }, summary: `${p.name} (${v.displayName})`, at: this.deps.clock.now() });
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw await this.taken(p.name, input.connectorId);
       throw err;
@@ -166,7 +173,10 @@ export class PlatformsService {
   /** Memberships go with it (ON DELETE CASCADE); the app and its grants stay. */
   async delete(actor: Actor, id: string): Promise<Platform> {
     const p = await this.get(actor, id, true);
-    await this.deps.db.deleteFrom('platforms').where('id', '=', id).execute();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('platforms').where('id', '=', id).execute();
+      await recordAudit(trx, { ...byPerson(actor), orgId: p.org_id, action: 'platform.deleted', target: { type: 'platform', id }, summary: `${p.name} (${p.display_name})`, at: this.deps.clock.now() });
+    });
     return p;
   }
 

@@ -11,7 +11,7 @@ import type { Services } from '../services.js';
 import type { Database, JoinedVia } from '../db/schema.js';
 import { html } from '../lib/html.js';
 import { ApiError } from '../lib/errors.js';
-import { servePortalPages, safeNext, type Portal } from '../portal/session.js';
+import { clientOf, servePortalPages, safeNext, type Portal } from '../portal/session.js';
 import { attempt } from '../portal/forms.js';
 import { loginForm, signupForm } from '../portal/views/auth-forms.js';
 import { afterPassword, CodeBody, showCodeStep, submitCode } from '../portal/login-steps.js';
@@ -147,7 +147,7 @@ export async function whiteLabelRoutes(app: FastifyInstance, services: Services,
       attachValidation: true,
       schema: { params: PlatformParam, body: { type: 'object', properties: { _csrf: { type: 'string' }, email: { type: 'string', maxLength: EMAIL_MAX }, password: { type: 'string', maxLength: PASSWORD_MAX }, next: Next }, required: ['_csrf', 'email', 'password'] } },
     }, async (req, reply) => attempt(req, reply, async () => {
-      const user = await services.accounts.authenticate(req.body.email, req.body.password, req.ip);
+      const user = await services.accounts.authenticate(req.body.email, req.body.password, clientOf(req));
       return afterPassword(portal, req, reply, user.id, nextOf(req, req.body.next), `/${req.whiteLabel!.name}`);
     }, (failure) => loginPage(req, reply, req.body ?? {}, failure)));
 

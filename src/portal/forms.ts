@@ -75,7 +75,7 @@ export interface FieldOptions {
   name: string;
   label: string;
   value?: unknown;
-  type?: 'text' | 'email' | 'password' | 'tel' | 'url';
+  type?: 'text' | 'email' | 'password' | 'tel' | 'url' | 'date';
   required?: boolean;
   minLength?: number;
   maxLength: number;

@@ -3,7 +3,7 @@
 // recovery code; otherwise, or once the code is right, the session starts and the person goes on.
 // An identity provider's account waiting to be linked to this account (federation/) is linked then.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Portal } from './session.js';
+import { clientOf, type Portal } from './session.js';
 import { codeForm } from './views/auth-forms.js';
 import type { FormFailure } from './forms.js';
 import { takePendingLink } from '../federation/pages.js';
@@ -35,7 +35,7 @@ export async function submitCode(portal: Portal, req: FastifyRequest, reply: Fas
   if (!held) return reply.redirect(`${prefix}/login`, 303);
   const user = await portal.services.accounts.getUser(held.userId);
   if (!user) return reply.redirect(`${prefix}/login`, 303);
-  const kind = await portal.services.twoFactor.verify(user, code);
+  const kind = await portal.services.twoFactor.verify(user, code, clientOf(req));
   portal.releaseLogin(reply);
   const link = takePendingLink(portal, req, reply);
   await portal.startSession(req, reply, user.id, true);

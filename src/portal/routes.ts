@@ -13,6 +13,7 @@ import { platformPages } from './pages/platforms.js';
 import { privateTokenPages } from './pages/private-tokens.js';
 import { identityPages } from './pages/identity.js';
 import { accountPages } from './pages/account.js';
+import { auditPages } from './pages/audit.js';
 import { federationPages } from '../federation/pages.js';
 
 export async function portalRoutes(app: FastifyInstance, portal: Portal): Promise<void> {
@@ -35,5 +36,6 @@ export async function portalRoutes(app: FastifyInstance, portal: Portal): Promis
     await platformPages(scope, portal);
     await privateTokenPages(scope, portal);
     await accountPages(scope, portal);
+    await auditPages(scope, portal);
   });
 }

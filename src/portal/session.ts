@@ -15,6 +15,7 @@ import multipart from '@fastify/multipart';
 import { page, type Flash, type PageContext, type Theme } from './views/layout.js';
 import { FLASH_COOKIE, FLASH_MAX_AGE_S, FlashSealer } from './flash.js';
 import type { SafeHtml } from '../lib/html.js';
+import type { ClientInfo } from '../audit/audit-log.js';
 
 export const SESSION_COOKIE = 'tessera_session';
 /** The body of a form that carries nothing but its CSRF token (the delete, rotate, … buttons). */
@@ -154,7 +155,7 @@ export class Portal {
   }
 
   async endSession(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    await this.services.accounts.endSession(req.cookies[SESSION_COOKIE]);
+    await this.services.accounts.endSession(req.cookies[SESSION_COOKIE], clientOf(req));
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
     // The browser is anonymous from here: a flash set now is bound to its new anonymous cookie.
     const anon = randomBytes(18).toString('base64url');
@@ -162,8 +163,9 @@ export class Portal {
     req.binding = anon;
   }
 
-  actor(req: FastifyRequest): Promise<Actor> {
-    return this.services.accounts.actor(req.user!.id, req.secondFactor ?? false);
+  async actor(req: FastifyRequest): Promise<Actor> {
+    const actor = await this.services.accounts.actor(req.user!.id, req.secondFactor ?? false);
+    return { ...actor, client: clientOf(req) };
   }
 
   ctx(req: FastifyRequest, title: string, active?: string, crumbs?: [string, string?][]): PageContext {
@@ -203,6 +205,9 @@ export class Portal {
     return this.render(reply, this.ctx(req, errors.title), errors.body(message, status), status);
   }
 }
+
+/** Where a request comes from, as the audit log keeps it. */
+export const clientOf = (req: FastifyRequest): ClientInfo => ({ ip: req.ip, userAgent: req.headers['user-agent'] });
 
 /** Only same-site relative paths are followed after log-in (no open redirects). */
 export function safeNext(next: unknown): string {

@@ -3,6 +3,7 @@
 // The JWT is signed like an OAuth access token and shown once; listed with creation and last use;
 // revoked at once (its id joins the revoked list that offline verifiers read).
 import type { Deps } from '../deps.js';
+import { byPerson, recordAudit } from '../audit/audit-log.js';
 import { can, type Actor } from '../auth/policy.js';
 import { secondFactorRequired } from '../auth/second-factor.js';
 import { ApiError, FieldChecks, invalid, notFound, requiredText } from '../lib/errors.js';
@@ -19,7 +20,7 @@ export const MAX_LIFETIME_DAYS = 365;
 const DAY_MS = 24 * 3600_000;
 
 /** The scopes an organisation's token may carry; `directory.platform.*` only for a platform owner. */
-export const ORGANIZATION_SCOPES = ['directory.organization.r', 'directory.organization.rw'] as const;
+export const ORGANIZATION_SCOPES = ['directory.organization.r', 'directory.organization.rw', 'directory.audit_log.r'] as const;
 export const PLATFORM_SCOPES = ['directory.platform.r', 'directory.platform.rw'] as const;
 
 export type PrivateToken = Omit<PrivateAccessTokensTable, 'created_by'>;
@@ -68,7 +69,10 @@ export class PrivateTokensService {
     const scopes = [...new Set(input.scopes)];
     const expiresAt = now + input.lifetimeDays * DAY_MS;
     const row: PrivateToken = { id, org_id: orgId, name, scope: scopes.join(' '), created_at: now, expires_at: expiresAt, last_used_at: null, revoked_at: null };
-    await insertPrivateToken(this.deps.db, { ...row, created_by: actor.userId });
+    await this.deps.db.transaction().execute(async (trx) => {
+      await insertPrivateToken(trx, { ...row, created_by: actor.userId });
+      await recordAudit(trx, { ...byPerson(actor), orgId, action: 'private_token.created', target: { type: 'private_token', id }, summary: `${name}: ${scopes.join(' ')}, ${input.lifetimeDays} days`, at: now });
+    });
     const issuer = this.deps.config.publicUrl;
     // The claims of Zaikio's tokens: sub names the bearer, scope is a list; aud the issuer and
     // the directory app, as verifiers of either kind look for.
@@ -86,6 +90,7 @@ export class PrivateTokensService {
     await this.deps.db.transaction().execute(async (trx) => {
       if (!(await markRevoked(trx, orgId, id, now))) return;
       if (row.expires_at > now) await revokeAccessToken(trx, id, row.expires_at);
+      await recordAudit(trx, { ...byPerson(actor), orgId, action: 'private_token.revoked', target: { type: 'private_token', id }, summary: row.name, at: now });
     });
   }
 }

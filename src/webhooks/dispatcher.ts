@@ -103,6 +103,7 @@ export class WebhookDispatcher {
    * means the target is gone or switched off: the delivery fails without a request.
    */
   private async deliver(table: DeliveryTable, due: Due[]): Promise<number> {
+    const queue = table === 'webhook_deliveries' ? 'group' : 'platform';
     const db = this.deps.db as unknown as Kysely<Pick<Database, 'webhook_deliveries'>>;
     const t = table as 'webhook_deliveries';
     const now = this.deps.clock.now();
@@ -115,12 +116,14 @@ export class WebhookDispatcher {
     await Promise.all(claimed.map(async (d) => {
       if (d.url === null) {
         await db.updateTable(t).set({ status: 'failed', last_error: 'the endpoint is gone, disabled or its access revoked' }).where('id', '=', d.id).execute();
+        this.deps.metrics.delivery(queue, 'dropped');
         return;
       }
       const error = await this.post(d.url, d.event_id, d.payload, d.headers());
       const at = this.deps.clock.now();
       if (error === undefined) {
         await db.updateTable(t).set({ status: 'delivered', attempts: d.attempts + 1, delivered_at: at, last_error: null }).where('id', '=', d.id).execute();
+        this.deps.metrics.delivery(queue, 'delivered');
         return;
       }
       const attempts = d.attempts + 1;
@@ -130,8 +133,10 @@ export class WebhookDispatcher {
           await (trx as unknown as typeof db).updateTable(t).set({ status: 'failed', attempts, last_error: error }).where('id', '=', d.id).execute();
           await d.giveUp(trx, at);
         });
+        this.deps.metrics.delivery(queue, 'failed');
       } else {
         await db.updateTable(t).set({ attempts, next_attempt_at: at + delay, last_error: error }).where('id', '=', d.id).execute();
+        this.deps.metrics.delivery(queue, 'retry');
       }
     }));
     return claimed.length;

@@ -10,6 +10,7 @@ import { bearerToken } from './bearer.js';
 import { requireAccess } from './access.js';
 import { listRevokedAccessTokens, revokeAccessToken } from '../oauth/queries.js';
 import type { ZaikioOrganization } from './directory.js';
+import { AUDIT_PAGE_MAX, AuditLogService } from '../audit/audit.service.js';
 import { OrganizationBody, OrganizationDetailSchema, OrganizationSchema, PersonSchema, OrganizationMembershipSchema, PersonMembershipSchema, ZaikioErrors } from './schemas.js';
 
 const errors = { 401: ZaikioErrors, 403: ZaikioErrors, 404: ZaikioErrors };
@@ -68,6 +69,43 @@ export async function zaikioRoutes(app: FastifyInstance, services: Services): Pr
   r.get('/api/v1/organization', { schema: { response: { 200: OrganizationDetailSchema, ...errors } } }, async (req) => {
     const orgId = requireAccess(await bearerToken(deps, req), 'Organization', 'organization', 'r');
     return directory.organizationDetail(orgId);
+  });
+
+  // The organisation's audit log for integrators (a private access token with directory.audit_log.r),
+  // newest first; `before` (an entry id, from the Link header) pages back.
+  const AuditEntry = {
+    type: 'object',
+    properties: {
+      id: { type: 'string' }, time: { type: 'string', format: 'date-time' }, action: { type: 'string' },
+      actor: { type: 'object', properties: { type: { type: 'string' }, id: { type: 'string' }, name: { type: ['string', 'null'] }, email: { type: ['string', 'null'] } }, required: ['type', 'id', 'name', 'email'] },
+      target: { type: 'object', properties: { type: { type: 'string' }, id: { type: 'string' } }, required: ['type', 'id'] },
+      summary: { type: ['string', 'null'] }, ip: { type: ['string', 'null'] }, user_agent: { type: ['string', 'null'] },
+    },
+    required: ['id', 'time', 'action', 'actor', 'target', 'summary', 'ip', 'user_agent'],
+  } as const;
+  r.get('/api/v1/organization/audit_events', {
+    schema: {
+      querystring: {
+        type: 'object',
+        properties: {
+          actor: { type: 'string', maxLength: 254 }, action: { type: 'string', maxLength: 60 }, target: { type: 'string', maxLength: 254 },
+          from: { type: 'string', maxLength: 30 }, to: { type: 'string', maxLength: 30 }, before: { type: 'string', maxLength: 36 },
+          per_page: { type: 'integer', minimum: 1, maximum: AUDIT_PAGE_MAX, default: 50 },
+        },
+      },
+      response: { 200: { type: 'array', items: AuditEntry }, 400: ZaikioErrors, ...errors },
+    },
+  }, async (req, reply) => {
+    const orgId = requireAccess(await bearerToken(deps, req), 'Organization', 'audit_log', 'r');
+    const { per_page: perPage, before, ...raw } = req.query;
+    const page = await services.auditLog.page(orgId, AuditLogService.checkFilter(raw), { before, limit: perPage });
+    if (page.next) {
+      const next = new URLSearchParams(Object.entries({ ...raw, per_page: String(perPage), before: page.next }).filter((e): e is [string, string] => e[1] !== undefined));
+      void reply.header('link', `<${deps.config.publicUrl}/api/v1/organization/audit_events?${next.toString()}>; rel="next"`);
+    }
+    return page.entries.map((e) => ({
+      id: e.id, time: new Date(e.at).toISOString(), action: e.action, actor: e.actor, target: e.target, summary: e.summary, ip: e.ip, user_agent: e.userAgent,
+    }));
   });
 
   r.get('/api/v1/organization/memberships', { schema: { response: { 200: { type: 'array', items: OrganizationMembershipSchema }, ...errors } } }, async (req) => {

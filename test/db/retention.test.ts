@@ -10,7 +10,7 @@ import { basic, codeFor, developer, form, redeem, tokenRequest, type OAuthClient
 import { createUser, domainToken, seedDomain } from '../kandy/setup.js';
 
 const DAY = 24 * 3600_000;
-const none: PruneCounts = { sessions: 0, oauth_codes: 0, oauth_revoked_access_tokens: 0, oauth_refresh_chain: 0, oauth_families: 0, domain_tokens: 0, webhook_deliveries: 0, platform_event_deliveries: 0, idempotency_keys: 0, email_links: 0, mail_messages: 0, federated_logins: 0 };
+const none: PruneCounts = { sessions: 0, oauth_codes: 0, oauth_revoked_access_tokens: 0, oauth_refresh_chain: 0, oauth_families: 0, domain_tokens: 0, webhook_deliveries: 0, platform_event_deliveries: 0, idempotency_keys: 0, email_links: 0, mail_messages: 0, federated_logins: 0, audit_events: 0 };
 
 describe('pruning expired rows', () => {
   let t: TestApp;

@@ -18,6 +18,7 @@ import * as m0501 from './0501_two_factor.js';
 import * as m0502 from './0502_org_two_factor.js';
 import * as m0503 from './0503_means_of_payment.js';
 import * as m0600 from './0600_federation.js';
+import * as m0601 from './0601_audit_reading.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0502_org_two_factor': m0502,
   '0503_means_of_payment': m0503,
   '0600_federation': m0600,
+  '0601_audit_reading': m0601,
 };

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html, raw } from '../../lib/html.js';
 import { copyable, count, csrfField, table } from '../views/layout.js';
-import { CsrfOnly, SESSION_COOKIE, type Portal } from '../session.js';
+import { clientOf, CsrfOnly, SESSION_COOKIE, type Portal } from '../session.js';
 import { attempt, failureBox, field, type FormFailure } from '../forms.js';
 import { notFound } from '../../lib/errors.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../accounts/accounts.service.js';
@@ -22,6 +22,7 @@ export async function accountPages(app: FastifyInstance, portal: Portal): Promis
     const user = (await s.accounts.getUser(req.user!.id))!;
     const [twoFactor, signInMethods, hasPassword] = await Promise.all([s.twoFactor.status(user.id), signInMethodsCard(portal, req), s.accounts.hasPassword(user.id)]);
     return portal.render(reply, portal.ctx(req, 'Account', 'account'), html`<h1>Account</h1>${failureBox(failure)}
+<p><a href="/account/security">Security events</a>: log-ins, failed attempts and changes to your account.</p>
 <div class="card" id="email"><p><b>${user.name}</b><br>${user.email} ${user.email_verified_at === null
       ? html`<span class="tag warn">unconfirmed</span></p><p class="muted">Confirm the address with the link we e-mailed${mailOutbox ? html` (development: in the <a href="/mail-outbox">e-mail outbox</a>)` : ''}. Applications see it as unverified until then.</p>
 <form method="post" action="/account/verification">${csrfField(req.csrfToken!)}<button class="secondary" type="submit">Send the link again</button></form>`
@@ -62,7 +63,7 @@ ${field({ name: 'new_password', label: 'New password', type: 'password', require
     required: ['_csrf', 'current_password', 'new_password'],
   } as const;
   r.post('/account/password', { attachValidation: true, schema: { body: Passwords } }, async (req, reply) => attempt(req, reply, async () => {
-    await s.accounts.changePassword(req.user!.id, req.body.current_password, req.body.new_password, req.cookies[SESSION_COOKIE]);
+    await s.accounts.changePassword(req.user!.id, req.body.current_password, req.body.new_password, req.cookies[SESSION_COOKIE], clientOf(req));
     return portal.done(req, reply, '/account', { notice: 'Password changed; every other session has ended.' });
   }, (failure) => page(req, reply, failure)));
 
@@ -90,7 +91,7 @@ ${field({ name: 'code', label: 'Code', required: true, maxLength: 20, autocomple
 
   const CodeOnly = { type: 'object', properties: { _csrf: { type: 'string' }, code: { type: 'string', maxLength: 20 } }, required: ['_csrf', 'code'] } as const;
   r.post('/account/two-factor/confirm', { attachValidation: true, schema: { body: CodeOnly } }, async (req, reply) => attempt(req, reply, async () => {
-    const codes = await s.twoFactor.confirmEnrolment(req.user!, req.body.code);
+    const codes = await s.twoFactor.confirmEnrolment(req.user!, req.body.code, clientOf(req));
     return portal.done(req, reply, '/account#two-factor', {
       notice: 'Two-factor authentication is on. Keep these recovery codes somewhere safe: each logs you in once without the app, and they are shown only now.',
       secrets: [{ id: 'recovery-codes', label: 'Recovery codes', value: codes.join(' ') }],
@@ -102,7 +103,7 @@ ${field({ name: 'code', label: 'Code', required: true, maxLength: 20, autocomple
     type: 'object', properties: { _csrf: { type: 'string' }, password: { type: 'string', maxLength: PASSWORD_MAX }, code: { type: 'string', maxLength: 20 } }, required: ['_csrf', 'code'],
   } as const;
   r.post('/account/two-factor/disable', { attachValidation: true, schema: { body: Disable } }, async (req, reply) => attempt(req, reply, async () => {
-    await s.twoFactor.disable(req.user!, req.body.password ?? '', req.body.code);
+    await s.twoFactor.disable(req.user!, req.body.password ?? '', req.body.code, clientOf(req));
     return portal.done(req, reply, '/account#two-factor', { notice: 'Two-factor authentication is off.' });
   }, (failure) => page(req, reply, failure)));
 

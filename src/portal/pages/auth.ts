@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html } from '../../lib/html.js';
 import { count } from '../views/layout.js';
-import { CsrfOnly, safeNext, type Portal } from '../session.js';
+import { clientOf, CsrfOnly, safeNext, type Portal } from '../session.js';
 import { attempt } from '../forms.js';
 import { EMAIL_MAX, NAME_MAX, PASSWORD_MAX } from '../../accounts/accounts.service.js';
 import { loginForm, signupForm } from '../views/auth-forms.js';
@@ -44,7 +44,7 @@ export async function authPages(app: FastifyInstance, portal: Portal): Promise<v
     attachValidation: true,
     schema: { body: { type: 'object', properties: { _csrf: { type: 'string' }, email: Email, password: Password, next: Next }, required: ['_csrf', 'email', 'password'] } },
   }, async (req, reply) => attempt(req, reply, async () => {
-    const user = await accounts.authenticate(req.body.email, req.body.password, req.ip);
+    const user = await accounts.authenticate(req.body.email, req.body.password, clientOf(req));
     return afterPassword(portal, req, reply, user.id, safeNext(req.body.next));
   }, (failure) => portal.render(reply, portal.ctx(req, 'Log in'), loginForm(req.csrfToken!, req.body ?? {}, failure, { providers }), failure.status)));
 

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html } from '../../lib/html.js';
 import { csrfField, table } from '../views/layout.js';
-import { CsrfOnly, type Portal } from '../session.js';
+import { clientOf, CsrfOnly, type Portal } from '../session.js';
 
 export async function consentPages(app: FastifyInstance, portal: Portal): Promise<void> {
   const r = app.withTypeProvider<JsonSchemaToTsProvider>();
@@ -23,7 +23,7 @@ ${list.length ? '' : html`<tr><td colspan="4" class="muted">You have not allowed
   r.post('/consents/:connectorId/withdraw', {
     schema: { params: { type: 'object', properties: { connectorId: { type: 'string', format: 'uuid' } }, required: ['connectorId'] }, body: CsrfOnly },
   }, async (req, reply) => {
-    await oauth.withdrawConsent(req.user!.id, req.params.connectorId);
+    await oauth.withdrawConsent(req.user!.id, req.params.connectorId, clientOf(req));
     return portal.done(req, reply, '/consents', { notice: 'Consent withdrawn: the application is signed out and must ask again.' });
   });
 }

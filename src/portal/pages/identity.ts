@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html } from '../../lib/html.js';
 import { csrfField } from '../views/layout.js';
-import type { Portal } from '../session.js';
+import { clientOf, type Portal } from '../session.js';
 import { attempt, failureBox, field, type FormFailure } from '../forms.js';
 import { EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN } from '../../accounts/accounts.service.js';
 
@@ -42,7 +42,7 @@ export async function identityPages(app: FastifyInstance, portal: Portal): Promi
 
   r.post('/email/change', { attachValidation: true, schema: { body: { type: 'object', properties: { _csrf: { type: 'string' }, token: Token }, required: ['_csrf', 'token'] } } },
     async (req, reply) => attempt(req, reply, async () => {
-      const { email } = await emailLinks.confirmEmailChange(req.body.token);
+      const { email } = await emailLinks.confirmEmailChange(req.body.token, clientOf(req));
       return portal.done(req, reply, req.user ? '/account' : '/login', { notice: `Your address is now ${email}.` });
     }, (failure) => portal.render(reply, portal.ctx(req, 'Confirm your new address'), failure.status === 409 ? html`<div class="card"><div class="error" role="alert">${failure.message}</div></div>` : gone, failure.status)));
 
@@ -77,7 +77,7 @@ ${field({ name: 'password', label: 'New password', type: 'password', required: t
     attachValidation: true,
     schema: { body: { type: 'object', properties: { _csrf: { type: 'string' }, token: Token, password: { type: 'string', maxLength: PASSWORD_MAX } }, required: ['_csrf', 'token', 'password'] } },
   }, async (req, reply) => attempt(req, reply, async () => {
-    await emailLinks.reset(req.body.token, req.body.password);
+    await emailLinks.reset(req.body.token, req.body.password, clientOf(req));
     // Every session ended, this browser's too.
     await portal.endSession(req, reply);
     return portal.done(req, reply, '/login', { notice: 'Your password is changed and every session has ended. Log in with the new password.' });

@@ -65,7 +65,7 @@ ${field({ name: 'email', label: 'Add a member by email', type: 'email', value: v
 ${secondFactor.without.length ? html`<p>Not yet using two-factor authentication: ${secondFactor.without.map((m, i) => html`${i ? ', ' : ''}<span class="not-compliant">${m.name} (${m.email})</span>`)}</p>` : html`<p class="muted">Every member uses two-factor authentication.</p>`}
 ${ownerRights ? html`<form method="post" action="/orgs/${org.id}/two-factor">${csrfField(csrf)}<input type="hidden" name="required" value="${secondFactor.required ? 'no' : 'yes'}">
 <button class="${secondFactor.required ? 'secondary' : ''}" type="submit">${secondFactor.required ? 'Stop requiring it' : 'Require two-factor authentication'}</button></form>` : ''}</div>
-<p><a href="/connectors?org=${org.id}">Connectors of this organisation</a> · <a href="/orgs/${org.id}/platforms">Platforms</a>${ownerRights ? html` · <a href="/orgs/${org.id}/private-tokens">Manage private access tokens</a>` : ''}</p>`;
+<p><a href="/connectors?org=${org.id}">Connectors of this organisation</a> · <a href="/orgs/${org.id}/platforms">Platforms</a>${ownerRights ? html` · <a href="/orgs/${org.id}/private-tokens">Manage private access tokens</a>` : ''}${can(actor, 'org.read_audit', { orgId }) ? html` · <a href="/orgs/${org.id}/audit">Audit log</a>` : ''}</p>`;
   };
 
   const renderOrg = async (req: FastifyRequest, reply: FastifyReply, orgId: string, failure?: FormFailure) => {

@@ -27,6 +27,7 @@ const SCOPE_LABELS: Record<string, string> = {
   'directory.organization.rw': 'Read and change the organisation',
   'directory.platform.r': 'Read the platforms it owns and their members (Platform API)',
   'directory.platform.rw': 'Read and manage its platforms\' members, create organisations for them (Platform API)',
+  'directory.audit_log.r': 'Read the organisation\'s audit log (GET /api/v1/organization/audit_events)',
 };
 const when = (ms: number | null): string => (ms === null ? '—' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
 
