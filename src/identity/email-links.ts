@@ -100,6 +100,16 @@ export class EmailLinks {
     setImmediate(() => void this.sendReset(email).catch((err: unknown) => this.deps.log.error({ err }, 'password reset e-mail could not be sent')));
   }
 
+  /**
+   * The signed-in person asks for a link to set a password (an account made through an identity
+   * provider has none): their own address, so nothing is hidden and the link is sent before the answer.
+   */
+  async sendPasswordLink(user: { email: string }, ip: string): Promise<void> {
+    await this.limit(`mail:reset-ip:${ip}`, RESETS_PER_ADDRESS_PER_HOUR);
+    await this.limit(`mail:reset:${user.email}`, SENDS_PER_HOUR);
+    await this.sendReset(user.email);
+  }
+
   private async sendReset(email: string): Promise<void> {
     const user = await this.deps.db.selectFrom('users').select(['id', 'email', 'name']).where('email', '=', email).executeTakeFirst();
     if (!user) return;

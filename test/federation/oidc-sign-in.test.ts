@@ -399,6 +399,13 @@ describe('sign-in with an OpenID Connect provider', () => {
     assert.equal(refused.statusCode, 409);
     assert.match(refused.body, /Corp SSO is your only way to sign in\. Set a password \(Account → Forgot your password\) or link another provider first\./);
     assert.ok(await t.db.kysely.selectFrom('user_identities').select('id').where('id', '=', id).executeTakeFirst());
+    // The offered link: a reset link in the person's own mailbox, sent before the answer.
+    const sent = await p.post('/account/password/link', {});
+    assert.equal(sent.statusCode, 303);
+    assert.match((await p.follow(sent)).body, /A link to set your password is on its way to solo@corp\.example\./);
+    const mail = await t.db.kysely.selectFrom('mail_messages').select(['subject', 'body']).where('recipient', '=', 'solo@corp.example').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+    assert.equal(mail.subject, 'Reset your password');
+    assert.match(mail.body, /http:\/\/tessera\.test\/password\/reset\?token=/);
     // Two-factor authentication turns off with the code alone: there is no password to ask for.
     const { secret } = await enrolTwoFactor(p, t.clock);
     const accountPage = await p.get('/account');

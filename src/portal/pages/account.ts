@@ -48,7 +48,7 @@ ${field({ name: 'new_password', label: 'New password', type: 'password', require
   await identityAccountRoutes(app, portal, page);
   // An account made through a provider has no password: the reset link sets the first one.
   r.post('/account/password/link', { attachValidation: true, schema: { body: CsrfOnly } }, async (req, reply) => attempt(req, reply, async () => {
-    await s.emailLinks.requestReset(req.user!.email, req.ip);
+    await s.emailLinks.sendPasswordLink(req.user!, req.ip);
     return portal.done(req, reply, '/account#sign-in-methods', { notice: `A link to set your password is on its way to ${req.user!.email}.` });
   }, (failure) => page(req, reply, failure)));
 
