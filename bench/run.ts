@@ -124,7 +124,8 @@ async function main(): Promise<void> {
         const port = await freePort();
         servers['tessera-no-metrics'] = await startServer({
           name: 'tessera-no-metrics', args: startCommand(), port, readyPath: '/readyz', discardStdout,
-          env: { ...tesseraEnv, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, METRICS: 'off' },
+          // The same PUBLIC_URL: it is the tokens' issuer and audience, not where this one listens.
+          env: { ...tesseraEnv, PORT: String(port), METRICS: 'off' },
         });
       }
       const server = servers[scenario.server]!;

@@ -41,20 +41,13 @@ import { oauthRoutes } from './oauth/routes.js';
 import { instanceSecret } from './keys/instance-secret.js';
 import { instrument, noMetrics, PrometheusMetrics, scrape } from './metrics/metrics.js';
 import { listenForScrapes } from './metrics/server.js';
+import { registerOpenApi } from './openapi/openapi.js';
+import { VERSION } from './version.js';
+import { Jwks } from './http/schemas.js';
 import { Sealer } from './keys/sealed.js';
 
 // The public members of an EC or RSA JWK. Serialised through this schema, a private member ("d",
 // primes) could never be published even if one reached the key set by mistake.
-const Jwk = {
-  type: 'object',
-  properties: {
-    kty: { type: 'string' }, kid: { type: 'string' }, alg: { type: 'string' }, use: { type: 'string' },
-    crv: { type: 'string' }, x: { type: 'string' }, y: { type: 'string' },
-    n: { type: 'string' }, e: { type: 'string' },
-  },
-  required: ['kty', 'kid'],
-} as const;
-const Jwks = { type: 'object', properties: { keys: { type: 'array', items: Jwk } }, required: ['keys'] } as const;
 const Status = (status: string) => ({ type: 'object', properties: { status: { type: 'string', const: status } }, required: ['status'] });
 
 export interface BuildOptions {
@@ -142,6 +135,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
     });
     await app.register(formbody);
+    // Before any route, so the document sees every one of them (openapi/openapi.ts).
+    await registerOpenApi(app, config, VERSION);
     const portal = new Portal(services, csrfKey);
     surfaceErrors = bySurface({
       api: jsonErrorHandler, kandy: kandyErrorHandler, oauth: oauthErrorHandler, zaikio: zaikioErrorHandler,
@@ -156,7 +151,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     if (metrics) {
       metrics.watchQueues(db.kysely);
       instrument(app, metrics);
-      if (config.metrics.port === undefined) app.get('/metrics', async (_req, reply) => scrape(metrics, reply));
+      if (config.metrics.port === undefined) {
+        app.get('/metrics', { schema: { response: { 200: { description: 'Prometheus text format (README, Operating)', content: { 'text/plain': { schema: { type: 'string' } } } } } } }, async (_req, reply) => scrape(metrics, reply));
+      }
       else scrapes = await listenForScrapes(metrics, config.host, config.metrics.port);
     }
 

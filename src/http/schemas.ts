@@ -7,3 +7,15 @@
  * hundred characters for something to escape, on every token response.
  */
 export const TokenString = { type: 'string', format: 'unsafe' } as const;
+
+/** A public JSON Web Key, and the set /.well-known/jwks.json and /api/v1/jwt_public_keys answer. */
+const Jwk = {
+  type: 'object',
+  properties: {
+    kty: { type: 'string' }, kid: { type: 'string' }, alg: { type: 'string' }, use: { type: 'string' },
+    crv: { type: 'string' }, x: { type: 'string' }, y: { type: 'string' },
+    n: { type: 'string' }, e: { type: 'string' },
+  },
+  required: ['kty', 'kid'],
+} as const;
+export const Jwks = { type: 'object', properties: { keys: { type: 'array', items: Jwk } }, required: ['keys'] } as const;

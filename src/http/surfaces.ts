@@ -20,7 +20,7 @@ const WHITE_LABEL_OAUTH = /^\/[^/?]*(\/oauth\/.*)$/;
 export function surfaceOf(url: string): Surface {
   if (url.startsWith('/v1.2/') || url === '/v1.2' || url.startsWith('/v1.2?')) return 'kandy';
   if (ZAIKIO.test(url)) return 'zaikio';
-  if (url.startsWith('/v1/') || url.startsWith('/api/') || url.startsWith('/healthz') || url.startsWith('/readyz') || url === '/metrics') return 'api';
+  if (url.startsWith('/v1/') || url.startsWith('/api/') || url.startsWith('/healthz') || url.startsWith('/readyz') || url === '/metrics' || url === '/openapi.json' || url === '/docs' || url.startsWith('/docs/')) return 'api';
   // The authorization and consent steps are pages a person sees; the rest of /oauth is for
   // clients, under a white-label platform's /{platform}/oauth/ too.
   const oauthPath = WHITE_LABEL_OAUTH.exec(url)?.[1] ?? url;

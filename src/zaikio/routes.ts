@@ -11,6 +11,8 @@ import { requireAccess } from './access.js';
 import { listRevokedAccessTokens, revokeAccessToken } from '../oauth/queries.js';
 import type { ZaikioOrganization } from './directory.js';
 import { AUDIT_PAGE_MAX, AuditLogService } from '../audit/audit.service.js';
+import { Jwks } from '../http/schemas.js';
+import type { JWK } from 'jose';
 import { OrganizationBody, OrganizationDetailSchema, OrganizationSchema, PersonSchema, OrganizationMembershipSchema, PersonMembershipSchema, ZaikioErrors } from './schemas.js';
 
 const errors = { 401: ZaikioErrors, 403: ZaikioErrors, 404: ZaikioErrors };
@@ -25,9 +27,10 @@ export async function zaikioRoutes(app: FastifyInstance, services: Services): Pr
   });
 
   // The same keys as /.well-known/jwks.json: clients cache them for an hour and try each.
-  r.get('/api/v1/jwt_public_keys', async (_req, reply) => {
+  r.get('/api/v1/jwt_public_keys', { schema: { response: { 200: Jwks } } }, async (_req, reply) => {
     void reply.header('cache-control', 'public, max-age=300');
-    return deps.keys.publishedJwks();
+    // Every published key has its kid and kty (signing-keys.ts); jose's JWK type leaves both optional.
+    return deps.keys.publishedJwks() as Promise<{ keys: (JWK & { kid: string; kty: string })[] }>;
   });
 
   // Access tokens revoked before they expire; a token drops off the list once it has expired

@@ -19,6 +19,14 @@ const Params = {
   properties: Object.fromEntries(AUTHORIZATION_PARAMS.map((p) => [p, ANY_VALUE])) as Record<(typeof AUTHORIZATION_PARAMS)[number], typeof ANY_VALUE>,
 } as const;
 
+/** What the authorization endpoint answers a browser (documented in the OpenAPI document). */
+const HTML = { 'text/html': { schema: { type: 'string' } } } as const;
+const AUTHORIZE_ANSWERS = {
+  200: { description: 'The consent page', content: HTML },
+  303: { description: 'To the log-in (or sign-up) page, or to the redirect URI with `code` and `state` — or `error` once the client and redirect URI are established (RFC 6749 §4.1.2)', type: 'null' },
+  400: { description: 'An error page, never a redirect, while the client or redirect URI is not established (RFC 6749 §4.1.2.1)', content: HTML },
+} as const;
+
 /**
  * Where the two routes live: Tessera's own `/oauth/…`, or a platform's `/{platform}/oauth/…`
  * (platforms/white-label.ts), whose pages post to their own prefix and whose consents write
@@ -44,7 +52,7 @@ export async function authorizeEndpoint(app: FastifyInstance, services: Services
   // Both routes check NUL characters in validateAuthorizationRequest, which can report them to
   // the client's redirect URI (RFC 6749 §4.1.2.1) once that is established; the global check
   // (http/nul.ts) could only show a page.
-  r.get(`${scope.routePrefix}/oauth/authorize`, { schema: { querystring: Params }, config: { checksNulItself: true } }, async (req, reply) => {
+  r.get(`${scope.routePrefix}/oauth/authorize`, { schema: { querystring: Params, response: AUTHORIZE_ANSWERS }, config: { checksNulItself: true } }, async (req, reply) => {
     try {
       const outcome = await oauth.authorize(req.query, req.user, req.cookies[SESSION_COOKIE], scope.whiteLabel(req));
       if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 303);
