@@ -75,6 +75,26 @@ export function documented(url: string, method: string): Documented | undefined 
   return undefined;
 }
 
+/**
+ * The route schemas with `format: 'unsafe'` taken out: a hint to the answer's serializer (a token
+ * needs no escaping, http/schemas.ts), not something a client should read as a string format.
+ */
+function withoutSerializerHints(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSerializerHints);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([k, v]) => !(k === 'format' && v === 'unsafe')).map(([k, v]) => [k, withoutSerializerHints(v)]));
+}
+
+/**
+ * A query parameter with a default is optional to a client, though the route lists it as
+ * required so its handler's type has it (Ajv fills the default in first).
+ */
+function defaultsOptional(querystring: unknown): unknown {
+  const q = querystring as { properties?: Record<string, { default?: unknown }>; required?: string[] };
+  if (!q.required || !q.properties) return querystring;
+  return { ...q, required: q.required.filter((name) => q.properties![name]?.default === undefined) };
+}
+
 export async function registerOpenApi(app: FastifyInstance, config: Config, version: string): Promise<void> {
   await app.register(swagger, {
     openapi: {
@@ -100,11 +120,11 @@ export async function registerOpenApi(app: FastifyInstance, config: Config, vers
       const method = [route.method].flat()[0] ?? 'GET';
       const doc = documented(route.url ?? url, method);
       if (!doc) return { schema: { ...schema, hide: true }, url };
-      const response = (schema?.response ?? {}) as Record<string, unknown>;
+      const response = withoutSerializerHints(schema?.response ?? {}) as Record<string, unknown>;
       const namesErrors = Object.keys(response).some((code) => /^[45]/.test(code));
       return {
         schema: {
-          ...schema, tags: [doc.tag], ...(doc.security ? { security: doc.security } : {}),
+          ...schema, ...(schema?.querystring ? { querystring: defaultsOptional(schema.querystring) } : {}), tags: [doc.tag], ...(doc.security ? { security: doc.security } : {}),
           response: namesErrors ? response : { ...response, '4XX': ERRORS[doc.errors] },
         },
         url,
