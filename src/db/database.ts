@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type KyselyConfig, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
@@ -37,12 +37,8 @@ async function loadPg(): Promise<typeof pg> {
   return driver;
 }
 
-/** Told each statement's time (metrics/metrics.ts); Kysely measures only when someone listens. */
+/** Told each statement's time (metrics/metrics.ts), by the write watch every statement passes. */
 export type QueryObserver = (ms: number, sql: string, failed: boolean) => void;
-
-function queryLog(observe: QueryObserver | undefined): KyselyConfig['log'] {
-  return observe ? (event) => observe(event.queryDurationMillis, event.query.sql, event.level === 'error') : undefined;
-}
 
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>, observe?: QueryObserver): Promise<Db> {
   if (config.databaseUrl.startsWith('sqlite:')) {
@@ -58,11 +54,10 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
     // that crosses the mark. A worker thread doing it instead measured no faster under load on two
     // cores and cost 9 MB of memory. After a burst, the WAL file is cut back to 64 MB.
     database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-    const watch = new WriteWatch();
+    const watch = new WriteWatch(observe);
     const kysely = new Kysely<Database>({
       dialect: watch.dialect(new SqliteDialect({ database: withStatementCache(database) })),
       plugins: [new InlineLimits()],
-      log: queryLog(observe),
     });
     const dataVersion = database.prepare('PRAGMA data_version').pluck();
     return {
@@ -90,8 +85,8 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
     max: 10,
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
-  const watch = new WriteWatch();
-  const kysely = new Kysely<Database>({ dialect: watch.dialect(new PostgresDialect({ pool })), log: queryLog(observe) });
+  const watch = new WriteWatch(observe);
+  const kysely = new Kysely<Database>({ dialect: watch.dialect(new PostgresDialect({ pool })) });
   const changes = new PostgresFeed(watch, () => new pg.Client({ connectionString: config.databaseUrl }), schema);
   return {
     kysely, dialect: 'postgres', ...(schema ? { schema } : {}), changes,

@@ -89,8 +89,21 @@ export class PrometheusMetrics implements Metrics {
     this.requests.observe({ method: req.method, route, status_code: status }, reply.elapsedTime / 1000);
     if (status === 401) this.authFailures.inc({ route });
     else if (status === 429) this.rateLimited.inc({ route });
-    const kind = tokenKind(req.method, route, req.body);
+    const kind = this.tokenRoutes(req.method, route) ? tokenKind(req.method, route, req.body) : undefined;
     if (kind && status < 500) this.tokens.inc({ kind, outcome: status < 400 ? 'issued' : 'refused' });
+  }
+
+  /** Whether a route issues tokens, decided once per route (no pattern matching per request). */
+  private readonly issuing = new Map<string, boolean>();
+  private tokenRoutes(method: string, route: string): boolean {
+    const key = `${method} ${route}`;
+    let issues = this.issuing.get(key);
+    if (issues === undefined) {
+      // The body only decides an OAuth grant's kind: any body tells whether the route issues.
+      issues = tokenKind(method, route, {}) !== undefined;
+      this.issuing.set(key, issues);
+    }
+    return issues;
   }
 
   delivery(queue: DeliveryQueue, outcome: DeliveryOutcome): void {
@@ -108,7 +121,10 @@ export async function scrape(metrics: PrometheusMetrics, reply: FastifyReply): P
   return reply.type(metrics.registry.contentType).header('cache-control', 'no-store').send(await metrics.registry.metrics());
 }
 
-/** Registers the request hook on the root, so every surface's answers are counted. */
+/** Registers the request hook on the root, so every surface's answers are counted (a callback hook: no promise per request). */
 export function instrument(app: FastifyInstance, metrics: PrometheusMetrics): void {
-  app.addHook('onResponse', async (req, reply) => metrics.observe(req, reply));
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.observe(req, reply);
+    done();
+  });
 }
