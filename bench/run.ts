@@ -13,8 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { dropSchema } from '../src/db/database.js';
 import { countRotations, seed } from './seed.js';
 import { freePort, httpStatus, perfRecord, procCpuMs, startServer, type Server } from './procs.js';
-import { cycler, runLoad } from './load.js';
-import { buildScenarios, type ScenarioInputs, type ServerName } from './scenarios.js';
+import { cycler, runLoad, type LoadFigures } from './load.js';
+import { buildScenarios, type Scenario, type ScenarioInputs, type ServerName } from './scenarios.js';
 import { gitCommit, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
 import { seedOAuth } from './oauth.js';
 
@@ -121,12 +121,9 @@ async function main(): Promise<void> {
         continue;
       }
       if (scenario.server === 'tessera-no-metrics') {
-        const port = await freePort();
-        servers['tessera-no-metrics'] = await startServer({
-          name: 'tessera-no-metrics', args: startCommand(), port, readyPath: '/readyz', discardStdout,
-          // The same PUBLIC_URL: it is the tokens' issuer and audience, not where this one listens.
-          env: { ...tesseraEnv, PORT: String(port), METRICS: 'off' },
-        });
+        await metricsCost(scenario, result, tesseraEnv, discardStdout, notes);
+        await sleep(1000);
+        continue;
       }
       const server = servers[scenario.server]!;
       const url = server.baseUrl;
@@ -139,12 +136,6 @@ async function main(): Promise<void> {
       f.cpuMsPerRequest = Math.round(((procCpuMs(server.pid) - cpuBefore) / Math.max(1, f.requests)) * 1000) / 1000;
       if (scenario.id === 'token-exchange') rotations = await countRotations({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) }, measuredFrom);
       log(`${scenario.id}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
-      if (scenario.server === 'tessera-no-metrics') {
-        await server.stop();
-        delete servers['tessera-no-metrics'];
-        const withMetrics = results.find((r) => r.id === 'platform-read')?.figures;
-        if (withMetrics) notes.push(`Metrics cost in the platform read: ${(100 * (1 - withMetrics.rps / f.rps)).toFixed(1)}% (${withMetrics.rps} req/s with metrics, ${f.rps} with METRICS=off, p99 ${withMetrics.p99Ms} and ${f.p99Ms} ms).`);
-      }
       // Let the server settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
       await sleep(1000);
     }
@@ -182,6 +173,46 @@ async function main(): Promise<void> {
     if (schema) await dropSchema(databaseUrl, schema).catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * What the metrics cost, like with like: two fresh Tessera processes on the same database, one
+ * with METRICS=off, the same read driven at each in turn (on, off, on, off), so neither has the
+ * other's history (the main instance has served four scenarios by then, and its heap shows it).
+ * The scenario's figures are the METRICS=off rounds'; the note compares the sums.
+ */
+async function metricsCost(scenario: Scenario, result: ScenarioResult, env: Record<string, string>, discardStdout: boolean, notes: string[]): Promise<void> {
+  const start = async (metrics: 'on' | 'off') => {
+    const port = await freePort();
+    // The same PUBLIC_URL: it is the tokens' issuer and audience, not where this one listens.
+    return startServer({ name: `tessera-metrics-${metrics}`, args: startCommand(), port, readyPath: '/readyz', discardStdout, env: { ...env, PORT: String(port), METRICS: metrics } });
+  };
+  const on = await start('on');
+  const off = await start('off');
+  const totals = { on: { requests: 0, cpu: 0, seconds: 0 }, off: { requests: 0, cpu: 0, seconds: 0 } };
+  let last: LoadFigures | undefined;
+  try {
+    for (const round of [0, 1]) {
+      for (const [name, server] of [['on', on], ['off', off]] as const) {
+        if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...scenario.options('warmup') });
+        const cpuBefore = procCpuMs(server.pid);
+        const f = await runLoad({ url: server.baseUrl, connections, duration: durationS / 2, ...scenario.options('measure') });
+        totals[name].requests += f.requests;
+        totals[name].cpu += procCpuMs(server.pid) - cpuBefore;
+        totals[name].seconds += durationS / 2;
+        if (name === 'off' && round === 1) last = f;
+        await sleep(500);
+      }
+    }
+  } finally {
+    await on.stop();
+    await off.stop();
+  }
+  const rps = (t: { requests: number; seconds: number }) => Math.round(t.requests / t.seconds);
+  const cpu = (t: { requests: number; cpu: number }) => Math.round((t.cpu / Math.max(1, t.requests)) * 1000) / 1000;
+  const f = result.figures = { ...last!, rps: rps(totals.off), cpuMsPerRequest: cpu(totals.off) };
+  log(`${scenario.id}: metrics on ${rps(totals.on)} req/s (${cpu(totals.on)} ms CPU/req), off ${rps(totals.off)} req/s (${cpu(totals.off)} ms CPU/req)`);
+  notes.push(`Metrics cost in the platform read, two fresh processes alternating on/off/on/off: ${(100 * (1 - rps(totals.on) / rps(totals.off))).toFixed(1)}% of the rate (${rps(totals.on)} against ${rps(totals.off)} req/s), ${(100 * (cpu(totals.on) / cpu(totals.off) - 1)).toFixed(1)}% more CPU per request (${cpu(totals.on)} against ${cpu(totals.off)} ms); errors ${f.errors}, non-2xx ${f.non2xx}.`);
 }
 
 /**

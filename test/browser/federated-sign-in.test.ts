@@ -158,7 +158,7 @@ describe('federated sign-in in Chromium', () => {
     await second.ctx.close();
   });
 
-  test('failure pages: cancelled at the provider, a tenant that is not allowed', async () => {
+  test('failure pages: cancelled at the provider, an unverified address of an existing account, a tenant that is not allowed', async () => {
     const { ctx, page } = await context();
     await page.goto(`${t.url}/login`);
     await submit(page, page.getByRole('button', { name: 'Continue with Microsoft' }));
@@ -166,6 +166,17 @@ describe('federated sign-in in Chromium', () => {
     assert.equal(await page.locator('h1').innerText(), 'Sign-in failed');
     assert.match(await page.locator('[role=alert]').innerText(), /You did not allow the sign-in at Microsoft/);
     await snap(page, 'cancelled-at-provider');
+    await page.getByRole('link', { name: 'Back to log in' }).click();
+    await page.waitForURL(`${t.url}/login`);
+
+    // An account has the address, and the provider does not vouch for it: refused, never linked.
+    const owner = new PortalClient(t.app);
+    await owner.signup('nina@contoso.example', 'Nina Password');
+    up.accounts.set('nina', { tid: CONTOSO, oid: '66666666-6666-4666-8666-666666666666', name: 'Nina', preferred_username: 'nina@contoso.example' });
+    await submit(page, page.getByRole('button', { name: 'Continue with Microsoft' }));
+    assert.equal(await atProvider(page, 'nina'), 409);
+    assert.match(await page.locator('[role=alert]').innerText(), /An account with nina@contoso\.example already exists, and Microsoft did not confirm that this address is yours/);
+    await snap(page, 'unverified-email-refused');
     await page.getByRole('link', { name: 'Back to log in' }).click();
     await page.waitForURL(`${t.url}/login`);
 
