@@ -84,6 +84,15 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
     const reason = inp.oauthUnavailable ?? (pool.length ? undefined : missing);
     return reason ? { unavailable: reason } : {};
   };
+  /** Scenario 4's requests: each grant's member list with its access token. */
+  const platformRead = () => ({
+    requests: [spread(withTokens(), (g) => ({
+      method: 'GET',
+      path: `/v1/groups/${g.groupId}/members`,
+      headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}` },
+    }))],
+  });
+
   return [
     {
       id: 'token-exchange',
@@ -176,31 +185,15 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       title: '4. Platform read GET /v1/groups/{id}/members',
       server: 'tessera',
       kind: 'read',
-      options() {
-        return {
-          requests: [spread(withTokens(), (g) => ({
-            method: 'GET',
-            path: `/v1/groups/${g.groupId}/members`,
-            headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}` },
-          }))],
-        };
-      },
+      options: platformRead,
     },
     {
-      // The same read on a Tessera with METRICS=off, right after: what the metrics cost (issue 16).
+      // The same read on two fresh processes, metrics on and off in turn: what metrics cost (issue 16).
       id: 'platform-read-no-metrics',
       title: '4b. Platform read, METRICS=off (what metrics cost)',
       server: 'tessera-no-metrics',
       kind: 'read',
-      options() {
-        return {
-          requests: [spread(withTokens(), (g) => ({
-            method: 'GET',
-            path: `/v1/groups/${g.groupId}/members`,
-            headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}` },
-          }))],
-        };
-      },
+      options: platformRead,
     },
     {
       id: 'platform-write',
