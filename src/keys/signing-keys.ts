@@ -2,6 +2,7 @@
 // and stores it; `tessera keys rotate` adds a new one. The newest key signs; older keys stay in
 // the JWKS until every token they signed has expired (publish_until), so verifiers never see a
 // token whose key has vanished.
+import { recordAudit } from '../audit/audit-log.js';
 import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../lib/clock.js';
@@ -137,6 +138,10 @@ export class SigningKeys {
         retired_at: null,
         publish_until: null,
       }).execute();
+      await recordAudit(trx, {
+        actor: { type: 'system', id: 'tessera' }, action: 'signing_key.rotated', target: { type: 'signing_key', id: kid },
+        summary: 'a new ES256 key signs from now on; the previous one stays published until its tokens expire', at: now,
+      });
     });
     await this.load();
     return kid;

@@ -7,7 +7,9 @@ import { ApiError, invalid, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { PlatformContext } from '../kaizala/access-tokens.js';
 import type { PlatformService } from '../kaizala/platform.service.js';
-import type { WebhooksTable } from '../db/schema.js';
+import type { Database, WebhooksTable } from '../db/schema.js';
+import type { Kysely } from 'kysely';
+import { recordAudit } from '../audit/audit-log.js';
 import { signingSecret } from './crypto.js';
 import { encrypt } from '../lib/aead.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
@@ -73,6 +75,7 @@ export class WebhooksService {
         expires_at: input.validity ? now + input.validity * DAY : null, created_at: now, updated_at: now,
       }).execute();
       await record?.(trx, registered);
+      await this.audit(trx, ctx, 'webhook.created', id, `${eventTypes.join(', ')} on group ${input.objectId} → ${url.host}`);
     });
     return registered;
   }
@@ -100,14 +103,26 @@ export class WebhooksService {
     if (patch.callBackContext !== undefined) set.callback_context = patch.callBackContext;
     if (patch.validity !== undefined) set.expires_at = this.deps.clock.now() + patch.validity * DAY;
     if (patch.Active !== undefined) set.active = patch.Active ? 1 : 0;
-    await this.deps.db.updateTable('webhooks').set(set).where('id', '=', hook.id).execute();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.updateTable('webhooks').set(set).where('id', '=', hook.id).execute();
+      const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
+      await this.audit(trx, ctx, 'webhook.updated', hook.id, `changed ${changed.join(', ') || 'nothing'}`);
+    });
     return view({ ...hook, ...set } as WebhooksTable);
   }
 
   async remove(ctx: PlatformContext, id: string): Promise<void> {
     this.platform.require(ctx, 'webhook.write');
     const hook = await this.owned(ctx, id);
-    await this.deps.db.deleteFrom('webhooks').where('id', '=', hook.id).execute();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('webhooks').where('id', '=', hook.id).execute();
+      await this.audit(trx, ctx, 'webhook.deleted', hook.id, `on group ${hook.object_id} → ${new URL(hook.callback_url).host}`);
+    });
+  }
+
+  /** A connector's change through the API, in its organisation's log (the callback's host only: its path or query may hold a secret). */
+  private audit(trx: Kysely<Database>, ctx: PlatformContext, action: string, id: string, summary: string): Promise<void> {
+    return recordAudit(trx, { actor: { type: 'connector', id: ctx.connectorId }, orgId: ctx.orgId, action, target: { type: 'webhook', id }, summary: `${ctx.connectorName}: ${summary}`, at: this.deps.clock.now() });
   }
 
   /** A webhook of this connector on a group this token reaches; anything else does not exist. */

@@ -5,7 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { PortalClient } from '../helpers/portal.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { accessToken, ALL_PERMISSIONS, PortalClient, seedConnectorFlow } from '../helpers/portal.js';
 import { privateToken, bearer } from '../platforms/helpers.js';
 import { enrolTwoFactor, codeAt } from '../identity/helpers.js';
 import { prune } from '../../src/db/retention.js';
@@ -219,6 +221,38 @@ describe('the audit log', () => {
     assert.equal((await olga.post(`/orgs/${orgId}/private-tokens/${id}/revoke`, {})).statusCode, 303);
     assert.equal((await last('private_token.revoked'))?.summary, 'Short-lived');
     assert.ok(token);
+  });
+
+  test('changes through the APIs are recorded with the connector as the actor; a key rotation with the system', async () => {
+    const rx = createServer((req, res) => {
+      if (req.method === 'GET') return res.writeHead(200, { 'content-type': 'text/plain' }).end(new URL(req.url!, 'http://x').searchParams.get('validationToken') ?? '');
+      res.writeHead(200).end();
+    });
+    await new Promise<void>((resolve) => rx.listen(0, '127.0.0.1', resolve));
+    try {
+      const s = await seedConnectorFlow(t.app, { email: 'hooks@example.com', phone: '+14155550188', orgName: 'Hooked Ltd', permissions: [...ALL_PERMISSIONS, 'webhook.read', 'webhook.write'] });
+      const headers = { accessToken: (await accessToken(t.app, s.connector, s.refreshToken)).json().accessToken as string };
+      const url = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook?secret=do-not-log-me`;
+      const hook = await t.app.inject({ method: 'POST', url: '/v1/webhook', headers, payload: { objectId: s.groupId, objectType: 'Group', eventTypes: ['TextMessageCreated'], callBackUrl: url } });
+      assert.equal(hook.statusCode, 201, hook.body);
+      const created = await last('webhook.created');
+      assert.deepEqual([created?.actor_type, created?.actor_id, created?.org_id, created?.target_id], ['connector', s.connector.id, s.orgId, hook.json().webhookId]);
+      assert.equal(created?.summary, `Inventory bot: TextMessageCreated on group ${s.groupId} → 127.0.0.1:${(rx.address() as AddressInfo).port}`);
+      assert.equal(JSON.stringify(await entries()).includes('do-not-log-me'), false, 'the callback\'s query is not kept');
+      assert.equal((await t.app.inject({ method: 'PUT', url: `/v1/webhook/${hook.json().webhookId}`, headers, payload: { Active: false } })).statusCode, 200);
+      assert.equal((await last('webhook.updated'))?.summary, 'Inventory bot: changed Active');
+      assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1/webhook/${hook.json().webhookId}`, headers })).statusCode, 200);
+      assert.ok(await last('webhook.deleted'));
+      // A webhook refused (not Group) writes nothing.
+      const before = (await entries()).length;
+      assert.equal((await t.app.inject({ method: 'POST', url: '/v1/webhook', headers, payload: { objectId: s.groupId, objectType: 'User', eventTypes: ['TextMessageCreated'], callBackUrl: url } })).statusCode, 400);
+      assert.equal((await entries()).length, before);
+    } finally {
+      rx.close();
+    }
+    const kid = await t.services.deps.keys.rotate();
+    const rotated = await last('signing_key.rotated');
+    assert.deepEqual([rotated?.actor_type, rotated?.target_id, rotated?.org_id], ['system', kid, null]);
   });
 
   test('retention: the pruner removes entries older than AUDIT_RETENTION_DAYS, and 0 keeps them all', async () => {
