@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html, type SafeHtml } from '../lib/html.js';
 import type { ApiError } from '../lib/errors.js';
-import { csrfField, table } from '../portal/views/layout.js';
+import { csrfField, table, atMinute } from '../portal/views/layout.js';
 import { attempt, type FormFailure } from '../portal/forms.js';
 import { clientOf, CsrfOnly, safeNext, type Portal } from '../portal/session.js';
 import { themeOf } from '../platforms/theme.js';
@@ -126,14 +126,13 @@ export async function signInMethodsCard(portal: Portal, req: FastifyRequest): Pr
   return html`<div class="card" id="sign-in-methods"><h2 style="margin-top:0">Sign-in methods</h2>
 <p>Password: ${hasPassword ? html`<span class="tag ok">set</span>` : html`<span class="tag warn">none</span> You sign in through a provider below. To have a password too, use the link below to set one.`}</p>
 ${identities.length ? table(html`<tr><th>Provider</th><th>Account</th><th>Linked</th><th>Last sign-in</th><th></th></tr>
-${identities.map((i) => html`<tr><td>${i.label}</td><td>${i.email ?? ''}</td><td class="muted">${when(i.createdAt)}</td><td class="muted">${i.lastLoginAt ? when(i.lastLoginAt) : ''}</td>
+${identities.map((i) => html`<tr><td>${i.label}</td><td>${i.email ?? ''}</td><td class="muted">${atMinute(i.createdAt)}</td><td class="muted">${i.lastLoginAt ? atMinute(i.lastLoginAt) : ''}</td>
 <td><form method="post" action="/account/identities/${i.id}/unlink" class="inline">${csrf}<button class="secondary" type="submit">Unlink</button></form></td></tr>`)}`)
     : html`<p class="muted">No provider is linked: you sign in with your e-mail and password.</p>`}
 ${providers.filter((p) => !linked.has(p.id)).map((p) => html`<form method="post" action="/account/identities/link/${p.id}" class="inline">${csrf}<button class="secondary" type="submit">Link ${p.label}</button></form>`)}
 ${hasPassword ? '' : html`<form method="post" action="/account/password/link">${csrf}<button class="secondary" type="submit">E-mail me a link to set a password</button></form>`}</div>`;
 }
 
-const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
 /**
  * After a right password (and code): an identity waiting for this account's owner is linked.

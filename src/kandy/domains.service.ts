@@ -11,6 +11,7 @@ import { newId } from '../lib/ids.js';
 import { FailureLimit, secretFailureRules } from '../lib/rate-limit.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
 import type { Database, DomainTokenKind, DomainsTable } from '../db/schema.js';
+import { recordAudit } from '../audit/audit-log.js';
 import * as q from './queries.js';
 import {
   checkGivenPassword, generatePassword, missing, newKey, newToken, normaliseCountryCode, normaliseDomainName,
@@ -128,7 +129,7 @@ export class DomainsService {
     await this.deps.db.transaction().execute(async (trx) => {
       await q.setAccountSecret(trx, account.id, sha256(apiSecret));
       await q.revokeAccountTokens(trx, account.id, this.deps.clock.now());
-      await trx.insertInto('audit_events').values(this.audit(actor.userId, orgId, 'account.secret_rotated', 'api_account', account.id)).execute();
+      await this.audit(trx, actor.userId, orgId, 'account.secret_rotated', 'api_account', account.id);
     });
     return { apiKey: account.api_key, apiSecret };
   }
@@ -154,7 +155,7 @@ export class DomainsService {
       await q.setDomainSecret(trx, domain.id, sha256(apiSecret), now);
       // Tokens obtained with the old secret go with it.
       await q.revokeDomainTokens(trx, domain.id, now);
-      await trx.insertInto('audit_events').values(this.audit(actor.userId, domain.org_id, 'domain.secret_rotated', 'domain', domain.id)).execute();
+      await this.audit(trx, actor.userId, domain.org_id, 'domain.secret_rotated', 'domain', domain.id);
     });
     return { domain, apiSecret };
   }
@@ -297,7 +298,7 @@ export class DomainsService {
     try {
       await this.deps.db.transaction().execute(async (trx) => {
         await q.insertDomain(trx, domain);
-        await trx.insertInto('audit_events').values(this.audit(userId, ctx.orgId, 'domain.created', 'domain', domain.id)).execute();
+        await this.audit(trx, userId, ctx.orgId, 'domain.created', 'domain', domain.id);
         await record?.(trx, { domain, apiSecret });
       });
     } catch (err) {
@@ -340,7 +341,7 @@ export class DomainsService {
   private async removeDomain(domain: DomainsTable, userId?: string): Promise<void> {
     await this.deps.db.transaction().execute(async (trx) => {
       await q.deleteDomain(trx, domain);
-      await trx.insertInto('audit_events').values(this.audit(userId, domain.org_id, 'domain.deleted', 'domain', domain.id)).execute();
+      await this.audit(trx, userId, domain.org_id, 'domain.deleted', 'domain', domain.id);
     });
   }
 
@@ -434,10 +435,10 @@ export class DomainsService {
     return new ApiError('conflict', `user_id: "${userId}" already exists in ${domainName}`, { field: 'user_id' });
   }
 
-  private audit(userId: string | undefined, orgId: string, action: string, targetType: string, targetId: string) {
-    return {
-      id: newId(), org_id: orgId, actor_type: userId ? 'user' as const : 'system' as const, actor_id: userId ?? 'domain-api',
-      action, target_type: targetType, target_id: targetId, created_at: this.deps.clock.now(),
-    };
+  private audit(trx: Kysely<Database>, userId: string | undefined, orgId: string, action: string, targetType: string, targetId: string): Promise<void> {
+    return recordAudit(trx, {
+      actor: userId ? { type: 'user', id: userId } : { type: 'system', id: 'domain-api' }, orgId, action, target: { type: targetType, id: targetId }, at: this.deps.clock.now(),
+    });
   }
+
 }

@@ -5,8 +5,9 @@
 // ones are refused until it is under the limit again.
 import type { Deps } from '../deps.js';
 import { ApiError, invalid } from '../lib/errors.js';
-import { newId } from '../lib/ids.js';
-import type { PlansTable } from '../db/schema.js';
+import type { Database, PlansTable } from '../db/schema.js';
+import type { Kysely } from 'kysely';
+import { recordAudit } from '../audit/audit-log.js';
 import * as q from './queries.js';
 
 /** The column is a 32-bit INTEGER on PostgreSQL; a larger quota would fail there and not on SQLite. */
@@ -70,7 +71,7 @@ export class PlansService {
         if (max === undefined && name === undefined) throw new ApiError('validation_failed', 'max_users: give a new quota, a new name or both', { field: 'max_users', missing: true });
         await q.updatePlan(trx, id, { ...(max === undefined ? {} : { max_users: max }), ...(name === undefined ? {} : { name }) });
       }
-      await trx.insertInto('audit_events').values(this.audit(null, previous ? 'plan.updated' : 'plan.created', 'plan', id)).execute();
+      await this.audit(trx, null, previous ? 'plan.updated' : 'plan.created', 'plan', id);
       const plan = (await q.findPlan(trx, id))!;
       const usage = (await q.listPlanUsage(trx)).find((p) => p.id === id);
       return { plan, previous, accountsOver: usage?.accounts_over ?? 0 };
@@ -96,12 +97,13 @@ export class PlansService {
       if (before) await q.setAccountPlan(trx, before.id, plan.id);
       else await q.insertAccountIfAbsent(trx, q.newAccountRow(org.id, plan.id, this.deps.clock.now()));
       const account = (await q.findAccountByOrg(trx, org.id))!;
-      await trx.insertInto('audit_events').values(this.audit(org.id, 'account.plan_changed', 'api_account', account.id)).execute();
+      await this.audit(trx, org.id, 'account.plan_changed', 'api_account', account.id);
       return { org, plan, previousPlanId: before?.plan_id, usersUsed: account.users_used };
     });
   }
 
-  private audit(orgId: string | null, action: string, targetType: string, targetId: string) {
-    return { id: newId(), org_id: orgId, actor_type: 'system' as const, actor_id: 'tessera-cli', action, target_type: targetType, target_id: targetId, created_at: this.deps.clock.now() };
+  private audit(trx: Kysely<Database>, orgId: string | null, action: string, targetType: string, targetId: string): Promise<void> {
+    return recordAudit(trx, { actor: { type: 'system', id: 'tessera-cli' }, orgId, action, target: { type: targetType, id: targetId }, at: this.deps.clock.now() });
   }
+
 }

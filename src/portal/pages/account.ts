@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html, raw } from '../../lib/html.js';
-import { copyable, count, csrfField, table } from '../views/layout.js';
+import { copyable, count, csrfField, table, atMinute } from '../views/layout.js';
 import { clientOf, CsrfOnly, SESSION_COOKIE, type Portal } from '../session.js';
 import { attempt, failureBox, field, type FormFailure } from '../forms.js';
 import { notFound } from '../../lib/errors.js';
@@ -11,7 +11,6 @@ import { PASSWORD_MAX, PASSWORD_MIN } from '../../accounts/accounts.service.js';
 import { outboxOf } from '../../mail/mail.js';
 import { identityAccountRoutes, signInMethodsCard } from '../../federation/pages.js';
 
-const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
 export async function accountPages(app: FastifyInstance, portal: Portal): Promise<void> {
   const r = app.withTypeProvider<JsonSchemaToTsProvider>();
@@ -113,7 +112,7 @@ ${field({ name: 'code', label: 'Code', required: true, maxLength: 20, autocomple
     return portal.render(reply, portal.ctx(req, 'E-mail outbox', 'mail-outbox'), html`<h1>E-mail outbox</h1>
 <p class="muted">Development e-mail provider: messages for you are kept here instead of being sent. Set <code>SMTP_URL</code> to send them. A link that was used is blanked out.</p>
 ${table(html`<tr><th>Sent</th><th>To</th><th>Subject</th><th>Message</th></tr>
-${messages.map((m) => html`<tr><td class="muted">${when(m.created_at)}</td><td>${m.recipient}</td><td>${m.subject}</td><td class="mail-body"><pre style="white-space:pre-wrap;margin:0;font:inherit">${m.body}</pre></td></tr>`)}
+${messages.map((m) => html`<tr><td class="muted">${atMinute(m.created_at)}</td><td>${m.recipient}</td><td>${m.subject}</td><td class="mail-body"><pre style="white-space:pre-wrap;margin:0;font:inherit">${m.body}</pre></td></tr>`)}
 ${messages.length ? '' : html`<tr><td colspan="4" class="muted">No messages.</td></tr>`}`)}`);
   });
 }

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html, type SafeHtml } from '../../lib/html.js';
-import { copyable, count, csrfField, table, type Flash } from '../views/layout.js';
+import { copyable, count, csrfField, table, type Flash, atMinute } from '../views/layout.js';
 import { CsrfOnly, type Portal } from '../session.js';
 import { attempt, failureBox, field, type FormFailure } from '../forms.js';
 import type { Actor } from '../../auth/policy.js';
@@ -14,7 +14,6 @@ import type { AccountWithPlan } from '../../kandy/queries.js';
 const Id = { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] } as const;
 const DOMAIN_NAME_MAX = 253;
 const PROJECT_NAME_MAX = 100;
-const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
 export async function projectPages(app: FastifyInstance, portal: Portal): Promise<void> {
   const r = app.withTypeProvider<JsonSchemaToTsProvider>();
@@ -82,7 +81,7 @@ ${admin ? html`<form class="inline" method="post" action="/projects/${domain.id}
 <form class="inline" method="post" action="/projects/${domain.id}/delete">${csrfField(csrf)}<button class="danger" type="submit">Delete project</button></form>` : ''}</div>
 <h2>Users</h2>
 ${table(html`<tr><th>User</th><th>Full user id</th><th>Country</th><th>Name</th><th>Email</th><th>Created (UTC)</th></tr>
-${users.map((u) => html`<tr><td>${u.user_id}</td><td><code>${u.user_id}@${domain.domain_name}</code></td><td>${u.country_code}</td><td>${[u.first_name, u.last_name].filter(Boolean).join(' ')}</td><td>${u.email ?? ''}</td><td>${when(u.created_at)}</td></tr>`)}
+${users.map((u) => html`<tr><td>${u.user_id}</td><td><code>${u.user_id}@${domain.domain_name}</code></td><td>${u.country_code}</td><td>${[u.first_name, u.last_name].filter(Boolean).join(' ')}</td><td>${u.email ?? ''}</td><td>${atMinute(u.created_at)}</td></tr>`)}
 ${users.length ? '' : html`<tr><td colspan="6" class="muted">No users yet.</td></tr>`}`, html`id="users"`)}
 <h2>Provision users</h2><div class="card"><ol class="steps">
 <li>Domain access token: <code>curl "${base}/v1.2/domains/accesstokens?key=${domain.api_key}&amp;domain_api_secret=PROJECT_API_SECRET"</code></li>

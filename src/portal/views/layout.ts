@@ -89,6 +89,9 @@ export function copyable(id: string, value: string, secret = false): SafeHtml {
   return html`<div class="copyable">${secret ? html`<span class="secret" id="${id}">${value}</span>` : html`<code id="${id}">${value}</code>`}<button type="button" class="copy" data-copy="${id}" aria-label="Copy"></button></div>`;
 }
 
+/** A moment as pages show it: UTC, to the minute (2026-12-01 15:40). */
+export const atMinute = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
 /** A table that scrolls inside its box on a narrow screen instead of widening the page. */
 export const table = (rows: SafeHtml, attrs: SafeHtml = html``): SafeHtml => html`<div class="table"><table ${attrs}>${rows}</table></div>`;
 
