@@ -162,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
       const db = await openDatabase(config);
       try {
         await migrateToLatest(db);
-        const n = await resealAll(db.kysely, new Sealer(config.masterKey), new Sealer(next));
+        const n = await resealAll(db.kysely, new Sealer(config.masterKey), new Sealer(next), systemClock.now());
         console.log(`${sub === 'rotate' ? 'sealed under NEW_MASTER_KEY' : 'stored unsealed'}: ${n.signingKeys} signing key${n.signingKeys === 1 ? '' : 's'}, ${n.settings} instance secret${n.settings === 1 ? '' : 's'}, ${n.twoFactorSecrets} two-factor secret${n.twoFactorSecrets === 1 ? '' : 's'}, ${n.ibans} IBAN${n.ibans === 1 ? '' : 's'}`
           + `\nstart every instance with ${sub === 'rotate' ? 'MASTER_KEY set to the new key' : 'no MASTER_KEY'}`);
       } finally {

@@ -2,7 +2,7 @@
 // records (so an entry exists exactly when the change does). A refused attempt that changes
 // nothing — a failed sign-in — is recorded on its own. Summaries name what changed, never a secret.
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { AuditActorType, Database } from '../db/schema.js';
 import { uuidv7 } from '../lib/ids.js';
 
 /** Where a request came from, as the audit log keeps it. */
@@ -12,7 +12,7 @@ export interface ClientInfo {
 }
 
 export interface AuditEntry {
-  actor: { type: 'user' | 'connector' | 'system' | 'anonymous'; id: string };
+  actor: { type: AuditActorType; id: string };
   action: string;
   target: { type: string; id: string };
   orgId?: string | null;
@@ -21,8 +21,11 @@ export interface AuditEntry {
   at: number;
 }
 
+/** Who acted and from where: the part of an entry a service is handed by its caller. */
+export type AuditBy = Pick<AuditEntry, 'actor' | 'client'>;
+
 /** An entry's actor and client for a person acting through the portal (auth/policy.ts Actor). */
-export const byPerson = (actor: { userId: string; client?: ClientInfo | undefined }): Pick<AuditEntry, 'actor' | 'client'> =>
+export const byPerson = (actor: { userId: string; client?: ClientInfo | undefined }): AuditBy =>
   ({ actor: { type: 'user', id: actor.userId }, ...(actor.client ? { client: actor.client } : {}) });
 
 const USER_AGENT_MAX = 300;

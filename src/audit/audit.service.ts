@@ -105,7 +105,9 @@ export class AuditLogService {
   private select(db: Kysely<Database>) {
     return db.selectFrom('audit_events')
       .leftJoin('users', (j) => j.onRef('users.id', '=', 'audit_events.actor_id').on('audit_events.actor_type', '=', 'user'))
-      .select(['audit_events.id', 'audit_events.created_at', 'audit_events.action', 'audit_events.actor_type', 'audit_events.actor_id', 'users.name as actor_name', 'users.email as actor_email',
+      .leftJoin('connectors', (j) => j.onRef('connectors.id', '=', 'audit_events.actor_id').on('audit_events.actor_type', '=', 'connector'))
+      .select((eb) => eb.fn.coalesce('users.name', 'connectors.name').as('actor_name'))
+      .select(['audit_events.id', 'audit_events.created_at', 'audit_events.action', 'audit_events.actor_type', 'audit_events.actor_id', 'users.email as actor_email',
         'audit_events.target_type', 'audit_events.target_id', 'audit_events.summary', 'audit_events.ip', 'audit_events.user_agent']);
   }
 

@@ -159,10 +159,13 @@ export interface GrantsTable {
   revoked_at: number | null;
 }
 
+/** A connector is an app acting with its token; a Kandy account or project acts with its API key. */
+export type AuditActorType = 'user' | 'connector' | 'kandy_account' | 'kandy_project' | 'system' | 'anonymous';
+
 export interface AuditEventsTable {
   id: string;
   org_id: string | null;
-  actor_type: 'user' | 'connector' | 'system' | 'anonymous';
+  actor_type: AuditActorType;
   actor_id: string;
   action: string;
   target_type: string;

@@ -8,7 +8,8 @@ import { html, type SafeHtml } from '../lib/html.js';
 import type { ApiError } from '../lib/errors.js';
 import { csrfField, table, atMinute } from '../portal/views/layout.js';
 import { attempt, type FormFailure } from '../portal/forms.js';
-import { clientOf, CsrfOnly, safeNext, type Portal } from '../portal/session.js';
+import { CsrfOnly, safeNext, type Portal } from '../portal/session.js';
+import { clientOf } from '../http/client.js';
 import { themeOf } from '../platforms/theme.js';
 import { FEDERATED_LOGIN_TTL_MS, FederatedLoginError, type CallbackOutcome, type PendingLink } from './federation.service.js';
 

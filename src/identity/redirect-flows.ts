@@ -8,7 +8,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { Services } from '../services.js';
-import { clientOf, SESSION_COOKIE, type Portal } from '../portal/session.js';
+import { SESSION_COOKIE, type Portal } from '../portal/session.js';
+import { clientOf } from '../http/client.js';
 import { attempt, failureBox, field, fieldError, type FormFailure } from '../portal/forms.js';
 import { ApiError } from '../lib/errors.js';
 import type { PaymentInput } from '../payments/means-of-payment.js';

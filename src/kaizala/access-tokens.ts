@@ -11,6 +11,7 @@ import { VerifiedTokens } from '../keys/verified-tokens.js';
 import { prepared } from '../db/prepared.js';
 import type { ReadCache } from '../db/read-cache.js';
 import { isPermission, type Permission } from '../connectors/permissions.js';
+import type { AuditBy, ClientInfo } from '../audit/audit-log.js';
 
 export const ACCESS_TOKEN_TTL_MS = 24 * 3600 * 1000;
 export const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -24,6 +25,9 @@ export interface PlatformContext {
   readonly orgId: string;
   readonly permissions: ReadonlySet<Permission>;
 }
+
+/** A connector acting through the platform API with its access token, as the audit log records it. */
+export const byConnector = (ctx: PlatformContext, client: ClientInfo): AuditBy => ({ actor: { type: 'connector', id: ctx.connectorId }, client });
 
 export const platformAudience = (publicUrl: string): string => `${publicUrl}/v1`;
 

@@ -10,7 +10,8 @@ import type { Group } from '../orgs/orgs.service.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
 import { prepared } from '../db/prepared.js';
 import type { ReadCache } from '../db/read-cache.js';
-import type { PlatformContext } from './access-tokens.js';
+import { byConnector, type PlatformContext } from './access-tokens.js';
+import type { ClientInfo } from '../audit/audit-log.js';
 import type { EventSource, WebhookEvents } from '../webhooks/events.js';
 
 const MAX_DEPTH = 16;
@@ -105,7 +106,7 @@ export class PlatformService {
     return Promise.all(children.map((g) => this.summary(g)));
   }
 
-  async createSubGroup(ctx: PlatformContext, groupId: string, input: { name: string; welcomeMessage?: string; members?: string[]; groupType?: string }, record?: RecordAnswer<CreatedSubGroup>): Promise<CreatedSubGroup> {
+  async createSubGroup(ctx: PlatformContext, client: ClientInfo, groupId: string, input: { name: string; welcomeMessage?: string; members?: string[]; groupType?: string }, record?: RecordAnswer<CreatedSubGroup>): Promise<CreatedSubGroup> {
     this.require(ctx, 'groupinfo.write');
     if (input.members?.length) this.require(ctx, 'groupmember.write');
     const parent = await this.groupInScope(ctx, groupId);
@@ -115,7 +116,7 @@ export class PlatformService {
     const created = (r: { group: Group; membersAdded: string[] }): CreatedSubGroup => ({ groupName: r.group.name, groupId: r.group.id, membersAdded: r.membersAdded.length });
     return created(await this.orgs.insertGroup(parent.org_id, {
       name: input.name, welcomeMessage: input.welcomeMessage, parentId: parent.id, groupType: input.groupType, members,
-    }, undefined, record && ((trx, r) => record(trx, created(r)))));
+    }, byConnector(ctx, client), undefined, record && ((trx, r) => record(trx, created(r)))));
   }
 
   /** The members in the API's shape; the same array for every request until the members change. */
@@ -126,18 +127,18 @@ export class PlatformService {
       .map((m) => ({ id: m.id, role: m.role === 'admin' ? 'Admin' : 'Member', mobileNumber: m.phone, isProvisioned: m.isProvisioned }))))!;
   }
 
-  async addMembers(ctx: PlatformContext, groupId: string, phones: string[]): Promise<number> {
+  async addMembers(ctx: PlatformContext, client: ClientInfo, groupId: string, phones: string[]): Promise<number> {
     this.require(ctx, 'groupmember.write');
-    await this.groupInScope(ctx, groupId);
-    const added = await addMembers(this.deps, groupId, normalisePhones(phones), 'member');
+    const group = await this.groupInScope(ctx, groupId);
+    const added = await addMembers(this.deps, group, normalisePhones(phones), 'member', byConnector(ctx, client));
     for (const phone of added) await this.events.emit(groupId, 'MemberAdded', { member: phone, memberName: '', type: 'Member' }, this.source(ctx));
     return added.length;
   }
 
-  async removeMember(ctx: PlatformContext, groupId: string, memberId: string): Promise<void> {
+  async removeMember(ctx: PlatformContext, client: ClientInfo, groupId: string, memberId: string): Promise<void> {
     this.require(ctx, 'groupmember.remove');
-    await this.groupInScope(ctx, groupId);
-    const removed = await removeMember(this.deps.db, groupId, memberId);
+    const group = await this.groupInScope(ctx, groupId);
+    const removed = await removeMember(this.deps, group, memberId, byConnector(ctx, client));
     await this.events.emit(groupId, 'MemberRemoved', { member: removed.phone, memberName: '', type: removed.role === 'admin' ? 'Admin' : 'Member' }, this.source(ctx));
   }
 

@@ -6,6 +6,7 @@ import type { Services } from '../services.js';
 import { ApiErrorSchema, jsonErrorHandler } from '../http/errors.js';
 import { TokenString } from '../http/schemas.js';
 import type { PlatformContext } from './access-tokens.js';
+import { clientOf } from '../http/client.js';
 import type { PlatformMember } from './platform.service.js';
 import type { Message } from '../orgs/orgs.service.js';
 import { MESSAGE_MAX } from '../orgs/orgs.service.js';
@@ -135,7 +136,7 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
         },
       },
     }, async (req, reply) => services.idempotency.run(req, reply, scopeOf(req),
-      (record) => services.platform.createSubGroup(ctx(req), req.params.groupId, req.body, record),
+      (record) => services.platform.createSubGroup(ctx(req), clientOf(req), req.params.groupId, req.body, record),
       (created) => ({ status: 201, body: created })));
 
     p.get('/v1/groups/:groupId/members', {
@@ -170,7 +171,7 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
           ...errors,
         },
       },
-    }, async (req) => ({ result: true, membersAdded: await services.platform.addMembers(ctx(req), req.params.groupId, req.body.members) }));
+    }, async (req) => ({ result: true, membersAdded: await services.platform.addMembers(ctx(req), clientOf(req), req.params.groupId, req.body.members) }));
 
     p.delete('/v1/groups/:groupId/members/:memberId', {
       schema: {
@@ -178,7 +179,7 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
         response: { 200: Done, ...errors },
       },
     }, async (req) => {
-      await services.platform.removeMember(ctx(req), req.params.groupId, req.params.memberId);
+      await services.platform.removeMember(ctx(req), clientOf(req), req.params.groupId, req.params.memberId);
       return { result: true };
     });
 
@@ -233,7 +234,7 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
         },
       },
     }, async (req, reply) => services.idempotency.run(req, reply, scopeOf(req),
-      (record) => services.webhooks.register(ctx(req), req.body, record),
+      (record) => services.webhooks.register(ctx(req), clientOf(req), req.body, record),
       (registered) => ({ status: 201, body: registered })));
 
     p.get('/v1/webhook', {
@@ -261,12 +262,12 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
         },
         response: { 200: Webhook, ...errors },
       },
-    }, async (req) => services.webhooks.update(ctx(req), req.params.webhookId, req.body));
+    }, async (req) => services.webhooks.update(ctx(req), clientOf(req), req.params.webhookId, req.body));
 
     p.delete('/v1/webhook/:webhookId', {
       schema: { params: WebhookParams, response: { 200: Done, ...errors } },
     }, async (req) => {
-      await services.webhooks.remove(ctx(req), req.params.webhookId);
+      await services.webhooks.remove(ctx(req), clientOf(req), req.params.webhookId);
       return { result: true };
     });
 

@@ -11,7 +11,7 @@ import { newId } from '../lib/ids.js';
 import { FailureLimit, secretFailureRules } from '../lib/rate-limit.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
 import type { Database, DomainTokenKind, DomainsTable } from '../db/schema.js';
-import { recordAudit } from '../audit/audit-log.js';
+import { byPerson, recordAudit, type AuditBy, type ClientInfo } from '../audit/audit-log.js';
 import * as q from './queries.js';
 import {
   checkGivenPassword, generatePassword, missing, newKey, newToken, normaliseCountryCode, normaliseDomainName,
@@ -24,6 +24,10 @@ export const DEFAULT_PLAN = 'basic';
 
 export interface AccountContext { accountId: string; orgId: string }
 export interface DomainContext extends AccountContext { domainId: string; domainName: string }
+
+// The API key a call authenticated with, as the audit log records the actor.
+const byAccountKey = (ctx: AccountContext, client: ClientInfo): AuditBy => ({ actor: { type: 'kandy_account', id: ctx.accountId }, client });
+const byProjectKey = (ctx: DomainContext, client: ClientInfo): AuditBy => ({ actor: { type: 'kandy_project', id: ctx.domainId }, client });
 
 export interface CreateUserInput {
   user_id?: string | undefined;
@@ -129,7 +133,7 @@ export class DomainsService {
     await this.deps.db.transaction().execute(async (trx) => {
       await q.setAccountSecret(trx, account.id, sha256(apiSecret));
       await q.revokeAccountTokens(trx, account.id, this.deps.clock.now());
-      await this.audit(trx, actor.userId, orgId, 'account.secret_rotated', 'api_account', account.id);
+      await this.audit(trx, byPerson(actor), orgId, 'account.secret_rotated', 'api_account', account.id);
     });
     return { apiKey: account.api_key, apiSecret };
   }
@@ -144,7 +148,7 @@ export class DomainsService {
   async createDomainAsActor(actor: Actor, orgId: string, input: { domain_name?: string; project_name?: string }): Promise<{ domain: DomainsTable; apiSecret: string }> {
     this.requireManager(actor, orgId);
     const account = await this.account(orgId);
-    return this.createDomain({ accountId: account.id, orgId }, input, actor.userId);
+    return this.insertDomain({ accountId: account.id, orgId }, byPerson(actor), input);
   }
 
   async rotateDomainSecret(actor: Actor, domainId: string): Promise<{ domain: DomainsTable; apiSecret: string }> {
@@ -155,19 +159,23 @@ export class DomainsService {
       await q.setDomainSecret(trx, domain.id, sha256(apiSecret), now);
       // Tokens obtained with the old secret go with it.
       await q.revokeDomainTokens(trx, domain.id, now);
-      await this.audit(trx, actor.userId, domain.org_id, 'domain.secret_rotated', 'domain', domain.id);
+      await this.audit(trx, byPerson(actor), domain.org_id, 'domain.secret_rotated', 'domain', domain.id, domain.domain_name);
     });
     return { domain, apiSecret };
   }
 
   async revokeTokensAsActor(actor: Actor, domainId: string): Promise<number> {
     const domain = await this.domainForActor(actor, domainId, true);
-    return q.revokeDomainTokens(this.deps.db, domain.id, this.deps.clock.now());
+    return this.deps.db.transaction().execute(async (trx) => {
+      const n = await q.revokeDomainTokens(trx, domain.id, this.deps.clock.now());
+      await this.audit(trx, byPerson(actor), domain.org_id, 'domain.tokens_revoked', 'domain', domain.id, `${n} token${n === 1 ? '' : 's'} of ${domain.domain_name}`);
+      return n;
+    });
   }
 
   async deleteDomainAsActor(actor: Actor, domainId: string): Promise<void> {
     const domain = await this.domainForActor(actor, domainId, true);
-    await this.removeDomain(domain, actor.userId);
+    await this.removeDomain(domain, byPerson(actor));
   }
 
   async usersOfDomain(actor: Actor, domainId: string): Promise<{ domain: DomainsTable; users: q.DomainUser[] }> {
@@ -285,7 +293,11 @@ export class DomainsService {
 
   // ---- domains (account access token or portal) ----
 
-  async createDomain(ctx: AccountContext, input: { domain_name?: string | undefined; project_name?: string | undefined }, userId?: string, record?: RecordAnswer<CreatedDomain>): Promise<CreatedDomain> {
+  async createDomain(ctx: AccountContext, client: ClientInfo, input: { domain_name?: string | undefined; project_name?: string | undefined }, record?: RecordAnswer<CreatedDomain>): Promise<CreatedDomain> {
+    return this.insertDomain(ctx, byAccountKey(ctx, client), input, record);
+  }
+
+  private async insertDomain(ctx: AccountContext, by: AuditBy, input: { domain_name?: string | undefined; project_name?: string | undefined }, record?: RecordAnswer<CreatedDomain>): Promise<CreatedDomain> {
     if (input.domain_name === undefined) throw missing('domain_name');
     const domainName = normaliseDomainName(input.domain_name);
     const projectName = normaliseProjectName(input.project_name, domainName);
@@ -298,7 +310,7 @@ export class DomainsService {
     try {
       await this.deps.db.transaction().execute(async (trx) => {
         await q.insertDomain(trx, domain);
-        await this.audit(trx, userId, ctx.orgId, 'domain.created', 'domain', domain.id);
+        await this.audit(trx, by, ctx.orgId, 'domain.created', 'domain', domain.id, domainName);
         await record?.(trx, { domain, apiSecret });
       });
     } catch (err) {
@@ -312,21 +324,21 @@ export class DomainsService {
     return q.listDomains(this.deps.db, ctx.accountId);
   }
 
-  async deleteDomainByName(ctx: AccountContext, domainNameInput: string | undefined): Promise<void> {
+  async deleteDomainByName(ctx: AccountContext, client: ClientInfo, domainNameInput: string | undefined): Promise<void> {
     if (!domainNameInput) throw missing('domain_name');
     const domain = await q.findDomainByName(this.deps.db, ctx.accountId, domainNameInput.trim().toLowerCase());
     // Another account's domain answers exactly like a missing one.
     if (!domain) throw notFound('Domain');
-    await this.removeDomain(domain);
+    await this.removeDomain(domain, byAccountKey(ctx, client));
   }
 
-  async deleteDomainById(ctx: AccountContext, domainId: string): Promise<void> {
+  async deleteDomainById(ctx: AccountContext, client: ClientInfo, domainId: string): Promise<void> {
     const domain = await q.findDomainById(this.deps.db, domainId);
     if (!domain || domain.account_id !== ctx.accountId) throw notFound('Domain');
-    await this.removeDomain(domain);
+    await this.removeDomain(domain, byAccountKey(ctx, client));
   }
 
-  async rotateDomainSecretById(ctx: AccountContext, domainId: string): Promise<{ domain: DomainsTable; apiSecret: string }> {
+  async rotateDomainSecretById(ctx: AccountContext, client: ClientInfo, domainId: string): Promise<{ domain: DomainsTable; apiSecret: string }> {
     const domain = await q.findDomainById(this.deps.db, domainId);
     if (!domain || domain.account_id !== ctx.accountId) throw notFound('Domain');
     const apiSecret = newKey('DAS');
@@ -334,20 +346,21 @@ export class DomainsService {
     await this.deps.db.transaction().execute(async (trx) => {
       await q.setDomainSecret(trx, domain.id, sha256(apiSecret), now);
       await q.revokeDomainTokens(trx, domain.id, now);
+      await this.audit(trx, byAccountKey(ctx, client), domain.org_id, 'domain.secret_rotated', 'domain', domain.id, domain.domain_name);
     });
     return { domain, apiSecret };
   }
 
-  private async removeDomain(domain: DomainsTable, userId?: string): Promise<void> {
+  private async removeDomain(domain: DomainsTable, by: AuditBy): Promise<void> {
     await this.deps.db.transaction().execute(async (trx) => {
       await q.deleteDomain(trx, domain);
-      await this.audit(trx, userId, domain.org_id, 'domain.deleted', 'domain', domain.id);
+      await this.audit(trx, by, domain.org_id, 'domain.deleted', 'domain', domain.id, domain.domain_name);
     });
   }
 
   // ---- users (domain access token) ----
 
-  async createUser(ctx: DomainContext, input: CreateUserInput, record?: RecordAnswer<CreatedUser>): Promise<CreatedUser> {
+  async createUser(ctx: DomainContext, client: ClientInfo, input: CreateUserInput, record?: RecordAnswer<CreatedUser>): Promise<CreatedUser> {
     // Validate everything before writing anything.
     if (input.user_id === undefined) throw missing('user_id');
     if (input.user_country_code === undefined) throw missing('user_country_code');
@@ -389,6 +402,7 @@ export class DomainsService {
         // deletion held the account lock, so this create waited for its commit): the token died
         // with the project.
         await q.insertUser(trx, row);
+        await this.audit(trx, byProjectKey(ctx, client), ctx.orgId, 'domain_user.created', 'domain_user', row.id, created.full_user_id);
         await record?.(trx, created);
       });
     } catch (err) {
@@ -403,15 +417,18 @@ export class DomainsService {
     return q.listUsers(this.deps.db, ctx.domainId);
   }
 
-  async deleteUser(ctx: DomainContext, userIdInput: string | undefined): Promise<void> {
+  async deleteUser(ctx: DomainContext, client: ClientInfo, userIdInput: string | undefined): Promise<void> {
     if (!userIdInput) throw missing('user_id');
     const userId = normaliseUserId(userIdInput);
     const deleted = await this.deps.db.transaction().execute(async (trx) => {
       // The account lock first, as every writer of domain_users takes it (queries.ts, "Lock order").
       await q.lockAccount(trx, ctx.accountId);
-      const ok = await q.deleteUser(trx, ctx.domainId, userId);
-      if (ok) await q.releaseUserSlots(trx, ctx.accountId, 1);
-      return ok;
+      const gone = await q.deleteUser(trx, ctx.domainId, userId);
+      if (gone) {
+        await q.releaseUserSlots(trx, ctx.accountId, 1);
+        await this.audit(trx, byProjectKey(ctx, client), ctx.orgId, 'domain_user.deleted', 'domain_user', gone, `${userId}@${ctx.domainName}`);
+      }
+      return gone;
     });
     if (!deleted) throw notFound('User');
   }
@@ -435,10 +452,8 @@ export class DomainsService {
     return new ApiError('conflict', `user_id: "${userId}" already exists in ${domainName}`, { field: 'user_id' });
   }
 
-  private audit(trx: Kysely<Database>, userId: string | undefined, orgId: string, action: string, targetType: string, targetId: string): Promise<void> {
-    return recordAudit(trx, {
-      actor: userId ? { type: 'user', id: userId } : { type: 'system', id: 'domain-api' }, orgId, action, target: { type: targetType, id: targetId }, at: this.deps.clock.now(),
-    });
+  private audit(trx: Kysely<Database>, by: AuditBy, orgId: string, action: string, targetType: string, targetId: string, summary?: string): Promise<void> {
+    return recordAudit(trx, { ...by, orgId, action, target: { type: targetType, id: targetId }, ...(summary ? { summary } : {}), at: this.deps.clock.now() });
   }
 
 }

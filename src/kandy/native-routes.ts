@@ -9,6 +9,7 @@ import { ApiErrorSchema, jsonErrorHandler } from '../http/errors.js';
 import type { DomainsTable } from '../db/schema.js';
 import type { DomainUser } from './queries.js';
 import type { CreatedDomain, CreatedUser } from './domains.service.js';
+import { clientOf } from '../http/client.js';
 
 const errors = { 400: ApiErrorSchema, 401: ApiErrorSchema, 403: ApiErrorSchema, 404: ApiErrorSchema, 409: ApiErrorSchema, 422: ApiErrorSchema, 429: ApiErrorSchema };
 const Str = (max: number) => ({ type: 'string', maxLength: max }) as const;
@@ -119,7 +120,7 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
   }, async (req, reply) => {
     const ctx = await domains.authenticateAccount(bearer(req));
     return services.idempotency.run<CreatedDomain>(req, reply, `account:${ctx.accountId}`,
-      (record) => domains.createDomain(ctx, { domain_name: req.body.domainName, project_name: req.body.projectName }, undefined, record),
+      (record) => domains.createDomain(ctx, clientOf(req), { domain_name: req.body.domainName, project_name: req.body.projectName }, record),
       ({ domain, apiSecret }) => ({ status: 201, body: { ...project(domain), apiSecret } }));
   });
 
@@ -127,7 +128,7 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
 
   r.delete('/projects/:projectId', { schema: { params: ProjectParams, response: { 204: { type: 'null' }, ...errors } } }, async (req, reply) => {
     const ctx = await domains.authenticateAccount(bearer(req));
-    await domains.deleteDomainById(ctx, req.params.projectId);
+    await domains.deleteDomainById(ctx, clientOf(req), req.params.projectId);
     return reply.code(204).send(null);
   });
 
@@ -138,7 +139,7 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
     },
   }, async (req) => {
     const ctx = await domains.authenticateAccount(bearer(req));
-    const { domain, apiSecret } = await domains.rotateDomainSecretById(ctx, req.params.projectId);
+    const { domain, apiSecret } = await domains.rotateDomainSecretById(ctx, clientOf(req), req.params.projectId);
     return { apiKey: domain.api_key, apiSecret };
   });
 
@@ -189,7 +190,7 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
   }, async (req, reply) => {
     const ctx = await domains.authenticateDomain(bearer(req));
     const b = req.body;
-    return services.idempotency.run<CreatedUser>(req, reply, `domain:${ctx.domainId}`, (record) => domains.createUser(ctx, {
+    return services.idempotency.run<CreatedUser>(req, reply, `domain:${ctx.domainId}`, (record) => domains.createUser(ctx, clientOf(req), {
       user_id: b.userId, user_country_code: b.countryCode, user_first_name: b.firstName, user_last_name: b.lastName, user_email: b.email, user_password: b.password,
     }, record), (created) => ({
       status: 201,
@@ -204,7 +205,7 @@ export async function nativeRoutes(app: FastifyInstance, services: Services): Pr
 
   r.delete('/project/users/:userId', { schema: { params: UserParams, response: { 204: { type: 'null' }, ...errors } } }, async (req, reply) => {
     const ctx = await domains.authenticateDomain(bearer(req));
-    await domains.deleteUser(ctx, req.params.userId);
+    await domains.deleteUser(ctx, clientOf(req), req.params.userId);
     return reply.code(204).send(null);
   });
 

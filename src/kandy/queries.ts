@@ -184,9 +184,10 @@ export async function insertUser(db: Exec, row: DomainUsersTable): Promise<void>
 }
 
 /** Answers whether a user was deleted; the caller gives the slot back in the same transaction. */
-export async function deleteUser(db: Exec, domainId: string, userId: string): Promise<boolean> {
-  const res = await db.deleteFrom('domain_users').where('domain_id', '=', domainId).where('user_id', '=', userId).executeTakeFirst();
-  return Number(res.numDeletedRows) === 1;
+/** Deletes a domain's user; answers the deleted row's id, or undefined when there was none. */
+export async function deleteUser(db: Exec, domainId: string, userId: string): Promise<string | undefined> {
+  const row = await db.deleteFrom('domain_users').where('domain_id', '=', domainId).where('user_id', '=', userId).returning('id').executeTakeFirst();
+  return row?.id;
 }
 
 // ---- tokens ----

@@ -8,6 +8,7 @@ import { Envelope, failures, kandyErrorHandler, ok, tokenOf } from './envelope.j
 import { nativeRoutes } from './native-routes.js';
 import type { DomainUser } from './queries.js';
 import type { CreatedDomain, CreatedUser } from './domains.service.js';
+import { clientOf } from '../http/client.js';
 
 // The API key (or token) in the query string; never required, a Bearer header may carry it instead.
 const Key = { type: 'string', maxLength: 200 } as const;
@@ -111,7 +112,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
     }, async (req, reply) => {
       const ctx = await domains.authenticateDomain(tokenOf(req, req.query.key));
       return services.idempotency.run<CreatedUser>(req, reply, `domain:${ctx.domainId}`,
-        (record) => domains.createUser(ctx, req.body, record), (created) => ({ status: 200, body: ok(created) }));
+        (record) => domains.createUser(ctx, clientOf(req), req.body, record), (created) => ({ status: 200, body: ok(created) }));
     });
 
     r.get('/domains/users', {
@@ -129,7 +130,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
       schema: { querystring: { type: 'object', properties: { key: Key, user_id: Str(200) } }, response: { 200: Envelope({ type: 'null' }), ...failures } },
     }, async (req) => {
       const ctx = await domains.authenticateDomain(tokenOf(req, req.query.key));
-      await domains.deleteUser(ctx, req.query.user_id);
+      await domains.deleteUser(ctx, clientOf(req), req.query.user_id);
       return ok(null, 'User Deleted');
     });
 
@@ -168,7 +169,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
       },
     }, async (req, reply) => {
       const ctx = await domains.authenticateAccount(tokenOf(req, req.query.key));
-      return services.idempotency.run<CreatedDomain>(req, reply, `account:${ctx.accountId}`, (record) => domains.createDomain(ctx, req.body, undefined, record),
+      return services.idempotency.run<CreatedDomain>(req, reply, `account:${ctx.accountId}`, (record) => domains.createDomain(ctx, clientOf(req), req.body, record),
         ({ domain, apiSecret }) => ({
           status: 200, body: ok({ domain_name: domain.domain_name, project_name: domain.project_name, domain_api_key: domain.api_key, domain_api_secret: apiSecret }),
         }));
@@ -189,7 +190,7 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
       schema: { querystring: { type: 'object', properties: { key: Key, domain_name: Str(300) } }, response: { 200: Envelope({ type: 'null' }), ...failures } },
     }, async (req) => {
       const ctx = await domains.authenticateAccount(tokenOf(req, req.query.key));
-      await domains.deleteDomainByName(ctx, req.query.domain_name);
+      await domains.deleteDomainByName(ctx, clientOf(req), req.query.domain_name);
       return ok(null, 'Domain Deleted');
     });
   }, { prefix: '/v1.2' });

@@ -10,6 +10,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { Sealer } from './sealed.js';
+import { recordAudit } from '../audit/audit-log.js';
 import { signingKeyRow } from './signing-keys.js';
 import { settingRow } from './instance-secret.js';
 import { twoFactorRow } from '../identity/two-factor.js';
@@ -22,8 +23,11 @@ export interface ResealCount {
   ibans: number;
 }
 
-/** Stores every sealed value again under `to` (a sealer without a key stores them as they are). */
-export async function resealAll(db: Kysely<Database>, from: Sealer, to: Sealer): Promise<ResealCount> {
+/**
+ * Stores every sealed value again under `to` (a sealer without a key stores them as they are),
+ * and records the change in the audit log in the same transaction.
+ */
+export async function resealAll(db: Kysely<Database>, from: Sealer, to: Sealer, at: number): Promise<ResealCount> {
   return db.transaction().execute(async (trx) => {
     const count: ResealCount = { signingKeys: 0, settings: 0, twoFactorSecrets: 0, ibans: 0 };
     for (const { kid, private_jwk: stored } of await trx.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute()) {
@@ -50,6 +54,10 @@ export async function resealAll(db: Kysely<Database>, from: Sealer, to: Sealer):
       await trx.updateTable('means_of_payment').set({ iban_sealed: to.seal(from.open(stored, row), row) }).where('org_id', '=', orgId).execute();
       count.ibans++;
     }
+    await recordAudit(trx, {
+      actor: { type: 'system', id: 'tessera-cli' }, action: to.enabled ? 'master_key.rotated' : 'master_key.removed', target: { type: 'master_key', id: 'MASTER_KEY' },
+      summary: `${count.signingKeys} signing keys, ${count.settings} instance secrets, ${count.twoFactorSecrets} two-factor secrets, ${count.ibans} IBANs ${to.enabled ? 'sealed under the new key' : 'stored unsealed'}`, at,
+    });
     return count;
   });
 }

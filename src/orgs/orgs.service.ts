@@ -2,7 +2,7 @@
 // Every method takes the acting person and asks the policy before it reads or writes.
 import type { Kysely } from 'kysely';
 import type { Deps } from '../deps.js';
-import { byPerson, recordAudit } from '../audit/audit-log.js';
+import { byPerson, recordAudit, type AuditBy } from '../audit/audit-log.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
 import { isUniqueViolation } from '../deps.js';
 import { can, type Action, type Actor } from '../auth/policy.js';
@@ -200,9 +200,7 @@ export class OrgsService {
 
   async createGroup(actor: Actor, orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string }): Promise<Group> {
     await this.authorizeOrg(actor, orgId, 'org.manage_groups');
-    return (await this.insertGroup(orgId, input, actor.phones[0], async (trx, { group }) => {
-      await recordAudit(trx, { ...byPerson(actor), orgId, action: 'group.created', target: { type: 'group', id: group.id }, summary: group.name, at: group.created_at });
-    })).group;
+    return (await this.insertGroup(orgId, input, byPerson(actor), actor.phones[0])).group;
   }
 
   /**
@@ -210,7 +208,7 @@ export class OrgsService {
    * `members` (already normalised with normalisePhones) join in the same transaction, so a group
    * is never left behind without the members the request asked for.
    */
-  async insertGroup(orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string; members?: string[] }, adminPhone?: string, record?: RecordAnswer<{ group: Group; membersAdded: string[] }>): Promise<{ group: Group; membersAdded: string[] }> {
+  async insertGroup(orgId: string, input: { name: string; welcomeMessage?: string; parentId?: string | null; groupType?: string; members?: string[] }, by: AuditBy, adminPhone?: string, record?: RecordAnswer<{ group: Group; membersAdded: string[] }>): Promise<{ group: Group; membersAdded: string[] }> {
     const checks = new FieldChecks();
     const name = checks.check(() => requiredText(input.name, 'name', GROUP_NAME_MAX))!;
     const welcome = (input.welcomeMessage ?? '').trim();
@@ -229,7 +227,9 @@ export class OrgsService {
     const membersAdded = await this.deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('groups').values(group).execute();
       if (adminPhone) await trx.insertInto('group_members').values({ id: newId(), group_id: group.id, phone: adminPhone, role: 'admin', created_at: now }).execute();
-      const added = input.members?.length ? await insertMembers(trx, group.id, input.members, 'member', now) : [];
+      const added = input.members?.length ? (await insertMembers(trx, group.id, input.members, 'member', now)).map((m) => m.phone) : [];
+      const members = added.length ? ` with ${added.length} member${added.length === 1 ? '' : 's'}` : '';
+      await recordAudit(trx, { ...by, orgId, action: 'group.created', target: { type: 'group', id: group.id }, summary: `${name}${members}`, at: now });
       await record?.(trx, { group, membersAdded: added });
       return added;
     });
@@ -277,10 +277,10 @@ export class OrgsService {
   }
 
   async addGroupMember(actor: Actor, actorName: string, groupId: string, phoneInput: string, role: string): Promise<void> {
-    await this.authorizeGroup(actor, groupId, 'group.manage');
+    const group = await this.authorizeGroup(actor, groupId, 'group.manage');
     if (!GROUP_ROLES.includes(role as GroupRole)) throw invalid('role', `must be one of ${GROUP_ROLES.join(', ')}`);
     // The portal's form field is called phone, so the error names it so.
-    const added = await addMembers(this.deps, groupId, normalisePhones([phoneInput], () => 'phone'), role as GroupRole);
+    const added = await addMembers(this.deps, group, normalisePhones([phoneInput], () => 'phone'), role as GroupRole, byPerson(actor));
     if (added.length === 0) throw new ApiError('conflict', 'phone: this number is already a member', { field: 'phone' });
     await this.events.emit(groupId, 'MemberAdded', { member: added[0], memberName: '', type: role === 'admin' ? 'Admin' : 'Member' }, this.source(actor, actorName));
   }
@@ -307,7 +307,7 @@ export class OrgsService {
     if (!can(actor, 'group.manage', resource) && !can(actor, 'group.leave', { ...resource, memberPhone: member.phone })) {
       throw new ApiError('forbidden', 'Only group admins and organisation admins may remove other members');
     }
-    const removed = await removeMember(this.deps.db, groupId, memberId);
+    const removed = await removeMember(this.deps, loaded.group, memberId, byPerson(actor));
     await this.events.emit(groupId, 'MemberRemoved', { member: removed.phone, memberName: '', type: removed.role === 'admin' ? 'Admin' : 'Member' }, this.source(actor, actorName));
   }
 
@@ -346,29 +346,43 @@ export function normalisePhones(phones: string[], field: (i: number) => string =
 }
 
 /**
- * Inserts the numbers (E.164) that are not yet members and answers those actually added. One
- * statement (ON CONFLICT DO NOTHING … RETURNING), so concurrent adds of one number count it once;
- * takes the executor, so it runs inside a caller's transaction.
+ * Inserts the numbers (E.164) that are not yet members and answers those actually added, in the
+ * order given. One statement (ON CONFLICT DO NOTHING … RETURNING), so concurrent adds of one
+ * number count it once; takes the executor, so it runs inside a caller's transaction.
  */
-export async function insertMembers(db: Kysely<Database>, groupId: string, e164s: string[], role: GroupRole, now: number): Promise<string[]> {
+export async function insertMembers(db: Kysely<Database>, groupId: string, e164s: string[], role: GroupRole, now: number): Promise<{ id: string; phone: string }[]> {
   if (!e164s.length) return [];
   const rows = await db.insertInto('group_members').values(e164s.map((phone) => ({ id: newId(), group_id: groupId, phone, role, created_at: now })))
-    .onConflict((oc) => oc.columns(['group_id', 'phone']).doNothing()).returning('phone').execute();
-  const added = new Set(rows.map((r) => r.phone));
-  return e164s.filter((p) => added.has(p));
+    .onConflict((oc) => oc.columns(['group_id', 'phone']).doNothing()).returning(['id', 'phone']).execute();
+  const added = new Map(rows.map((r) => [r.phone, r.id]));
+  return e164s.filter((p) => added.has(p)).map((phone) => ({ id: added.get(phone)!, phone }));
 }
 
-/** Adds numbers already normalised with normalisePhones; answers the numbers actually added. */
-export async function addMembers(deps: Pick<Deps, 'db' | 'clock'>, groupId: string, e164s: string[], role: GroupRole): Promise<string[]> {
-  return insertMembers(deps.db, groupId, e164s, role, deps.clock.now());
+type GroupRef = Pick<Group, 'id' | 'org_id' | 'name'>;
+
+/**
+ * Adds numbers already normalised with normalisePhones, each added member audited in the same
+ * transaction; answers the numbers actually added.
+ */
+export async function addMembers(deps: Pick<Deps, 'db' | 'clock'>, group: GroupRef, e164s: string[], role: GroupRole, by: AuditBy): Promise<string[]> {
+  const now = deps.clock.now();
+  return deps.db.transaction().execute(async (trx) => {
+    const added = await insertMembers(trx, group.id, e164s, role, now);
+    for (const m of added) {
+      await recordAudit(trx, { ...by, orgId: group.org_id, action: 'group.member_added', target: { type: 'group_member', id: m.id }, summary: `${m.phone} as ${role} in ${group.name}`, at: now });
+    }
+    return added.map((m) => m.phone);
+  });
 }
 
-/** Deletes one member of a group and answers who it was; 404 when there is no such member. */
-export async function removeMember(db: Kysely<Database>, groupId: string, memberId: string): Promise<{ phone: string; role: string }> {
-  const member = await db.selectFrom('group_members').select(['phone', 'role']).where('group_id', '=', groupId).where('id', '=', memberId).executeTakeFirst();
-  if (!member) throw notFound('Member');
-  await db.deleteFrom('group_members').where('group_id', '=', groupId).where('id', '=', memberId).execute();
-  return member;
+/** Deletes one member of a group (audited with it) and answers who it was; 404 when there is no such member. */
+export async function removeMember(deps: Pick<Deps, 'db' | 'clock'>, group: GroupRef, memberId: string, by: AuditBy): Promise<{ phone: string; role: string }> {
+  return deps.db.transaction().execute(async (trx) => {
+    const member = await trx.deleteFrom('group_members').where('group_id', '=', group.id).where('id', '=', memberId).returning(['phone', 'role']).executeTakeFirst();
+    if (!member) throw notFound('Member');
+    await recordAudit(trx, { ...by, orgId: group.org_id, action: 'group.member_removed', target: { type: 'group_member', id: memberId }, summary: `${member.phone} (${member.role}) from ${group.name}`, at: deps.clock.now() });
+    return member;
+  });
 }
 
 export const MESSAGE_MAX = 4000;

@@ -3,7 +3,8 @@
 // recovery code; otherwise, or once the code is right, the session starts and the person goes on.
 // An identity provider's account waiting to be linked to this account (federation/) is linked then.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { clientOf, type Portal } from './session.js';
+import { type Portal } from './session.js';
+import { clientOf } from '../http/client.js';
 import { codeForm } from './views/auth-forms.js';
 import type { FormFailure } from './forms.js';
 import { takePendingLink } from '../federation/pages.js';

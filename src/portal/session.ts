@@ -15,7 +15,7 @@ import multipart from '@fastify/multipart';
 import { page, type Flash, type PageContext, type Theme } from './views/layout.js';
 import { FLASH_COOKIE, FLASH_MAX_AGE_S, FlashSealer } from './flash.js';
 import type { SafeHtml } from '../lib/html.js';
-import type { ClientInfo } from '../audit/audit-log.js';
+import { clientOf } from '../http/client.js';
 
 export const SESSION_COOKIE = 'tessera_session';
 /** The body of a form that carries nothing but its CSRF token (the delete, rotate, … buttons). */
@@ -205,9 +205,6 @@ export class Portal {
     return this.render(reply, this.ctx(req, errors.title), errors.body(message, status), status);
   }
 }
-
-/** Where a request comes from, as the audit log keeps it. */
-export const clientOf = (req: FastifyRequest): ClientInfo => ({ ip: req.ip, userAgent: req.headers['user-agent'] });
 
 /** Only same-site relative paths are followed after log-in (no open redirects). */
 export function safeNext(next: unknown): string {

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import { ApiError, invalid, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import type { PlatformContext } from '../kaizala/access-tokens.js';
+import { byConnector, type PlatformContext } from '../kaizala/access-tokens.js';
 import type { PlatformService } from '../kaizala/platform.service.js';
 import type { Database, WebhooksTable } from '../db/schema.js';
 import type { Kysely } from 'kysely';
-import { recordAudit } from '../audit/audit-log.js';
+import { recordAudit, type ClientInfo } from '../audit/audit-log.js';
 import { signingSecret } from './crypto.js';
 import { encrypt } from '../lib/aead.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
@@ -56,7 +56,7 @@ function checkEventTypes(values: string[]): string[] {
 export class WebhooksService {
   constructor(private readonly deps: Deps, private readonly platform: PlatformService, private readonly key: Buffer) {}
 
-  async register(ctx: PlatformContext, input: WebhookInput, record?: RecordAnswer<RegisteredWebhook>): Promise<RegisteredWebhook> {
+  async register(ctx: PlatformContext, client: ClientInfo, input: WebhookInput, record?: RecordAnswer<RegisteredWebhook>): Promise<RegisteredWebhook> {
     this.platform.require(ctx, 'webhook.write');
     if (input.objectType !== 'Group') throw invalid('objectType', 'must be "Group"');
     await this.platform.groupInScope(ctx, input.objectId);
@@ -75,7 +75,7 @@ export class WebhooksService {
         expires_at: input.validity ? now + input.validity * DAY : null, created_at: now, updated_at: now,
       }).execute();
       await record?.(trx, registered);
-      await this.audit(trx, ctx, 'webhook.created', id, `${eventTypes.join(', ')} on group ${input.objectId} → ${url.host}`);
+      await this.audit(trx, ctx, client, 'webhook.created', id, `${eventTypes.join(', ')} on group ${input.objectId} → ${url.host}`);
     });
     return registered;
   }
@@ -89,7 +89,7 @@ export class WebhooksService {
     return rows.map(view);
   }
 
-  async update(ctx: PlatformContext, id: string, patch: Partial<Omit<WebhookInput, 'objectId' | 'objectType'>> & { Active?: boolean }): Promise<WebhookView> {
+  async update(ctx: PlatformContext, client: ClientInfo, id: string, patch: Partial<Omit<WebhookInput, 'objectId' | 'objectType'>> & { Active?: boolean }): Promise<WebhookView> {
     this.platform.require(ctx, 'webhook.write');
     const hook = await this.owned(ctx, id);
     const set: Partial<WebhooksTable> = { updated_at: this.deps.clock.now() };
@@ -106,23 +106,23 @@ export class WebhooksService {
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('webhooks').set(set).where('id', '=', hook.id).execute();
       const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
-      await this.audit(trx, ctx, 'webhook.updated', hook.id, `changed ${changed.join(', ') || 'nothing'}`);
+      await this.audit(trx, ctx, client, 'webhook.updated', hook.id, `changed ${changed.join(', ') || 'nothing'}`);
     });
     return view({ ...hook, ...set } as WebhooksTable);
   }
 
-  async remove(ctx: PlatformContext, id: string): Promise<void> {
+  async remove(ctx: PlatformContext, client: ClientInfo, id: string): Promise<void> {
     this.platform.require(ctx, 'webhook.write');
     const hook = await this.owned(ctx, id);
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('webhooks').where('id', '=', hook.id).execute();
-      await this.audit(trx, ctx, 'webhook.deleted', hook.id, `on group ${hook.object_id} → ${new URL(hook.callback_url).host}`);
+      await this.audit(trx, ctx, client, 'webhook.deleted', hook.id, `on group ${hook.object_id} → ${new URL(hook.callback_url).host}`);
     });
   }
 
   /** A connector's change through the API, in its organisation's log (the callback's host only: its path or query may hold a secret). */
-  private audit(trx: Kysely<Database>, ctx: PlatformContext, action: string, id: string, summary: string): Promise<void> {
-    return recordAudit(trx, { actor: { type: 'connector', id: ctx.connectorId }, orgId: ctx.orgId, action, target: { type: 'webhook', id }, summary: `${ctx.connectorName}: ${summary}`, at: this.deps.clock.now() });
+  private audit(trx: Kysely<Database>, ctx: PlatformContext, client: ClientInfo, action: string, id: string, summary: string): Promise<void> {
+    return recordAudit(trx, { ...byConnector(ctx, client), orgId: ctx.orgId, action, target: { type: 'webhook', id }, summary: `${ctx.connectorName}: ${summary}`, at: this.deps.clock.now() });
   }
 
   /** A webhook of this connector on a group this token reaches; anything else does not exist. */

@@ -12,6 +12,7 @@ import { privateToken, bearer } from '../platforms/helpers.js';
 import { enrolTwoFactor, codeAt } from '../identity/helpers.js';
 import { prune } from '../../src/db/retention.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { createUser, domainToken, seedDomain } from '../kandy/setup.js';
 
 describe('the audit log', () => {
   let t: TestApp;
@@ -253,6 +254,80 @@ describe('the audit log', () => {
     const kid = await t.services.deps.keys.rotate();
     const rotated = await last('signing_key.rotated');
     assert.deepEqual([rotated?.actor_type, rotated?.target_id, rotated?.org_id], ['system', kid, null]);
+  });
+
+  test('group members and subgroups, through the portal and through the platform API', async () => {
+    const s = await seedConnectorFlow(t.app, { email: 'groups@example.com', phone: '+14155550177', orgName: 'Grouped Ltd' });
+    const headers = { accessToken: (await accessToken(t.app, s.connector, s.refreshToken)).json().accessToken as string, 'user-agent': 'inventory-bot/2.1' };
+    const group = await t.db.kysely.selectFrom('groups').select('name').where('id', '=', s.groupId).executeTakeFirstOrThrow();
+    const fields = (e: Awaited<ReturnType<typeof last>>) => e && [e.actor_type, e.actor_id, e.org_id, e.target_type, e.summary, e.ip, e.user_agent];
+
+    const put = await t.app.inject({ method: 'PUT', url: `/v1/groups/${s.groupId}/members`, headers, payload: { members: ['+14155550901', '+14155550902', '+14155550901'] } });
+    assert.deepEqual(put.json(), { result: true, membersAdded: 2 });
+    const added = (await entries({ action: 'group.member_added' })).slice(-2);
+    assert.deepEqual(added.map(fields), ['+14155550901', '+14155550902'].map((phone) => ['connector', s.connector.id, s.orgId, 'group_member', `${phone} as member in ${group.name}`, '127.0.0.1', 'inventory-bot/2.1']));
+    // Adding numbers already there adds (and records) nothing.
+    assert.deepEqual((await t.app.inject({ method: 'PUT', url: `/v1/groups/${s.groupId}/members`, headers, payload: { members: ['+14155550901'] } })).json(), { result: true, membersAdded: 0 });
+    assert.equal((await entries({ action: 'group.member_added' })).length, 2);
+
+    const memberId = added[0]!.target_id;
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1/groups/${s.groupId}/members/${memberId}`, headers })).statusCode, 200);
+    assert.deepEqual(fields(await last('group.member_removed')), ['connector', s.connector.id, s.orgId, 'group_member', `+14155550901 (member) from ${group.name}`, '127.0.0.1', 'inventory-bot/2.1']);
+    // A member already gone: 404, no entry.
+    const count = (await entries()).length;
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1/groups/${s.groupId}/members/${memberId}`, headers })).statusCode, 404);
+    // A subgroup with a bad number is refused before anything is written.
+    assert.equal((await t.app.inject({ method: 'POST', url: `/v1/groups/${s.groupId}/subGroups`, headers, payload: { name: 'Night shift', members: ['+14155550903', 'not a number'] } })).statusCode, 400);
+    assert.equal((await entries()).length, count);
+
+    const sub = await t.app.inject({ method: 'POST', url: `/v1/groups/${s.groupId}/subGroups`, headers, payload: { name: 'Night shift', members: ['+14155550903'] } });
+    assert.equal(sub.statusCode, 201, sub.body);
+    const created = (await entries()).slice(count);
+    assert.deepEqual(created.map((e) => [e.action, e.actor_type, e.target_type, e.summary]), [
+      ['group.created', 'connector', 'group', 'Night shift with 1 member'],
+    ], 'the subgroup\'s members are counted in its entry');
+    assert.equal(created[0]!.target_id, sub.json().groupId);
+
+    // The portal: the group's admin adds and removes a member.
+    const admin = s.person;
+    assert.equal((await admin.post(`/groups/${s.groupId}/members`, { phone: '+14155550904', role: 'admin' })).statusCode, 303);
+    const portalAdded = await last('group.member_added');
+    assert.deepEqual([portalAdded?.actor_type, portalAdded?.org_id, portalAdded?.summary, portalAdded?.user_agent], ['user', s.orgId, `+14155550904 as admin in ${group.name}`, 'lightMyRequest']);
+    assert.equal((await admin.post(`/groups/${s.groupId}/members/${portalAdded!.target_id}/delete`, {})).statusCode, 303);
+    assert.equal((await last('group.member_removed'))?.summary, `+14155550904 (admin) from ${group.name}`);
+    // The organisation's log names the connector.
+    const page = await admin.get(`/orgs/${s.orgId}/audit?action=group`);
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /Inventory bot/);
+  });
+
+  test('Kandy projects and provisioned users: the portal person, the account key or the project key as the actor', async () => {
+    const d = await seedDomain(t, { email: 'kandy-audit@example.com', orgName: 'Provisioned Ltd', domainName: 'audited.example.com' });
+    const created = await last('domain.created');
+    assert.deepEqual([created?.actor_type, created?.org_id, created?.target_id, created?.summary], ['user', d.orgId, d.domainId, 'audited.example.com']);
+    const token = await domainToken(t.app, d);
+    const before = (await entries()).length;
+    // Refused (the user id is taken by nobody, but the country code is wrong): nothing recorded.
+    assert.equal((await createUser(t.app, token, { user_id: 'ann', user_country_code: 'XX' })).statusCode, 400);
+    assert.equal((await entries()).length, before);
+    const made = await createUser(t.app, token, { user_id: 'ann', user_country_code: 'US' });
+    assert.equal(made.statusCode, 200, made.body);
+    const user = await last('domain_user.created');
+    assert.deepEqual([user?.actor_type, user?.actor_id, user?.org_id, user?.target_type, user?.summary, user?.ip], ['kandy_project', d.domainId, d.orgId, 'domain_user', 'ann@audited.example.com', '127.0.0.1']);
+    assert.equal(JSON.stringify(await entries()).includes(made.json().result.user_password), false, 'the generated password is not recorded');
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1.2/domains/users?key=${token}&user_id=ann` })).statusCode, 200);
+    const gone = await last('domain_user.deleted');
+    assert.deepEqual([gone?.actor_type, gone?.target_id, gone?.summary], ['kandy_project', user!.target_id, 'ann@audited.example.com']);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1.2/domains/users?key=${token}&user_id=ann` })).statusCode, 404);
+    assert.equal((await entries({ action: 'domain_user.deleted' })).length, 1);
+
+    const account = (await t.app.inject({ method: 'GET', url: `/v1.2/accounts/accesstokens?key=${d.accountKey}&account_api_secret=${d.accountSecret}` })).json().result.account_access_token as string;
+    const domain = await t.app.inject({ method: 'POST', url: `/v1.2/accounts/domains?key=${account}`, payload: { domain_name: 'second.example.com' } });
+    assert.equal(domain.statusCode, 200, domain.body);
+    const viaKey = await last('domain.created');
+    assert.deepEqual([viaKey?.actor_type, viaKey?.summary], ['kandy_account', 'second.example.com']);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1.2/accounts/domains?key=${account}&domain_name=second.example.com` })).statusCode, 200);
+    assert.deepEqual([(await last('domain.deleted'))?.actor_type, (await last('domain.deleted'))?.summary], ['kandy_account', 'second.example.com']);
   });
 
   test('retention: the pruner removes entries older than AUDIT_RETENTION_DAYS, and 0 keeps them all', async () => {

@@ -24,6 +24,8 @@ const OTHER = randomBytes(32).toString('hex');
 const NEW = randomBytes(32).toString('base64url');
 
 const run = promisify(execFile);
+const masterKeyEntries = (app: TestApp) => app.db.kysely.selectFrom('audit_events').select(['actor_type', 'actor_id', 'action', 'org_id', 'summary'])
+  .where('target_type', '=', 'master_key').orderBy('id').execute();
 /** The tessera command; MASTER_KEY and NEW_MASTER_KEY only as given. */
 const cli = (args: string[], env: Record<string, string>) =>
   run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, MASTER_KEY: '', NEW_MASTER_KEY: '', ...env } });
@@ -145,6 +147,7 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
     }
     sealed = await createTestApp({ ...env, MASTER_KEY: KEY });
     assert.deepEqual(await stored(sealed), was, 'nothing was written');
+    assert.deepEqual(await masterKeyEntries(sealed), [], 'a refused change leaves no audit entry');
     await sealed.close();
     sealed = undefined;
 
@@ -153,6 +156,9 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
     await assert.rejects(createTestApp({ ...env, MASTER_KEY: KEY }), { name: 'SealError', message: /^MASTER_KEY does not open signing_keys:/ });
     sealed = await createTestApp({ ...env, MASTER_KEY: NEW });
     const now = await stored(sealed);
+    assert.deepEqual(await masterKeyEntries(sealed), [
+      { actor_type: 'system', actor_id: 'tessera-cli', action: 'master_key.rotated', org_id: null, summary: '2 signing keys, 4 instance secrets, 0 two-factor secrets, 0 IBANs sealed under the new key' },
+    ]);
     assert.deepEqual(now.keys.map((k) => k.kid), was.keys.map((k) => k.kid));
     for (const [i, r] of [...now.keys.map((k) => k.private_jwk), ...now.settings.map((x) => x.value)].entries()) {
       assert.match(r, /^sealed:v1:[A-Za-z0-9_-]+$/);
@@ -168,6 +174,7 @@ describe(`MASTER_KEY on ${onPostgres() ? 'a PostgreSQL schema' : 'an SQLite file
     assert.equal(out.stdout, 'stored unsealed: 2 signing keys, 4 instance secrets, 0 two-factor secrets, 0 IBANs\nstart every instance with no MASTER_KEY\n');
     plain = await createTestApp(env);
     const now = await stored(plain);
+    assert.deepEqual((await masterKeyEntries(plain)).map((e) => e.action), ['master_key.rotated', 'master_key.removed']);
     for (const k of now.keys) assert.match(k.private_jwk, /"d":"/);
     for (const r of now.settings) assert.match(r.value, /^[A-Za-z0-9_-]{43}$/);
     await works(plain, 'unsealed@example.com', '+14155550125');

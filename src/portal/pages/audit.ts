@@ -21,8 +21,11 @@ const Before = { type: 'object', properties: { before: { type: 'string', maxLeng
 const when = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
 /** Who did it, as a person reads it. */
+const KEY_ACTORS: Record<string, string> = { kandy_account: 'the account API key', kandy_project: 'a project API key' };
 const who = (e: AuditEntryView) => (e.actor.type === 'user' ? html`${e.actor.name ?? 'a deleted account'}<br><span class="muted">${e.actor.email ?? e.actor.id}</span>`
-  : e.actor.type === 'anonymous' ? html`someone at ${e.actor.id}` : html`${e.actor.type} <code>${e.actor.id}</code>`);
+  : e.actor.type === 'connector' ? html`${e.actor.name ?? 'a deleted connector'}<br><span class="muted">connector <code>${e.actor.id}</code></span>`
+  : e.actor.type === 'anonymous' ? html`someone at ${e.actor.id}`
+  : html`${KEY_ACTORS[e.actor.type] ?? e.actor.type}<br><code>${e.actor.id}</code>`);
 
 function entriesTable(entries: AuditEntryView[]) {
   return table(html`<tr><th>Time (UTC)</th><th>Who</th><th>Action</th><th>Target</th><th>What</th><th>From</th></tr>

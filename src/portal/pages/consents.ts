@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html } from '../../lib/html.js';
 import { csrfField, table } from '../views/layout.js';
-import { clientOf, CsrfOnly, type Portal } from '../session.js';
+import { CsrfOnly, type Portal } from '../session.js';
+import { clientOf } from '../../http/client.js';
 
 export async function consentPages(app: FastifyInstance, portal: Portal): Promise<void> {
   const r = app.withTypeProvider<JsonSchemaToTsProvider>();

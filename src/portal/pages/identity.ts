@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { html } from '../../lib/html.js';
 import { csrfField } from '../views/layout.js';
-import { clientOf, type Portal } from '../session.js';
+import type { Portal } from '../session.js';
+import { clientOf } from '../../http/client.js';
 import { attempt, failureBox, field, type FormFailure } from '../forms.js';
 import { EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN } from '../../accounts/accounts.service.js';
 
