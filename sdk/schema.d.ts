@@ -164,6 +164,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -376,6 +402,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -524,6 +576,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -668,6 +746,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -822,6 +926,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -956,6 +1086,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -1104,6 +1260,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         put: {
@@ -1233,6 +1415,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -1377,6 +1585,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -1530,6 +1764,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -1661,6 +1921,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -1814,6 +2100,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -1948,6 +2260,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -2110,6 +2448,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         post?: never;
@@ -2233,6 +2597,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -2391,6 +2781,26 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Kandy's envelope with a non-zero status */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "result": null,
+                         *       "status": 4,
+                         *       "message": "key: is required"
+                         *     }
+                         */
+                        "application/json": {
+                            result: null;
+                            status: number;
+                            message: string;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -2545,6 +2955,26 @@ export interface paths {
                             status: number;
                             message: string;
                             detail?: string;
+                        };
+                    };
+                };
+                /** @description Kandy's envelope with a non-zero status */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "result": null,
+                         *       "status": 4,
+                         *       "message": "key: is required"
+                         *     }
+                         */
+                        "application/json": {
+                            result: null;
+                            status: number;
+                            message: string;
                         };
                     };
                 };
@@ -2721,6 +3151,26 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Kandy's envelope with a non-zero status */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "result": null,
+                         *       "status": 4,
+                         *       "message": "key: is required"
+                         *     }
+                         */
+                        "application/json": {
+                            result: null;
+                            status: number;
+                            message: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -2884,6 +3334,26 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Kandy's envelope with a non-zero status */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "result": null,
+                         *       "status": 4,
+                         *       "message": "key: is required"
+                         *     }
+                         */
+                        "application/json": {
+                            result: null;
+                            status: number;
+                            message: string;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -3022,6 +3492,26 @@ export interface paths {
                             status: number;
                             message: string;
                             detail?: string;
+                        };
+                    };
+                };
+                /** @description Kandy's envelope with a non-zero status */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "result": null,
+                         *       "status": 4,
+                         *       "message": "key: is required"
+                         *     }
+                         */
+                        "application/json": {
+                            result: null;
+                            status: number;
+                            message: string;
                         };
                     };
                 };
@@ -3179,6 +3669,26 @@ export interface paths {
                             status: number;
                             message: string;
                             detail?: string;
+                        };
+                    };
+                };
+                /** @description Kandy's envelope with a non-zero status */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "result": null,
+                         *       "status": 4,
+                         *       "message": "key: is required"
+                         *     }
+                         */
+                        "application/json": {
+                            result: null;
+                            status: number;
+                            message: string;
                         };
                     };
                 };
@@ -3343,6 +3853,26 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Kandy's envelope with a non-zero status */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "result": null,
+                         *       "status": 4,
+                         *       "message": "key: is required"
+                         *     }
+                         */
+                        "application/json": {
+                            result: null;
+                            status: number;
+                            message: string;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -3494,6 +4024,26 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Kandy's envelope with a non-zero status */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "result": null,
+                         *       "status": 4,
+                         *       "message": "key: is required"
+                         *     }
+                         */
+                        "application/json": {
+                            result: null;
+                            status: number;
+                            message: string;
+                        };
+                    };
+                };
             };
         };
         delete: {
@@ -3630,6 +4180,26 @@ export interface paths {
                             status: number;
                             message: string;
                             detail?: string;
+                        };
+                    };
+                };
+                /** @description Kandy's envelope with a non-zero status */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "result": null,
+                         *       "status": 4,
+                         *       "message": "key: is required"
+                         *     }
+                         */
+                        "application/json": {
+                            result: null;
+                            status: number;
+                            message: string;
                         };
                     };
                 };
@@ -3798,6 +4368,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -3960,6 +4556,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -4131,6 +4753,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -4292,6 +4940,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -4447,6 +5121,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -4598,6 +5298,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -4760,6 +5486,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -4912,6 +5664,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -5081,6 +5859,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -5239,6 +6043,32 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
+                            };
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -5390,6 +6220,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -5551,6 +6407,32 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
+                            };
+                        };
+                    };
+                };
+                /** @description Tessera's JSON error: a stable code, a message that starts with the field it is about, details */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": {
+                         *         "code": "validation_failed",
+                         *         "message": "name: must not be empty",
+                         *         "details": {
+                         *           "field": "name"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                details?: Record<string, never>;
                             };
                         };
                     };
@@ -5725,6 +6607,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -5816,6 +6711,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -5890,6 +6798,19 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5993,6 +6914,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -6080,6 +7014,19 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6204,6 +7151,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -6277,6 +7237,19 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6382,6 +7355,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -6460,6 +7446,19 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6553,6 +7552,19 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6659,6 +7671,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -6725,6 +7750,19 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            errors: string[] | {
+                                [key: string]: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Zaikio's errors: a list of codes, or messages by field */
+                "4XX": {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -7002,6 +8040,24 @@ export interface paths {
                         };
                     };
                 };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -7121,6 +8177,24 @@ export interface paths {
                         };
                     };
                 };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -7222,6 +8296,24 @@ export interface paths {
                         "application/json": {
                             error: string;
                             error_description: string;
+                        };
+                    };
+                };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
                         };
                     };
                 };
@@ -7340,6 +8432,24 @@ export interface paths {
                         };
                     };
                 };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -7440,6 +8550,24 @@ export interface paths {
                         };
                     };
                 };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -7528,6 +8656,24 @@ export interface paths {
                         };
                     };
                 };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -7589,6 +8735,24 @@ export interface paths {
                     };
                     content: {
                         "text/html": string;
+                    };
+                };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
+                        };
                     };
                 };
             };
@@ -7656,6 +8820,24 @@ export interface paths {
                     };
                     content: {
                         "text/html": string;
+                    };
+                };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
+                        };
                     };
                 };
             };
@@ -7781,6 +8963,24 @@ export interface paths {
                         };
                     };
                 };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -7902,6 +9102,24 @@ export interface paths {
                         };
                     };
                 };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -8005,6 +9223,24 @@ export interface paths {
                         "application/json": {
                             error: string;
                             error_description: string;
+                        };
+                    };
+                };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
                         };
                     };
                 };
@@ -8122,6 +9358,24 @@ export interface paths {
                         "application/json": {
                             error: string;
                             error_description: string;
+                        };
+                    };
+                };
+                /** @description RFC 6749 §5.2 error */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_grant",
+                         *       "error_description": "the refresh token has expired"
+                         *     }
+                         */
+                        "application/json": {
+                            error: string;
+                            error_description?: string;
                         };
                     };
                 };

@@ -121,11 +121,12 @@ export async function registerOpenApi(app: FastifyInstance, config: Config, vers
       const doc = documented(route.url ?? url, method);
       if (!doc) return { schema: { ...schema, hide: true }, url };
       const response = withoutSerializerHints(schema?.response ?? {}) as Record<string, unknown>;
-      const namesErrors = Object.keys(response).some((code) => /^[45]/.test(code));
       return {
         schema: {
           ...schema, ...(schema?.querystring ? { querystring: defaultsOptional(schema.querystring) } : {}), tags: [doc.tag], ...(doc.security ? { security: doc.security } : {}),
-          response: namesErrors ? response : { ...response, '4XX': ERRORS[doc.errors] },
+          // Any refusal the route does not describe itself (a body too large, a wrong content
+          // type, a rate limit) comes in its surface's error shape (http/surfaces.ts).
+          response: { ...response, '4XX': response['4XX'] ?? ERRORS[doc.errors] },
         },
         url,
       };

@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { buildApp, type Tessera } from '../../src/app.js';
 import { dropSchema } from '../../src/db/database.js';
 import { TestClock } from '../../src/lib/clock.js';
+import { ContractCheck } from './contract.js';
 
 export interface TestApp extends Tessera {
   clock: TestClock;
@@ -27,7 +28,10 @@ export async function createTestApp(env: Record<string, string> = {}, overrides:
   }, overrides);
   const clock = new TestClock();
   const tessera = await buildApp(config, { clock, logLevel: build.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent', ...(build.logStream ? { logStream: build.logStream } : {}) });
+  const contract = new ContractCheck();
+  contract.attach(tessera.app);
   await tessera.app.ready();
+  contract.load(tessera.app);
   return {
     ...tessera,
     clock,
@@ -35,6 +39,7 @@ export async function createTestApp(env: Record<string, string> = {}, overrides:
     async close() {
       await tessera.app.close();
       if (schema) await dropSchema(config.databaseUrl, schema);
+      if (contract.violations.size) throw new Error(`answers that do not match /openapi.json:\n${[...contract.violations].join('\n')}`);
     },
   };
 }

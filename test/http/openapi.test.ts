@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv } from 'ajv';
+import { openApiPath } from '../helpers/contract.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { accessToken, seedConnectorFlow } from '../helpers/portal.js';
 import { basic, tokenRequest } from '../oauth/helpers.js';
@@ -16,9 +17,6 @@ import { VERSION } from '../../src/version.js';
 
 type Operation = { tags?: string[]; security?: unknown[]; responses: Record<string, { content?: Record<string, { schema: object }> }> };
 type OpenApi = { openapi: string; info: { version: string }; paths: Record<string, Record<string, Operation>>; components: { securitySchemes: Record<string, unknown> } };
-
-/** Fastify's /:param is OpenAPI's /{param}. */
-const openApiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
 
 describe('the OpenAPI document', () => {
   let t: TestApp;
@@ -90,6 +88,25 @@ describe('the OpenAPI document', () => {
     await check('GET', '/api/v1/person', await t.app.inject({ method: 'GET', url: '/api/v1/person' }));
     await check('GET', '/healthz', await t.app.inject({ method: 'GET', url: '/healthz' }));
     await check('GET', '/v1.2/accounts/accesstokens', await t.app.inject({ method: 'GET', url: '/v1.2/accounts/accesstokens?key=nope&account_api_secret=nope' }));
+  });
+
+  test('every suite\'s answers are held to the document: a drift fails the suite when its app closes', async () => {
+    const drifted = await createTestApp();
+    try {
+      // As if the code had stopped sending a field the document promises.
+      const health = (drifted.app.swagger() as unknown as OpenApi).paths['/healthz']!.get!.responses['200']!.content!['application/json']! as { schema: object };
+      health.schema = { type: 'object', required: ['uptime'] };
+      assert.equal((await drifted.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'the answer itself is untouched');
+      // A status the route does not document is a drift too (here: none of 2XX is documented for it).
+      delete (drifted.app.swagger() as unknown as OpenApi).paths['/readyz']!.get!.responses['200'];
+      await drifted.app.inject({ method: 'GET', url: '/readyz' });
+    } finally {
+      await assert.rejects(drifted.close(), (err: Error) => {
+        assert.equal(err.message.split('\n').filter((l) => /→/.test(l)).sort().join('\n'),
+          "GET /healthz → 200: data must have required property 'uptime'\nGET /readyz → 200: status not documented");
+        return true;
+      });
+    }
   });
 
   test('the reference page at /docs is served from the package: no third-party address', async () => {
