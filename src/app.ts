@@ -43,6 +43,7 @@ import { instrument, noMetrics, PrometheusMetrics, scrape } from './metrics/metr
 import { listenForScrapes } from './metrics/server.js';
 import { registerOpenApi } from './openapi/openapi.js';
 import { VERSION } from './version.js';
+import type { WorkerRole } from './cluster/worker.js';
 import { Jwks } from './http/schemas.js';
 import { Sealer } from './keys/sealed.js';
 
@@ -56,6 +57,8 @@ export interface BuildOptions {
   logLevel?: string;
   /** Where logs go (tests capture them to prove no credential is ever written). */
   logStream?: NodeJS.WritableStream;
+  /** This process is one worker of `tessera start --workers N` (cluster/worker.ts). */
+  worker?: WorkerRole;
 }
 
 /** A registered route: what the fuzz suite walks (and what an API description must cover). */
@@ -116,7 +119,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       // Keys are namespaced per schema so test apps sharing one Redis do not count against each other.
       limiter = new RedisRateLimiter(redis, `tessera:rl:${config.databaseSchema ?? 'default'}:`);
     } else {
-      limiter = new MemoryRateLimiter(() => clock.now());
+      limiter = opts.worker?.limiter ?? new MemoryRateLimiter(() => clock.now());
     }
     const deps: Deps = {
       config, db: db.kysely, dialect: db.dialect, clock, log: app.log, limiter,
@@ -151,10 +154,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     if (metrics) {
       metrics.watchQueues(db.kysely);
       instrument(app, metrics);
+      // A worker's metrics are collected by the primary, which also serves METRICS_PORT.
+      opts.worker?.exposeMetrics(metrics);
+      const collect = opts.worker ? opts.worker.scrape : () => metrics.collect();
       if (config.metrics.port === undefined) {
-        app.get('/metrics', { schema: { response: { 200: { description: 'Prometheus text format (README, Operating)', content: { 'text/plain': { schema: { type: 'string' } } } } } } }, async (_req, reply) => scrape(metrics, reply));
+        app.get('/metrics', { schema: { response: { 200: { description: 'Prometheus text format (README, Operating)', content: { 'text/plain': { schema: { type: 'string' } } } } } } }, async (_req, reply) => scrape(collect, reply));
+      } else if (!opts.worker) {
+        scrapes = await listenForScrapes(collect, config.host, config.metrics.port);
       }
-      else scrapes = await listenForScrapes(metrics, config.host, config.metrics.port);
     }
 
     app.get('/healthz', { schema: { response: { 200: Status('ok') } } }, async () => ({ status: 'ok' as const }));
@@ -201,7 +208,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     });
     // Background work starts last, once nothing above can fail and leave it running.
     services.webhookDispatcher.start();
-    pruner.start(config.pruneIntervalMs);
+    if (opts.worker?.prunes ?? true) pruner.start(config.pruneIntervalMs);
     return { app, services, db, routes, ...(scrapes ? { metricsPort: scrapes.port } : {}) };
   } catch (err) {
     scrapes?.server.close();

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=4 --expose-gc
 // tessera start | migrate | keys rotate | master-key rotate|remove | plans | prune
 import { parseArgs } from 'node:util';
-import { loadConfig, masterKey, ConfigError } from './config.js';
+import { loadConfig, masterKey, ConfigError, workerCount } from './config.js';
 import { buildApp } from './app.js';
 import { developmentLogStream } from './http/logging.js';
 import { openDatabase } from './db/database.js';
@@ -13,9 +13,15 @@ import { systemClock } from './lib/clock.js';
 import { ApiError } from './lib/errors.js';
 import { PlansService } from './kandy/plans.service.js';
 import { prune } from './db/retention.js';
+import cluster from 'node:cluster';
+import { runPrimary } from './cluster/primary.js';
+import { closeConnectionsWhenDraining, workerRole } from './cluster/worker.js';
 
 const USAGE = `usage: tessera <command>
-  start          run the server (applies pending migrations first)
+  start [--workers N|auto]
+                 run the server (applies pending migrations first) in N processes sharing
+                 the port (default WORKERS: one per CPU in production, 1 in development);
+                 SIGHUP restarts the workers one at a time, dropping no request
   migrate        apply pending database migrations and exit
   keys rotate    add a new signing key; older keys stay published until their tokens expire
   master-key rotate
@@ -36,6 +42,21 @@ const PLANS_USAGE = `usage: tessera plans <command>
 
 /** A bad argument: named on stderr, exit status 2, nothing written. */
 class UsageError extends Error {}
+
+/** `start --workers N` (or `--workers=N`, `--workers auto`): overrides WORKERS. */
+function workersOption(args: string[]): number | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, strict: true, allowPositionals: false, options: { workers: { type: 'string' } } });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  try {
+    return parsed.values.workers === undefined ? undefined : workerCount('--workers', parsed.values.workers, 1);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 // The service names fields as its rules do; the command names them as its arguments are typed.
 const ARGUMENT_NAMES: Record<string, string> = { max_users: '--max-users', name: '--name', plan: 'plan', organisation: 'organisation' };
@@ -110,9 +131,19 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start': {
       const started = performance.now();
+      const workers = workersOption(argv.slice(1)) ?? config.workers;
       // A person at a terminal in development reads the log; production (and a pipe) gets JSON.
       const logStream = !config.production && process.stdout.isTTY ? await developmentLogStream() : undefined;
-      const { app } = await buildApp(config, logStream ? { logStream } : {});
+      if (cluster.isPrimary && workers > 1) {
+        await runPrimary(config, workers, logStream);
+        return -1;
+      }
+      // In a worker, the primary says when to drain; in a single process, a signal does.
+      let drain = async (): Promise<void> => undefined;
+      const stop = () => { void drain().then(() => process.exit(0)); };
+      const worker = cluster.isWorker ? workerRole(config, stop) : undefined;
+      const { app } = await buildApp(config, { ...(logStream ? { logStream } : {}), ...(worker ? { worker } : {}) });
+      drain = closeConnectionsWhenDraining(app).drain;
       if (config.sms.provider === 'outbox' && !config.production) {
         app.log.warn('SMS_PROVIDER=outbox: text messages are kept in the database and shown at /outbox (development only)');
       }
@@ -121,13 +152,15 @@ async function main(argv: string[]): Promise<number> {
       // command pass --expose-gc; started another way, this is skipped.
       (globalThis as { gc?: () => void }).gc?.();
       await app.listen({ port: config.port, host: config.host });
-      app.log.info({ publicUrl: config.publicUrl, readyMs: Math.round(performance.now() - started) }, 'Tessera is ready');
+      app.log.info({ publicUrl: config.publicUrl, readyMs: Math.round(performance.now() - started) }, worker ? 'worker is ready' : 'Tessera is ready');
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         process.once(signal, () => {
           app.log.info({ signal }, 'shutting down');
-          void app.close().then(() => process.exit(0));
+          stop();
         });
       }
+      // A worker whose primary is gone has nobody to replace it or share its limits: it ends.
+      if (worker) process.once('disconnect', stop);
       return -1;
     }
     case 'migrate': {
@@ -214,6 +247,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then((code) => {
   if (code >= 0) process.exit(code);
 }, (err: unknown) => {
+  if (err instanceof UsageError) {
+    console.error(`tessera: ${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
   console.error(err instanceof ConfigError || err instanceof SealError ? `configuration error: ${err.message}` : err);
   process.exit(1);
 });

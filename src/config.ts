@@ -1,6 +1,7 @@
 // Configuration is read once from the environment, validated, typed and frozen.
 // Every other module receives the Config object; nothing else reads process.env.
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { parseLoginProviders, ProviderConfigError, type LoginProviderConfig } from './federation/provider-config.js';
 
 export type SmsProviderName = 'outbox' | 'http';
@@ -56,6 +57,8 @@ export interface Config {
    * (HOST, its own listener) so the main port need not expose them.
    */
   readonly metrics: { readonly enabled: boolean; readonly port: number | undefined };
+  /** Processes serving the port (`tessera start --workers N`): every CPU in production, 1 in development. */
+  readonly workers: number;
   /** LOGIN_PROVIDERS: upstream identity providers people may sign in with (federation/provider-config.ts). */
   readonly loginProviders: readonly LoginProviderConfig[];
 }
@@ -143,6 +146,18 @@ function mailFrom(raw: string | undefined, publicUrl: string): string {
   return raw.trim();
 }
 
+export const MAX_WORKERS = 256;
+
+/** A number of worker processes, or `auto` for one per CPU. */
+export function workerCount(name: string, raw: string | undefined, fallback: number): number {
+  const text = (raw ?? '').trim().toLowerCase();
+  if (text === '') return fallback;
+  if (text === 'auto') return availableParallelism();
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) throw new ConfigError(`${name} must be a whole number from 1 to ${MAX_WORKERS}, or auto (one per CPU), got "${raw}"`);
+  return n;
+}
+
 function onOff(env: Env, name: string, fallback: boolean): boolean {
   const raw = (env[name] ?? '').trim().toLowerCase();
   if (raw === '') return fallback;
@@ -208,6 +223,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     masterKey: masterKey(env.MASTER_KEY),
     loginProviders: loginProviders(env.LOGIN_PROVIDERS),
     metrics: { enabled: onOff(env, 'METRICS', true), port: env.METRICS_PORT ? port(env, 'METRICS_PORT', 0) : undefined },
+    workers: workerCount('WORKERS', env.WORKERS, env.NODE_ENV === 'production' ? availableParallelism() : 1),
     ...overrides,
   };
   return Object.freeze(config);

@@ -60,8 +60,10 @@ export class FailureLimit {
   }
 }
 
+export interface Window { count: number; resetAt: number }
+
 export class MemoryRateLimiter implements RateLimiter {
-  private windows = new Map<string, { count: number; resetAt: number }>();
+  private windows = new Map<string, Window>();
   private lastSweep = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -100,6 +102,19 @@ export class MemoryRateLimiter implements RateLimiter {
 
   async reset(key: string): Promise<void> {
     this.windows.delete(key);
+  }
+
+  /** A key's current window, to copy elsewhere (cluster/shared-limiter.ts); undefined when it has none. */
+  window(key: string): Window | undefined {
+    const w = this.windows.get(key);
+    return w && w.resetAt > this.now() ? { ...w } : undefined;
+  }
+
+  /** Sets (or with undefined, clears) a key's window as another process counted it. */
+  mirror(key: string, w: Window | undefined): void {
+    if (w) this.windows.set(key, { ...w });
+    else this.windows.delete(key);
+    this.sweep(this.now());
   }
 
   private sweep(now: number): void {

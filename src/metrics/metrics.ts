@@ -11,6 +11,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import type { Collect } from './server.js';
 
 export type DeliveryQueue = 'group' | 'platform';
 export type DeliveryOutcome = 'delivered' | 'retry' | 'failed' | 'dropped';
@@ -68,12 +69,19 @@ export class PrometheusMetrics implements Metrics {
     });
   }
 
+  /** This process's metrics in the text format. */
+  async collect(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+
   /** The webhook queues' depth, read at each scrape (a count of pending rows per queue). */
   watchQueues(db: Kysely<Database>): void {
     const pending = async (table: 'webhook_deliveries' | 'platform_event_deliveries') =>
       Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirstOrThrow()).n);
     new Gauge({
       name: 'tessera_webhook_queue_depth', help: 'Webhook deliveries waiting to be sent, by queue', labelNames: ['queue'], registers: [this.registry],
+      // Every worker reads the same table: their answers are one depth, not parts of a sum.
+      aggregator: 'max',
       async collect() {
         const [group, platform] = await Promise.all([pending('webhook_deliveries'), pending('platform_event_deliveries')]);
         this.set({ queue: 'group' }, group);
@@ -117,8 +125,9 @@ export class PrometheusMetrics implements Metrics {
 }
 
 /** The answer to a scrape, in Prometheus' text format. */
-export async function scrape(metrics: PrometheusMetrics, reply: FastifyReply): Promise<FastifyReply> {
-  return reply.type(metrics.registry.contentType).header('cache-control', 'no-store').send(await metrics.registry.metrics());
+export async function scrape(collect: Collect, reply: FastifyReply): Promise<FastifyReply> {
+  const { contentType, text } = await collect();
+  return reply.type(contentType).header('cache-control', 'no-store').send(text);
 }
 
 /** Registers the request hook on the root, so every surface's answers are counted (a callback hook: no promise per request). */

@@ -1,0 +1,169 @@
+// `tessera start --workers 2`: two processes sharing the port behind the primary. Checked over
+// real sockets, each request on a new connection so that the round robin spreads them: both
+// workers answer; what another process changes (a test app on the same SQLite file or
+// PostgreSQL schema, as `tessera` commands and other instances would) every worker honours at
+// once; rate limits count across workers; /metrics sums the workers; a killed worker is replaced;
+// SIGHUP restarts the workers under load without one failed request; SIGTERM drains and exits 0.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
+import { seedConnectorFlow } from '../helpers/portal.js';
+import { dropSchema } from '../../src/db/database.js';
+import { SigningKeys } from '../../src/keys/signing-keys.js';
+import { Workers, type Answer } from '../helpers/workers.js';
+
+const REVOKED = { error: { code: 'invalid_token', message: 'accessToken: has been revoked', details: { field: 'accessToken' } } };
+
+/** Requests on new connections until every answer satisfies `ok` (PostgreSQL's NOTIFY takes a round trip), for up to a second. */
+async function settled(read: () => Promise<Answer>, ok: (a: Answer) => boolean, times = 6): Promise<Answer[]> {
+  const deadline = Date.now() + (onPostgres() ? 1000 : 0);
+  for (;;) {
+    const answers: Answer[] = [];
+    for (let i = 0; i < times; i++) answers.push(await read());
+    if (answers.every(ok) || Date.now() >= deadline) return answers;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe(`tessera start --workers 2 on ${onPostgres() ? 'PostgreSQL' : 'an SQLite file'}`, () => {
+  const pg = onPostgres();
+  const schema = pg ? `t_work_${randomBytes(5).toString('hex')}` : undefined;
+  const dir = pg ? undefined : mkdtempSync(join(tmpdir(), 'tessera-workers-'));
+  const env: Record<string, string> = pg ? { DATABASE_URL: process.env.DATABASE_URL!, DATABASE_SCHEMA: schema! } : { DATABASE_URL: `sqlite:${join(dir!, 'tessera.db')}` };
+  let other: TestApp;
+  let w: Workers;
+  let s: Awaited<ReturnType<typeof seedConnectorFlow>>;
+  let token = '';
+  const tokenHeaders = (secret = s.connector.secret) => ({ applicationId: s.connector.id, applicationSecret: secret, refreshToken: s.refreshToken });
+  const members = () => w.get(`/v1/groups/${s.groupId}/members`, { accessToken: token });
+
+  before(async () => {
+    other = await createTestApp(env);
+    s = await seedConnectorFlow(other.app);
+    w = await Workers.start(env, 2);
+    const exchange = await w.get('/v1/accessToken', tokenHeaders());
+    assert.equal(exchange.status, 200, exchange.body);
+    token = JSON.parse(exchange.body).accessToken as string;
+  });
+  after(async () => {
+    await w?.stop();
+    await other?.close();
+    if (schema) await dropSchema(process.env.DATABASE_URL!, schema);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('both workers answer, and a worker\'s cached member list follows another process\'s change', async () => {
+    assert.equal(w.workerPids().length, 2);
+    const served = new Set<unknown>();
+    const before = await settled(members, (a) => a.status === 200);
+    for (const a of before) assert.deepEqual(JSON.parse(a.body).members.map((m: { mobileNumber: string }) => m.mobileNumber), ['+14155550123']);
+    // Which process answered each request: the request log carries the worker's pid.
+    for (const l of w.lines()) if (l.msg === 'request completed') served.add(l.pid);
+    assert.equal(served.size, 2, 'the round robin used both workers');
+
+    const add = await other.app.inject({ method: 'PUT', url: `/v1/groups/${s.groupId}/members`, headers: { accessToken: token }, payload: { members: ['+14155550177'] } });
+    assert.deepEqual(add.json(), { result: true, membersAdded: 1 });
+    for (const a of await settled(members, (x) => JSON.parse(x.body).members.length === 2)) {
+      assert.deepEqual(JSON.parse(a.body).members.map((m: { mobileNumber: string }) => m.mobileNumber), ['+14155550123', '+14155550177']);
+    }
+  });
+
+  test('a signing key rotated by another process is published and used by every worker', async () => {
+    const kid = await new SigningKeys(other.db.kysely, other.clock).rotate();
+    for (const a of await settled(() => w.get('/.well-known/jwks.json'), (x) => (JSON.parse(x.body) as { keys: { kid: string }[] }).keys[0]?.kid === kid)) {
+      assert.equal((JSON.parse(a.body) as { keys: { kid: string }[] }).keys[0]!.kid, kid);
+    }
+    for (let i = 0; i < 4; i++) {
+      const fresh = JSON.parse((await w.get('/v1/accessToken', tokenHeaders())).body).accessToken as string;
+      assert.equal(JSON.parse(Buffer.from(fresh.split('.')[0]!, 'base64url').toString()).kid, kid);
+    }
+  });
+
+  test('rate limits count across workers: the 21st wrong secret is refused whichever worker gets it', async () => {
+    for (let i = 1; i <= 20; i++) {
+      const a = await w.get('/v1/accessToken', tokenHeaders('tcs_wrong'));
+      assert.equal(a.status, 401, `attempt ${i}: ${a.body}`);
+    }
+    for (let i = 0; i < 4; i++) {
+      const a = await w.get('/v1/accessToken', tokenHeaders(i % 2 ? s.connector.secret : 'tcs_wrong'));
+      assert.equal(a.status, 429, `after the limit (${i}): ${a.body}`);
+      assert.match(String(a.headers['retry-after']), /^\d+$/);
+    }
+  });
+
+  test('/metrics sums every worker\'s counts', async () => {
+    const count = (text: string) => Number(/^http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    const before = count((await w.get('/metrics')).body);
+    for (let i = 0; i < 10; i++) assert.equal((await w.get('/healthz')).status, 200);
+    const scrape = await w.get('/metrics');
+    assert.equal(scrape.status, 200);
+    assert.match(String(scrape.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    assert.equal(count(scrape.body), before + 10);
+  });
+
+  test('a grant revoked by another process stops the access token on every worker at once', async () => {
+    const page = await s.person.get(`/groups/${s.groupId}`);
+    const grantId = new RegExp(`/groups/${s.groupId}/connectors/([0-9a-f-]{36})/revoke`).exec(page.body)![1]!;
+    assert.equal((await s.person.post(`/groups/${s.groupId}/connectors/${grantId}/revoke`, {})).statusCode, 303);
+    for (const a of await settled(members, (x) => x.status === 401)) assert.deepEqual([a.status, JSON.parse(a.body)], [401, REVOKED]);
+  });
+
+  test('a worker that dies is replaced; requests keep being answered', async () => {
+    const [victim, survivor] = w.workerPids();
+    process.kill(victim!, 'SIGKILL');
+    await w.until(() => w.workerPids().length === 2 && !w.workerPids().includes(victim!), 30_000, 'a replacement worker');
+    assert.ok(w.workerPids().includes(survivor!));
+    assert.match(w.log, /"msg":"worker died: starting another"/);
+    for (let i = 0; i < 6; i++) assert.equal((await w.get('/healthz')).status, 200);
+  });
+
+  test('SIGHUP restarts every worker, one at a time, while 16 keep-alive clients drop no request', async () => {
+    const before = w.workerPids();
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const statuses = new Map<number, number>();
+    const errors: string[] = [];
+    let running = true;
+    const client = async () => {
+      while (running) {
+        try {
+          const a = await w.get('/api/v1/jwt_public_keys', {}, agent);
+          statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+        } catch (err) {
+          errors.push((err as Error).message);
+        }
+      }
+    };
+    const clients = Array.from({ length: 16 }, client);
+    await new Promise((r) => setTimeout(r, 300));
+    w.signal('SIGHUP');
+    await w.until(() => w.lines().some((l) => l.msg === 'rolling restart done'), 90_000, 'the rolling restart');
+    await new Promise((r) => setTimeout(r, 300));
+    running = false;
+    await Promise.all(clients);
+    agent.destroy();
+    const after_ = w.workerPids();
+    assert.deepEqual(errors, []);
+    assert.deepEqual([...statuses.keys()], [200]);
+    assert.ok(statuses.get(200)! > 100, `${statuses.get(200)} requests answered during the restart`);
+    assert.equal(after_.length, 2);
+    assert.deepEqual(after_.filter((pid) => before.includes(pid)), [], 'every worker was replaced');
+  });
+
+  test('SIGTERM drains the workers and exits 0; a bad --workers is a usage error', async () => {
+    const pids = w.workerPids();
+    assert.equal(await w.stop(), 0);
+    for (const pid of pids) assert.throws(() => process.kill(pid, 0), 'the worker is gone');
+    const run = promisify(execFile);
+    await assert.rejects(run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--workers', '0'], { env: { ...process.env, ...env } }),
+      (err: { code: number; stderr: string }) => err.code === 2 && /^tessera: --workers must be a whole number from 1 to 256, or auto \(one per CPU\), got "0"\n/.test(err.stderr));
+    await assert.rejects(run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], { env: { ...process.env, ...env, WORKERS: 'many' } }),
+      (err: { code: number; stderr: string }) => err.code === 1 && err.stderr === 'configuration error: WORKERS must be a whole number from 1 to 256, or auto (one per CPU), got "many"\n');
+  });
+});
