@@ -13,8 +13,8 @@ import type { OAuthClient } from './scenarios.js';
 export interface OAuthSeed {
   /** client_credentials: one client per connector. */
   clients: OAuthClient[];
-  /** refresh_token: separate families for the warm-up and the measured run (see scenarios.ts). */
-  refresh: { warmup: OAuthClient[]; measure: OAuthClient[] };
+  /** refresh_token: separate families for each round's warm-up and measured run (see scenarios.ts). */
+  refresh: { warmup: OAuthClient[]; measure: OAuthClient[] }[];
   scope: string;
 }
 
@@ -25,6 +25,8 @@ export async function seedOAuth(opts: {
   databaseSchema?: string;
   grants: SeededGrant[];
   ownerId: string;
+  /** How many Tessera processes are measured in turn, each with its own families. */
+  rounds: number;
 }): Promise<OAuthSeed | { unavailable: string }> {
   const clients: OAuthClient[] = opts.grants.map((g) => ({ clientId: g.connectorId, clientSecret: g.connectorSecret }));
   const sink = await openSink(opts);
@@ -33,7 +35,7 @@ export async function seedOAuth(opts: {
   try {
     const families: unknown[][] = [];
     const links: unknown[][] = [];
-    for (const c of clients) {
+    for (const c of Array.from({ length: opts.rounds }, () => clients).flat()) {
       const familyId = newId();
       const { token, link } = refreshTokenAt(familyId, 1, now, 30 * 24 * 3600 * 1000);
       families.push([familyId, c.clientId, opts.ownerId, SCOPE, now, now]);
@@ -47,6 +49,11 @@ export async function seedOAuth(opts: {
   } finally {
     await sink.close();
   }
-  const half = Math.floor(refresh.length / 2);
-  return { clients, refresh: { warmup: refresh.slice(0, half), measure: refresh.slice(half) }, scope: SCOPE };
+  // Each round: a quarter of its clients' families to warm up with, the rest measured.
+  const rounds = Array.from({ length: opts.rounds }, (_, r) => {
+    const mine = refresh.slice(r * clients.length, (r + 1) * clients.length);
+    const warm = Math.floor(mine.length / 4);
+    return { warmup: mine.slice(0, warm), measure: mine.slice(warm) };
+  });
+  return { clients, refresh: rounds, scope: SCOPE };
 }

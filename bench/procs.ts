@@ -30,14 +30,27 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** VmRSS or VmHWM of a process in MB, from /proc (Linux). */
-export function procMemMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
-  } catch {
-    return NaN;
+/** A process and its descendants (a Tessera primary and its workers), from /proc (Linux). */
+export function procTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      out.push(...readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number));
+    } catch { /* gone */ }
   }
+  return out;
+}
+
+/** VmRSS or VmHWM in MB, from /proc (Linux), summed over the process and its children. */
+export function procMemMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  let kb = 0;
+  for (const p of procTree(pid)) {
+    try {
+      const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch { /* gone */ }
+  }
+  return kb ? Math.round(kb / 102.4) / 10 : NaN;
 }
 
 /**
@@ -46,14 +59,16 @@ export function procMemMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
  * second — does not move when other work competes for the same cores.
  */
 export function procCpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at index 2 ("state").
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
+  let ms = 0;
+  for (const p of procTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start at index 2 ("state").
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ms += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch { /* gone */ }
   }
+  return ms;
 }
 
 export function httpStatus(url: string, method = 'GET'): Promise<number> {

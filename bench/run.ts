@@ -1,5 +1,5 @@
 // npm run bench [-- --duration 10 --warmup 3 --connections 64 --postgres --profile --only id,id
-//                   --oidc-format jwt|opaque --log-level warn|info]
+//                   --oidc-format jwt|opaque --log-level warn|info --large]
 //
 // One run on loopback: seed a fresh database, start Tessera, oidc-provider and a bare node:http
 // server each in its own process, drive every scenario with autocannon at the same concurrency and
@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { dropSchema } from '../src/db/database.js';
-import { countRotations, seed } from './seed.js';
+import { countRotations, databaseSize, DEFAULT_SIZE, LARGE_SIZE, seed, type SeedSize } from './seed.js';
 import { freePort, httpStatus, perfRecord, procCpuMs, startServer, type Server } from './procs.js';
 import { cycler, runLoad, type LoadFigures } from './load.js';
 import { buildScenarios, type Scenario, type ScenarioInputs, type ServerName } from './scenarios.js';
-import { gitCommit, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
+import { gitCommit, largeMarkdown, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
 import { seedOAuth } from './oauth.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     'oidc-format': { type: 'string', default: 'jwt' },
     // Tessera's LOG_LEVEL; `info` logs every request (to measure what request logging costs).
     'log-level': { type: 'string', default: 'warn' },
+    // Production data sizes (seed.ts LARGE_SIZE), run after the small seed in the same invocation.
+    large: { type: 'boolean', default: false },
     // Where the report goes; by default bench/results, the recorded run, but only for a run of
     // every scenario without a profiler: a partial or profiled run goes to bench/.tmp/results.
     out: { type: 'string' },
@@ -45,16 +47,20 @@ const only = args.only ? new Set(args.only.split(',')) : undefined;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The arguments after `node` in package.json's start script, with paths made absolute. */
-function startCommand(): string[] {
+/**
+ * The arguments after `node` in package.json's start script, with paths made absolute, and the
+ * number of worker processes (production's default is one per CPU: named, so runs compare).
+ */
+function startCommand(workers = 1): string[] {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const [node, ...rest] = pkg.scripts.start.split(/\s+/);
   if (node !== 'node') throw new Error(`npm start does not run node: ${pkg.scripts.start}`);
-  return rest.map((a) => (a.endsWith('.js') ? join(root, a) : a));
+  return [...rest.map((a) => (a.endsWith('.js') ? join(root, a) : a)), '--workers', String(workers)];
 }
 const log = (msg: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-async function main(): Promise<void> {
+/** One seed, every scenario: the report of a pass (a --large run makes two, small then large). */
+async function runPass(size: SeedSize): Promise<RunReport> {
   const startedAt = new Date().toISOString();
   const tmp = join(root, 'bench/.tmp', `run-${Date.now()}`);
   mkdirSync(tmp, { recursive: true });
@@ -66,7 +72,9 @@ async function main(): Promise<void> {
 
   try {
     log(`seeding ${args.postgres ? `PostgreSQL schema ${schema}` : databaseUrl}`);
-    const seeded = await seed({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) });
+    const seeded = await seed({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) }, size, (m) => log(`  ${m}`));
+    const databaseMb = await databaseSize({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) });
+    log(`database size ${databaseMb} MB`);
     log(`seeded ${JSON.stringify(seeded.counts)} in ${seeded.seedMs} ms`);
 
     const tesseraPort = await freePort();
@@ -91,19 +99,31 @@ async function main(): Promise<void> {
 
     const oidcPort = await freePort();
     const oidcClient = { id: 'bench-client', secret: 'bench-client-secret-0123456789abcdef' };
+    // As many refresh-token families as Tessera's scenario 2 has in one round (capped: minting is at start-up).
+    const oidcRefreshFile = join(tmp, 'oidc-refresh-tokens.json');
     servers['oidc-provider'] = await startServer({
-      name: 'oidc-provider', args: [join(root, 'bench/peers/oidc.mjs')], port: oidcPort, readyPath: '/.well-known/openid-configuration',
-      env: { PORT: String(oidcPort), HOST: '127.0.0.1', NODE_ENV: 'production', OIDC_CLIENT_ID: oidcClient.id, OIDC_CLIENT_SECRET: oidcClient.secret, OIDC_TOKEN_FORMAT: args['oidc-format'] },
+      name: 'oidc-provider', args: [join(root, 'bench/peers/oidc.mjs')], port: oidcPort, readyPath: '/.well-known/openid-configuration', timeoutMs: 120_000,
+      env: {
+        PORT: String(oidcPort), HOST: '127.0.0.1', NODE_ENV: 'production', OIDC_CLIENT_ID: oidcClient.id, OIDC_CLIENT_SECRET: oidcClient.secret, OIDC_TOKEN_FORMAT: args['oidc-format'],
+        OIDC_REFRESH_TOKENS: String(Math.min(seeded.grants.length, 10_000)), OIDC_REFRESH_TOKENS_FILE: oidcRefreshFile,
+      },
+    });
+    const oidcTokens = JSON.parse(readFileSync(oidcRefreshFile, 'utf8')) as string[];
+    const oidcRefresh = { warmup: oidcTokens.slice(0, oidcTokens.length / 4), measure: oidcTokens.slice(oidcTokens.length / 4) };
+    // The same Tessera with two workers, measured after the single process in each scenario (issue 17).
+    const workersPort = await freePort();
+    servers['tessera-2w'] = await startServer({
+      name: 'tessera-2w', args: startCommand(2), env: { ...tesseraEnv, PORT: String(workersPort) }, port: workersPort, readyPath: '/readyz', discardStdout,
     });
     const ceilingPort = await freePort();
     servers.ceiling = await startServer({ name: 'ceiling', args: [join(root, 'bench/peers/ceiling.mjs')], port: ceilingPort, readyPath: '/', env: { PORT: String(ceilingPort), HOST: '127.0.0.1' } });
 
     // Scenarios 2 and 3 need Tessera's OAuth server; without it /oauth/token answers 404.
-    const inputs: ScenarioInputs = { grants: seeded.grants, accessTokens: new Map(), oidcClient };
+    const inputs: ScenarioInputs = { grants: seeded.grants, accessTokens: new Map(), oidcClient, oidcRefresh };
     if (await httpStatus(`${tessera.baseUrl}/oauth/token`, 'POST') === 404) {
       inputs.oauthUnavailable = 'this build has no /oauth/token';
     } else {
-      const oauth = await seedOAuth({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}), grants: seeded.grants, ownerId: seeded.ownerId });
+      const oauth = await seedOAuth({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}), grants: seeded.grants, ownerId: seeded.ownerId, rounds: 2 });
       if ('unavailable' in oauth) inputs.oauthUnavailable = oauth.unavailable;
       else inputs.oauth = oauth;
     }
@@ -113,7 +133,7 @@ async function main(): Promise<void> {
     for (const scenario of buildScenarios(inputs)) {
       if (only && !only.has(scenario.id)) continue;
       if (scenario.id.startsWith('platform-')) await ensureAccessTokens(tessera, inputs);
-      const result: ScenarioResult = { id: scenario.id, title: scenario.title, server: scenario.server, kind: scenario.kind };
+      const result: ScenarioResult = { id: scenario.id, title: scenario.title, server: scenario.server, kind: scenario.kind, ...(scenario.peer ? { peer: scenario.peer } : {}) };
       results.push(result);
       if (scenario.unavailable) {
         result.unavailable = scenario.unavailable;
@@ -125,25 +145,30 @@ async function main(): Promise<void> {
         await sleep(1000);
         continue;
       }
-      const server = servers[scenario.server]!;
-      const url = server.baseUrl;
-      if (warmupS > 0) await runLoad({ url, connections, duration: warmupS, ...scenario.options('warmup') });
-      const cpuBefore = procCpuMs(server.pid);
-      const measuredFrom = Date.now();
-      const perf = args.perf && scenario.server === 'tessera' ? perfRecord(server.pid, join(root, 'bench/.tmp/perf', `${scenario.id}.data`)) : undefined;
-      const f = result.figures = await runLoad({ url, connections, duration: durationS, ...scenario.options('measure') });
-      if (perf) await perf.stop();
-      f.cpuMsPerRequest = Math.round(((procCpuMs(server.pid) - cpuBefore) / Math.max(1, f.requests)) * 1000) / 1000;
-      if (scenario.id === 'token-exchange') rotations = await countRotations({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) }, measuredFrom);
-      log(`${scenario.id}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
-      // Let the server settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
-      await sleep(1000);
+      const measure = async (server: Server, round: number): Promise<LoadFigures> => {
+        const url = server.baseUrl;
+        if (warmupS > 0) await runLoad({ url, connections, duration: warmupS, ...scenario.options('warmup', round) });
+        const cpuBefore = procCpuMs(server.pid);
+        const measuredFrom = Date.now();
+        const perf = args.perf && round === 0 && scenario.server === 'tessera' ? perfRecord(server.pid, join(root, 'bench/.tmp/perf', `${scenario.id}.data`)) : undefined;
+        const f = await runLoad({ url, connections, duration: durationS, ...scenario.options('measure', round) });
+        if (perf) await perf.stop();
+        // Every process of the server: a primary and its workers.
+        f.cpuMsPerRequest = Math.round(((procCpuMs(server.pid) - cpuBefore) / Math.max(1, f.requests)) * 1000) / 1000;
+        if (scenario.id === 'token-exchange' && round === 0) rotations = await countRotations({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) }, measuredFrom);
+        log(`${scenario.id}${round ? ' (2 workers)' : ''}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
+        // Let the server settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
+        await sleep(1000);
+        return f;
+      };
+      result.figures = await measure(servers[scenario.server]!, 0);
+      if (scenario.server === 'tessera') result.workers2 = await measure(servers['tessera-2w']!, 1);
     }
     if (rotations === 0 && results.some((r) => r.id === 'token-exchange' && r.figures)) {
       notes.push('No refresh token was rotated during scenario 1 (none was due).');
     }
 
-    for (const name of ['tessera', 'oidc-provider', 'ceiling'] as const) {
+    for (const name of ['tessera', 'tessera-2w', 'oidc-provider', 'ceiling'] as const) {
       const s = servers[name]!;
       serverFigures.push({ name, readyMs: s.readyMs, ...(name === 'tessera' ? { firstStartReadyMs: first.readyMs } : {}), idleRssMb: s.idleRssMb, peakRssMb: s.peakRssMb() });
     }
@@ -153,26 +178,44 @@ async function main(): Promise<void> {
       machine: machine(),
       commit: gitCommit(),
       settings: { connections, durationS, warmupS, database: args.postgres ? 'postgres' : 'sqlite', loadGenerator: 'autocannon 9 (in-process, one thread)', oidcTokenFormat: args['oidc-format'], logLevel: args['log-level'] },
-      seed: { counts: seeded.counts, seedMs: seeded.seedMs },
+      seed: { counts: seeded.counts, seedMs: seeded.seedMs, databaseMb },
       notes,
       servers: serverFigures,
       scenarios: results,
       rotations,
       rotationsDue: seeded.grants.filter((g) => g.rotationDue).length,
     };
-    const out = args.out ?? join(root, only || args.profile || args.perf ? 'bench/.tmp/results' : 'bench/results');
-    mkdirSync(out, { recursive: true });
-    // A PostgreSQL run keeps its own files, so it does not replace the recorded SQLite run.
-    const base = args.postgres ? 'latest-postgres' : 'latest';
-    writeFileSync(join(out, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(out, `${base}.md`), markdown(report));
-    log(`wrote ${join(out, `${base}.md`)}`);
-    console.log(`\n${markdown(report)}`);
+    return report;
   } finally {
     for (const s of Object.values(servers)) await s?.stop();
     if (schema) await dropSchema(databaseUrl, schema).catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  const out = args.out ?? join(root, only || args.profile || args.perf ? 'bench/.tmp/results' : 'bench/results');
+  mkdirSync(out, { recursive: true });
+  // A PostgreSQL run and a large run keep their own files, so they do not replace the recorded SQLite run.
+  const base = `latest${args.large ? '-large' : ''}${args.postgres ? '-postgres' : ''}`;
+  let text: string;
+  let json: unknown;
+  if (args.large) {
+    log('pass 1 of 2: the small seed');
+    const small = await runPass(DEFAULT_SIZE);
+    log('pass 2 of 2: the large seed');
+    const large = await runPass(LARGE_SIZE);
+    text = largeMarkdown(small, large);
+    json = { small, large };
+  } else {
+    const report = await runPass(DEFAULT_SIZE);
+    text = markdown(report);
+    json = report;
+  }
+  writeFileSync(join(out, `${base}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(join(out, `${base}.md`), text);
+  log(`wrote ${join(out, `${base}.md`)}`);
+  console.log(`\n${text}`);
 }
 
 /**
@@ -194,9 +237,9 @@ async function metricsCost(scenario: Scenario, result: ScenarioResult, env: Reco
   try {
     for (const round of [0, 1]) {
       for (const [name, server] of [['on', on], ['off', off]] as const) {
-        if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...scenario.options('warmup') });
+        if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...scenario.options('warmup', 0) });
         const cpuBefore = procCpuMs(server.pid);
-        const f = await runLoad({ url: server.baseUrl, connections, duration: durationS / 2, ...scenario.options('measure') });
+        const f = await runLoad({ url: server.baseUrl, connections, duration: durationS / 2, ...scenario.options('measure', 0) });
         totals[name].requests += f.requests;
         totals[name].cpu += procCpuMs(server.pid) - cpuBefore;
         totals[name].seconds += durationS / 2;

@@ -6,8 +6,11 @@ import { cycler } from './load.js';
 import type { SeededGrant } from './seed.js';
 import type { OAuthSeed } from './oauth.js';
 
-/** `tessera-no-metrics`: the same Tessera with METRICS=off, started only for its scenario. */
-export type ServerName = 'tessera' | 'tessera-no-metrics' | 'oidc-provider' | 'ceiling';
+/**
+ * `tessera-no-metrics`: the same Tessera with METRICS=off, started only for its scenario;
+ * `tessera-2w`: the same Tessera with `--workers 2`, measured after `tessera` in every scenario.
+ */
+export type ServerName = 'tessera' | 'tessera-2w' | 'tessera-no-metrics' | 'oidc-provider' | 'ceiling';
 export type Phase = 'warmup' | 'measure';
 
 export interface Scenario {
@@ -18,7 +21,10 @@ export interface Scenario {
   kind: 'token' | 'read' | 'write' | 'peer' | 'ceiling';
   /** Set when the scenario cannot run here, with the reason; it is reported, not skipped silently. */
   unavailable?: string;
-  options(phase: Phase): Omit<Options, 'url'>;
+  /** The oidc-provider scenario doing the same work (a token scenario's like-with-like peer). */
+  peer?: string;
+  /** `round` 0 is the single-process Tessera, 1 the one with two workers (their pools differ where tokens are spent). */
+  options(phase: Phase, round: number): Omit<Options, 'url'>;
 }
 
 export interface OAuthClient {
@@ -36,6 +42,8 @@ export interface ScenarioInputs {
   /** OAuth clients seeded for /oauth/token; undefined when Tessera has no OAuth server. */
   oauth?: OAuthSeed | undefined;
   oauthUnavailable?: string;
+  /** oidc-provider's refresh tokens (bench/peers/oidc.mjs mints them), for the warm-up and the measured run. */
+  oidcRefresh: { warmup: string[]; measure: string[] };
 }
 
 /** Deterministic Fisher–Yates shuffle (a fixed seed keeps runs comparable). */
@@ -79,7 +87,7 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
   // Access tokens are issued after scenario 1, so this list is made when a scenario starts.
   const withTokens = (): SeededGrant[] => inp.grants.filter((g) => inp.accessTokens.has(g.grantId));
   const oauthCc = inp.oauth?.clients ?? [];
-  const oauthRt = inp.oauth?.refresh.measure ?? [];
+  const oauthRt = inp.oauth?.refresh[0]?.measure ?? [];
   const needsOAuth = (pool: OAuthClient[], missing: string): Pick<Scenario, 'unavailable'> => {
     const reason = inp.oauthUnavailable ?? (pool.length ? undefined : missing);
     return reason ? { unavailable: reason } : {};
@@ -99,6 +107,7 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       title: '1. Refresh-token exchange GET /v1/accessToken',
       server: 'tessera',
       kind: 'token',
+      peer: 'oidc-provider-refresh',
       options(phase) {
         // The warm-up leaves the grants whose refresh token is due alone, so that every rotation
         // (a compare-and-set write) happens inside the measured run, once per due grant.
@@ -121,12 +130,13 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       server: 'tessera',
       kind: 'token',
       ...needsOAuth(oauthRt, 'no OAuth refresh tokens could be seeded'),
-      options(phase) {
+      peer: 'oidc-provider-refresh',
+      options(phase, round) {
         // Refresh tokens rotate on every use (RFC 9700): each response's new token replaces the
         // old. A request cut off when a run ends may have spent a token whose successor never
         // arrived; presenting it again would be a reuse that revokes the family, so the warm-up
         // and the measured run use separate families.
-        const pool = phase === 'warmup' ? inp.oauth!.refresh.warmup : oauthRt;
+        const pool = inp.oauth!.refresh[round]![phase];
         return {
           requests: [spread(pool, (c) => ({
             method: 'POST',
@@ -151,6 +161,7 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       server: 'tessera',
       kind: 'token',
       ...needsOAuth(oauthCc, 'no OAuth clients could be seeded'),
+      peer: 'oidc-provider-client-credentials',
       options() {
         return {
           requests: [spread(oauthCc, (c) => ({
@@ -177,6 +188,30 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
             headers: { 'content-type': FORM, authorization: basic(c.id, c.secret) },
             body: 'grant_type=client_credentials&scope=api%3Aread',
           }))],
+        };
+      },
+    },
+    {
+      id: 'oidc-provider-refresh',
+      title: '2. refresh_token grant POST /token (oidc-provider, rotating)',
+      server: 'oidc-provider',
+      kind: 'peer',
+      options(phase) {
+        // Its own families for each phase, for the same reason as scenario 2's.
+        const pool = inp.oidcRefresh[phase].map((token) => ({ token }));
+        return {
+          requests: [spread(pool, (c) => ({
+            method: 'POST',
+            path: '/token',
+            headers: { 'content-type': FORM, authorization: basic(inp.oidcClient.id, inp.oidcClient.secret) },
+            body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(c.token)}`,
+          }), (status, body, ctx) => {
+            const at = status === 200 ? body.indexOf('"refresh_token":"') : -1;
+            if (at >= 0) {
+              const start = at + '"refresh_token":"'.length;
+              (ctx.item as { token: string }).token = body.slice(start, body.indexOf('"', start));
+            }
+          })],
         };
       },
     },

@@ -3,6 +3,7 @@
 // go in directly, in bulk, because creating 10,000 connectors through the portal would take longer
 // than the benchmark. Credentials are hashed with src/lib/hash.ts exactly as the services do, so
 // the plaintext connector secrets and refresh tokens returned here work against the real API.
+import { existsSync, statSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { openDatabase } from '../src/db/database.js';
@@ -22,10 +23,22 @@ export interface SeedSize {
   users: number;
   /** Share of grants whose refresh token is past 90% of its life, so the first exchange rotates it. */
   rotationDueFraction: number;
+  /** OAuth refresh-token families besides the scenarios' own (people who signed in to apps before). */
+  oauthFamilies: number;
+  /** Kandy users provisioned across `kandyDomains` projects. */
+  kandyUsers: number;
+  kandyDomains: number;
 }
 
 export const DEFAULT_SIZE: SeedSize = {
   orgs: 100, connectors: 10_000, groups: 5_000, membersPerGroup: 20, users: 2_000, rotationDueFraction: 0.1,
+  oauthFamilies: 0, kandyUsers: 0, kandyDomains: 0,
+};
+
+/** `npm run bench -- --large`: production sizes (issue 17). */
+export const LARGE_SIZE: SeedSize = {
+  orgs: 100_000, connectors: 100_000, groups: 250_000, membersPerGroup: 20, users: 1_000_000, rotationDueFraction: 0.01,
+  oauthFamilies: 1_000_000, kandyUsers: 1_000_000, kandyDomains: 1_000,
 };
 
 export interface SeededGrant {
@@ -45,9 +58,9 @@ export interface Seeded {
   seedMs: number;
 }
 
-/** Inserts rows into one table; the two databases get their own fast path. */
+/** Inserts rows into one table, streamed (millions need not be in memory at once); answers how many. */
 export interface Sink {
-  insert(table: string, columns: string[], rows: unknown[][]): Promise<void>;
+  insert(table: string, columns: string[], rows: Iterable<unknown[]>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -59,9 +72,14 @@ function sqliteSink(file: string): Sink {
     async insert(table, columns, rows) {
       const stmt = db.prepare(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
       // One transaction per table: better-sqlite3 inserts a few hundred thousand rows a second this way.
-      db.transaction((all: unknown[][]) => {
-        for (const row of all) stmt.run(...row);
-      })(rows);
+      let n = 0;
+      db.transaction(() => {
+        for (const row of rows) {
+          stmt.run(...row);
+          n++;
+        }
+      })();
+      return n;
     },
     async close() {
       db.pragma('wal_checkpoint(TRUNCATE)');
@@ -75,16 +93,26 @@ async function postgresSink(url: string, schema: string): Promise<Sink> {
   await client.connect();
   return {
     async insert(table, columns, rows) {
-      // Multi-row INSERTs of 1,000 rows stay well under PostgreSQL's 65,535 parameters.
-      const batch = 1000;
-      await client.query('begin');
-      for (let i = 0; i < rows.length; i += batch) {
-        const chunk = rows.slice(i, i + batch);
+      // Multi-row INSERTs as large as PostgreSQL's 65,535 parameters allow.
+      const batch = Math.floor(65_000 / columns.length);
+      let n = 0;
+      let chunk: unknown[][] = [];
+      const flush = async () => {
+        if (!chunk.length) return;
         const values: unknown[] = [];
         const tuples = chunk.map((row) => `(${row.map((v) => { values.push(v); return `$${values.length}`; }).join(', ')})`);
         await client.query(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples.join(', ')}`, values);
+        n += chunk.length;
+        chunk = [];
+      };
+      await client.query('begin');
+      for (const row of rows) {
+        chunk.push(row);
+        if (chunk.length === batch) await flush();
       }
+      await flush();
       await client.query('commit');
+      return n;
     },
     async close() {
       await client.query('analyze');
@@ -97,6 +125,24 @@ export function openSink(target: { databaseUrl: string; databaseSchema?: string 
   return target.databaseUrl.startsWith('sqlite:')
     ? Promise.resolve(sqliteSink(target.databaseUrl.slice('sqlite:'.length)))
     : postgresSink(target.databaseUrl, target.databaseSchema ?? 'public');
+}
+
+/** The database's size on disk in MB: the SQLite file with its WAL, or the PostgreSQL schema's tables with their indexes. */
+export async function databaseSize(target: { databaseUrl: string; databaseSchema?: string }): Promise<number> {
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  if (target.databaseUrl.startsWith('sqlite:')) {
+    const file = target.databaseUrl.slice('sqlite:'.length);
+    return mb([file, `${file}-wal`].reduce((n, f) => n + (existsSync(f) ? statSync(f).size : 0), 0));
+  }
+  const client = new pg.Client({ connectionString: target.databaseUrl });
+  await client.connect();
+  try {
+    const r = await client.query<{ bytes: string }>(`select coalesce(sum(pg_total_relation_size(c.oid)), 0) as bytes from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind = 'r'`, [target.databaseSchema ?? 'public']);
+    return mb(Number(r.rows[0]!.bytes));
+  } finally {
+    await client.end();
+  }
 }
 
 /** Grants whose refresh token was issued at or after `since`: the rotations the token service made. */
@@ -121,7 +167,12 @@ export async function countRotations(target: { databaseUrl: string; databaseSche
 
 const phone = (n: number): string => `+1555${String(n).padStart(7, '0')}`;
 
-export async function seed(target: { databaseUrl: string; databaseSchema?: string }, size: SeedSize = DEFAULT_SIZE): Promise<Seeded> {
+/** Rows made as they are inserted: `count` of them, row i from `make(i)`. */
+function* rows(count: number, make: (i: number) => unknown[]): Generator<unknown[]> {
+  for (let i = 0; i < count; i++) yield make(i);
+}
+
+export async function seed(target: { databaseUrl: string; databaseSchema?: string }, size: SeedSize = DEFAULT_SIZE, progress: (msg: string) => void = () => undefined): Promise<Seeded> {
   const started = performance.now();
   // Tessera's migrations create the schema, exactly as `tessera migrate` would.
   const db = await openDatabase({ databaseUrl: target.databaseUrl, databaseSchema: target.databaseSchema });
@@ -131,6 +182,12 @@ export async function seed(target: { databaseUrl: string; databaseSchema?: strin
     await db.close();
   }
   const sink = await openSink(target);
+  const counts: Record<string, number> = {};
+  const insert = async (table: string, columns: string[], made: Iterable<unknown[]>): Promise<void> => {
+    const t = performance.now();
+    counts[table] = (counts[table] ?? 0) + await sink.insert(table, columns, made);
+    progress(`${table}: ${counts[table].toLocaleString('en')} rows (${Math.round(performance.now() - t)} ms)`);
+  };
 
   const now = Date.now();
   const day = 24 * 3600 * 1000;
@@ -139,32 +196,29 @@ export async function seed(target: { databaseUrl: string; databaseSchema?: strin
   try {
     const ownerId = newId();
     const userIds = Array.from({ length: size.users }, () => newId());
-    await sink.insert('users', ['id', 'email', 'name', 'password_hash', 'created_at'], [
-      [ownerId, 'owner@bench.test', 'Bench Owner', passwordHash, now],
-      ...userIds.map((id, i) => [id, `user${i}@bench.test`, `User ${i}`, passwordHash, now]),
-    ]);
-    await sink.insert('phone_numbers', ['id', 'user_id', 'e164', 'verified_at', 'pin_attempts', 'pin_sends', 'created_at'],
-      userIds.map((id, i) => [newId(), id, phone(i), now, 0, 0, now]));
+    await insert('users', ['id', 'email', 'name', 'password_hash', 'created_at'], [[ownerId, 'owner@bench.test', 'Bench Owner', passwordHash, now]]);
+    await insert('users', ['id', 'email', 'name', 'password_hash', 'created_at'], rows(size.users, (i) => [userIds[i], `user${i}@bench.test`, `User ${i}`, passwordHash, now]));
+    await insert('phone_numbers', ['id', 'user_id', 'e164', 'verified_at', 'pin_attempts', 'pin_sends', 'created_at'],
+      rows(size.users, (i) => [newId(), userIds[i], phone(i), now, 0, 0, now]));
 
     const orgIds = Array.from({ length: size.orgs }, () => newId());
-    await sink.insert('organizations', ['id', 'name', 'created_by', 'created_at'], orgIds.map((id, i) => [id, `Org ${i}`, ownerId, now]));
-    await sink.insert('org_members', ['org_id', 'user_id', 'role', 'created_at'], orgIds.map((id) => [id, ownerId, 'owner', now]));
+    await insert('organizations', ['id', 'name', 'created_by', 'created_at'], rows(size.orgs, (i) => [orgIds[i], `Org ${i}`, ownerId, now]));
+    // The owner owns every organisation; each person is a member of one.
+    await insert('org_members', ['org_id', 'user_id', 'role', 'created_at'], rows(size.orgs, (i) => [orgIds[i], ownerId, 'owner', now]));
+    await insert('org_members', ['org_id', 'user_id', 'role', 'created_at'], rows(size.users, (i) => [orgIds[i % size.orgs], userIds[i], 'member', now]));
 
     const groupIds = Array.from({ length: size.groups }, () => newId());
-    const groupOrg = (g: number): string => orgIds[g % orgIds.length]!;
-    await sink.insert('groups', ['id', 'org_id', 'parent_id', 'name', 'welcome_message', 'group_type', 'created_at'],
-      groupIds.map((id, g) => [id, groupOrg(g), null, `Group ${g}`, '', 'Group', now]));
+    await insert('groups', ['id', 'org_id', 'parent_id', 'name', 'welcome_message', 'group_type', 'created_at'],
+      rows(size.groups, (g) => [groupIds[g], orgIds[g % orgIds.length], null, `Group ${g}`, '', 'Group', now]));
 
     // Phones are drawn from a pool shared across groups (people belong to several groups), and
     // the first `users` numbers belong to verified accounts, so the member query's joins do work.
-    const members: unknown[][] = [];
     const pool = Math.max(size.users * 25, size.membersPerGroup);
-    for (let g = 0; g < groupIds.length; g++) {
-      for (let k = 0; k < size.membersPerGroup; k++) {
-        members.push([newId(), groupIds[g], phone((g * size.membersPerGroup + k) % pool), k === 0 ? 'admin' : 'member', now + k]);
-      }
-    }
-    await sink.insert('group_members', ['id', 'group_id', 'phone', 'role', 'created_at'], members);
+    await insert('group_members', ['id', 'group_id', 'phone', 'role', 'created_at'], rows(size.groups * size.membersPerGroup, (n) => {
+      const g = Math.floor(n / size.membersPerGroup);
+      const k = n % size.membersPerGroup;
+      return [newId(), groupIds[g], phone(n % pool), k === 0 ? 'admin' : 'member', now + k];
+    }));
 
     const permissions = JSON.stringify(PERMISSION_NAMES);
     const grants: SeededGrant[] = [];
@@ -183,18 +237,36 @@ export async function seed(target: { databaseUrl: string; databaseSchema?: strin
       grantRows.push([grantId, connectorId, groupId, ownerId, sha256(refreshToken), issuedAt, issuedAt + REFRESH_TOKEN_TTL_MS, 1, now]);
       grants.push({ grantId, connectorId, connectorSecret, groupId, refreshToken, rotationDue });
     }
-    await sink.insert('connectors', ['id', 'org_id', 'created_by', 'name', 'description', 'permissions', 'secret_hash', 'secret_generation', 'created_at', 'updated_at'], connectorRows);
-    await sink.insert('grants', ['id', 'connector_id', 'group_id', 'granted_by', 'refresh_token_hash', 'refresh_token_issued_at', 'refresh_token_expires_at', 'generation', 'created_at'], grantRows);
+    await insert('connectors', ['id', 'org_id', 'created_by', 'name', 'description', 'permissions', 'secret_hash', 'secret_generation', 'created_at', 'updated_at'], connectorRows);
+    await insert('grants', ['id', 'connector_id', 'group_id', 'granted_by', 'refresh_token_hash', 'refresh_token_issued_at', 'refresh_token_expires_at', 'generation', 'created_at'], grantRows);
 
-    return {
-      grants,
-      ownerId,
-      counts: {
-        users: userIds.length + 1, organizations: orgIds.length, groups: groupIds.length,
-        group_members: members.length, connectors: connectorRows.length, grants: grantRows.length,
-      },
-      seedMs: Math.round(performance.now() - started),
-    };
+    // OAuth families of people who signed in to the connectors' apps: rows the refresh grant's
+    // lookups must find their way past. Their tokens are not kept (nobody presents them).
+    const families = Array.from({ length: size.oauthFamilies }, () => newId());
+    await insert('oauth_families', ['id', 'connector_id', 'user_id', 'scope', 'auth_time', 'created_at'],
+      rows(size.oauthFamilies, (i) => [families[i], connectorRows[i % connectorRows.length]![0], userIds[i % userIds.length], 'groupinfo.read', now, now]));
+    await insert('oauth_refresh_chain', ['family_id', 'seq', 'token_hash', 'created_at', 'expires_at'],
+      rows(size.oauthFamilies, (i) => [families[i], 1, sha256(`bench-family-${i}`), now, now + 30 * day]));
+
+    // Kandy: one account (on a plan large enough) per organisation that has projects, users spread over the projects.
+    if (size.kandyDomains > 0) {
+      const planId = 'bench-large';
+      const perDomain = Math.ceil(size.kandyUsers / size.kandyDomains);
+      await insert('plans', ['id', 'name', 'max_users', 'created_at'], [[planId, 'Bench large', perDomain * 2, now]]);
+      const accounts = Array.from({ length: size.kandyDomains }, () => newId());
+      await insert('api_accounts', ['id', 'org_id', 'plan_id', 'api_key', 'api_secret_hash', 'users_used', 'created_at'],
+        rows(size.kandyDomains, (i) => [accounts[i], orgIds[i % orgIds.length], planId, `AAKbench${i}`, sha256(`bench-account-${i}`), Math.min(perDomain, size.kandyUsers - i * perDomain), now]));
+      const domains = Array.from({ length: size.kandyDomains }, () => newId());
+      await insert('domains', ['id', 'account_id', 'org_id', 'domain_name', 'project_name', 'api_key', 'api_secret_hash', 'created_at', 'updated_at'],
+        rows(size.kandyDomains, (i) => [domains[i], accounts[i], orgIds[i % orgIds.length], `project${i}.bench.test`, `Project ${i}`, `DAKbench${i}`, sha256(`bench-domain-${i}`), now, now]));
+      await insert('domain_users', ['id', 'domain_id', 'account_id', 'user_id', 'country_code', 'first_name', 'last_name', 'email', 'password_hash', 'api_key', 'api_secret_hash', 'created_at'],
+        rows(size.kandyUsers, (i) => {
+          const d = Math.floor(i / perDomain);
+          return [newId(), domains[d], accounts[d], `user${i}`, 'US', null, null, null, passwordHash, `UAKbench${i}`, sha256(`bench-user-${i}`), now];
+        }));
+    }
+
+    return { grants, ownerId, counts, seedMs: Math.round(performance.now() - started) };
   } finally {
     await sink.close();
   }

@@ -2,20 +2,16 @@
 // tessera start | migrate | keys rotate | master-key rotate|remove | plans | prune
 import { parseArgs } from 'node:util';
 import { loadConfig, masterKey, ConfigError, workerCount } from './config.js';
-import { buildApp } from './app.js';
 import { developmentLogStream } from './http/logging.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { SigningKeys } from './keys/signing-keys.js';
 import { SealError, Sealer } from './keys/sealed.js';
-import { resealAll } from './keys/master-key.js';
 import { systemClock } from './lib/clock.js';
 import { ApiError } from './lib/errors.js';
-import { PlansService } from './kandy/plans.service.js';
-import { prune } from './db/retention.js';
+import type { PlansService } from './kandy/plans.service.js';
 import cluster from 'node:cluster';
 import { runPrimary } from './cluster/primary.js';
-import { closeConnectionsWhenDraining, workerRole } from './cluster/worker.js';
 
 const USAGE = `usage: tessera <command>
   start [--workers N|auto]
@@ -138,6 +134,8 @@ async function main(argv: string[]): Promise<number> {
         await runPrimary(config, workers, logStream);
         return -1;
       }
+      // Loaded here, not above: a primary serves nothing and should not carry the app's modules.
+      const [{ buildApp }, { closeConnectionsWhenDraining, workerRole }] = await Promise.all([import('./app.js'), import('./cluster/worker.js')]);
       // In a worker, the primary says when to drain; in a single process, a signal does.
       let drain = async (): Promise<void> => undefined;
       const stop = () => { void drain().then(() => process.exit(0)); };
@@ -195,6 +193,8 @@ async function main(argv: string[]): Promise<number> {
       const db = await openDatabase(config);
       try {
         await migrateToLatest(db);
+        // Each command's modules load with it: the server's primary process carries none of them.
+        const { resealAll } = await import('./keys/master-key.js');
         const n = await resealAll(db.kysely, new Sealer(config.masterKey), new Sealer(next), systemClock.now());
         console.log(`${sub === 'rotate' ? 'sealed under NEW_MASTER_KEY' : 'stored unsealed'}: ${n.signingKeys} signing key${n.signingKeys === 1 ? '' : 's'}, ${n.settings} instance secret${n.settings === 1 ? '' : 's'}, ${n.twoFactorSecrets} two-factor secret${n.twoFactorSecrets === 1 ? '' : 's'}, ${n.ibans} IBAN${n.ibans === 1 ? '' : 's'}`
           + `\nstart every instance with ${sub === 'rotate' ? 'MASTER_KEY set to the new key' : 'no MASTER_KEY'}`);
@@ -208,6 +208,7 @@ async function main(argv: string[]): Promise<number> {
       const db = await openDatabase(config);
       try {
         await migrateToLatest(db);
+        const { prune } = await import('./db/retention.js');
         const counts = await prune(db.kysely, systemClock.now(), { auditMs: config.auditRetentionMs });
         const width = Math.max(...Object.keys(counts).map((t) => t.length));
         console.log(Object.entries(counts).map(([table, n]) => `${table.padEnd(width)}  ${n} deleted`).join('\n'));
@@ -220,6 +221,7 @@ async function main(argv: string[]): Promise<number> {
       const db = await openDatabase(config);
       try {
         await migrateToLatest(db);
+        const { PlansService } = await import('./kandy/plans.service.js');
         console.log(await plansCommand(new PlansService({ db: db.kysely, clock: systemClock }), argv.slice(1)));
         return 0;
       } catch (err) {
