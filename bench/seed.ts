@@ -188,7 +188,9 @@ export async function seed(target: { databaseUrl: string; databaseSchema?: strin
   const counts: Record<string, number> = {};
   const insert = async (table: string, columns: string[], made: Iterable<unknown[]>): Promise<void> => {
     const t = performance.now();
-    counts[table] = (counts[table] ?? 0) + await sink.insert(table, columns, made);
+    const n = await sink.insert(table, columns, made);
+    if (n === 0) return;
+    counts[table] = (counts[table] ?? 0) + n;
     progress(`${table}: ${counts[table].toLocaleString('en')} rows (${Math.round(performance.now() - t)} ms)`);
   };
 

@@ -291,6 +291,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "accessToken": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ik…",
+                         *       "endpointUrl": "https://tessera.example.com/v1",
+                         *       "accessTokenExpiry": 1796154572000,
+                         *       "refreshToken": "trt_Vb3nQ8xZ1mK7rT4wY9pL2cF6hD0sG5jA8eU3iO7yR1t",
+                         *       "scope": "groupinfo.read groupmember.read textmessage.write"
+                         *     }
+                         */
                         "application/json": {
                             accessToken: string;
                             endpointUrl: string;
@@ -636,6 +645,18 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "groupId": "0193a1f0-7c2e-7d41-9a0b-3f5c2d1e8a77",
+                         *       "groupName": "Field team",
+                         *       "groupImageUrl": "",
+                         *       "hasSubGroups": false,
+                         *       "hasParentGroups": false,
+                         *       "groupType": "Group",
+                         *       "userCount": 12,
+                         *       "callerRole": "Admin"
+                         *     }
+                         */
                         "application/json": {
                             groupId: string;
                             groupName: string;
@@ -3026,6 +3047,16 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * @example {
+                             *       "user_id": "ann",
+                             *       "user_password": "Kx7-pR2q-Wm9z-Ht4v",
+                             *       "full_user_id": "ann@goofiw.gmail.com",
+                             *       "domain_name": "goofiw.gmail.com",
+                             *       "user_api_key": "UAK6f1c0e9a2b7d4c8e3f5a1b9d0c7e2f4a",
+                             *       "user_api_secret": "UAS3f9c2a7d5e1b4c8f0a6d2e9b7c1f3a5d"
+                             *     }
+                             */
                             result: {
                                 user_id: string;
                                 user_password: string;
@@ -7966,6 +7997,19 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "access_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ik…",
+                         *       "token_type": "Bearer",
+                         *       "expires_in": 3600,
+                         *       "scope": "openid groupinfo.read",
+                         *       "refresh_token": "tor_0193a1f5-8a2c-7e14-b3f9-2d4e6f8a0b1c_2_q8Xw3vR0mT5yL2nB7cK9dF4hJ6gP1sA0zE3uI8oY5tW",
+                         *       "bearer": {
+                         *         "id": "0193a1e7-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+                         *         "type": "Person"
+                         *       }
+                         *     }
+                         */
                         "application/json": {
                             access_token: string;
                             token_type: string;
@@ -8103,6 +8147,19 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "access_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ik…",
+                         *       "token_type": "Bearer",
+                         *       "expires_in": 3600,
+                         *       "scope": "openid groupinfo.read",
+                         *       "refresh_token": "tor_0193a1f5-8a2c-7e14-b3f9-2d4e6f8a0b1c_2_q8Xw3vR0mT5yL2nB7cK9dF4hJ6gP1sA0zE3uI8oY5tW",
+                         *       "bearer": {
+                         *         "id": "0193a1e7-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+                         *         "type": "Person"
+                         *       }
+                         *     }
+                         */
                         "application/json": {
                             access_token: string;
                             token_type: string;
@@ -8889,6 +8946,19 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "access_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ik…",
+                         *       "token_type": "Bearer",
+                         *       "expires_in": 3600,
+                         *       "scope": "openid groupinfo.read",
+                         *       "refresh_token": "tor_0193a1f5-8a2c-7e14-b3f9-2d4e6f8a0b1c_2_q8Xw3vR0mT5yL2nB7cK9dF4hJ6gP1sA0zE3uI8oY5tW",
+                         *       "bearer": {
+                         *         "id": "0193a1e7-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+                         *         "type": "Person"
+                         *       }
+                         *     }
+                         */
                         "application/json": {
                             access_token: string;
                             token_type: string;
@@ -9028,6 +9098,19 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "access_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ik…",
+                         *       "token_type": "Bearer",
+                         *       "expires_in": 3600,
+                         *       "scope": "openid groupinfo.read",
+                         *       "refresh_token": "tor_0193a1f5-8a2c-7e14-b3f9-2d4e6f8a0b1c_2_q8Xw3vR0mT5yL2nB7cK9dF4hJ6gP1sA0zE3uI8oY5tW",
+                         *       "bearer": {
+                         *         "id": "0193a1e7-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+                         *         "type": "Person"
+                         *       }
+                         *     }
+                         */
                         "application/json": {
                             access_token: string;
                             token_type: string;

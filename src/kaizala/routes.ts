@@ -20,6 +20,10 @@ const Group = {
     hasParentGroups: { type: 'boolean' }, groupType: { type: 'string' }, userCount: { type: 'integer' }, callerRole: { type: 'string' },
   },
   required: ['groupId', 'groupName', 'groupImageUrl', 'hasSubGroups', 'hasParentGroups', 'groupType', 'userCount', 'callerRole'],
+  examples: [{
+    groupId: '0193a1f0-7c2e-7d41-9a0b-3f5c2d1e8a77', groupName: 'Field team', groupImageUrl: '', hasSubGroups: false, hasParentGroups: false,
+    groupType: 'Group', userCount: 12, callerRole: 'Admin',
+  }],
 } as const;
 const Id = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const GroupParams = { type: 'object', properties: { groupId: Id }, required: ['groupId'] } as const;
@@ -27,6 +31,7 @@ const Member = {
   type: 'object',
   properties: { id: { type: 'string' }, role: { type: 'string' }, mobileNumber: { type: 'string' }, isProvisioned: { type: 'boolean' } },
   required: ['id', 'role', 'mobileNumber', 'isProvisioned'],
+  examples: [{ id: '0193a1f2-05d9-7b1c-8e44-6a2f0c9d3b15', role: 'Member', mobileNumber: '+14155550123', isProvisioned: true }],
 } as const;
 const Message = {
   type: 'object',
@@ -35,6 +40,10 @@ const Message = {
     senderName: { type: 'string' }, createdAt: { type: 'integer' },
   },
   required: ['referenceId', 'message', 'senderType', 'senderId', 'senderName', 'createdAt'],
+  examples: [{
+    referenceId: '0193a1f3-2b7e-7f02-b1d8-4c6e9a0f2d31', message: 'Stock count for aisle 4 is done.', senderType: 'connector',
+    senderId: '0193a1e9-9d40-7a35-8c12-7e3b5f1a6c08', senderName: 'Inventory bot', createdAt: 1796150972898,
+  }],
 } as const;
 const Groups = { type: 'object', properties: { groups: { type: 'array', items: Group } }, required: ['groups'] } as const;
 const Done = { type: 'object', properties: { result: { type: 'boolean' } }, required: ['result'] } as const;
@@ -82,6 +91,10 @@ export async function kaizalaRoutes(app: FastifyInstance, services: Services): P
             scope: { type: 'string' },
           },
           required: ['accessToken', 'endpointUrl', 'accessTokenExpiry', 'refreshToken', 'scope'],
+          examples: [{
+            accessToken: 'eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ik…', endpointUrl: 'https://tessera.example.com/v1',
+            accessTokenExpiry: 1796154572000, refreshToken: 'trt_Vb3nQ8xZ1mK7rT4wY9pL2cF6hD0sG5jA8eU3iO7yR1t', scope: 'groupinfo.read groupmember.read textmessage.write',
+          }],
         },
         ...errors,
       },

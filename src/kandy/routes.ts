@@ -105,6 +105,10 @@ export async function kandyRoutes(app: FastifyInstance, services: Services): Pro
               user_api_key: { type: 'string' }, user_api_secret: { type: 'string' },
             },
             required: ['user_id', 'user_password', 'full_user_id', 'domain_name', 'user_api_key', 'user_api_secret'],
+            examples: [{
+              user_id: 'ann', user_password: 'Kx7-pR2q-Wm9z-Ht4v', full_user_id: 'ann@goofiw.gmail.com', domain_name: 'goofiw.gmail.com',
+              user_api_key: 'UAK6f1c0e9a2b7d4c8e3f5a1b9d0c7e2f4a', user_api_secret: 'UAS3f9c2a7d5e1b4c8f0a6d2e9b7c1f3a5d',
+            }],
           }),
           ...failures,
         },

@@ -90,6 +90,33 @@ describe('the OpenAPI document', () => {
     await check('GET', '/v1.2/accounts/accesstokens', await t.app.inject({ method: 'GET', url: '/v1.2/accounts/accesstokens?key=nope&account_api_secret=nope' }));
   });
 
+  test('the examples the document shows are valid answers: each matches the schema it illustrates', () => {
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    ajv.addFormat('unsafe', true).addFormat('uuid', /^[0-9a-f-]{36}$/i).addFormat('date-time', true).addFormat('uri', true).addFormat('email', true);
+    const checked: string[] = [];
+    const walk = (node: unknown, where: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}[${i}]`));
+      if (!node || typeof node !== 'object') return;
+      const schema = node as { examples?: unknown[]; example?: unknown; schema?: object } & Record<string, unknown>;
+      const check = (against: object, example: unknown) => {
+        const validate = ajv.compile({ ...against, examples: undefined });
+        assert.ok(validate(example), `${where}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(example)}`);
+        checked.push(where);
+      };
+      // A schema's own examples; a media type's example (where @fastify/swagger moves a response schema's).
+      if (Array.isArray(schema.examples) && ('type' in schema || 'properties' in schema)) for (const e of schema.examples) check(schema, e);
+      if (schema.schema && 'example' in schema) check(schema.schema, schema.example);
+      for (const [k, v] of Object.entries(schema)) if (k !== 'examples') walk(v, `${where}.${k}`);
+    };
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) walk(op.responses, `${method.toUpperCase()} ${path}`);
+    }
+    // The surfaces' error shapes and the main answers of each API carry one.
+    for (const expected of ['GET /v1/accessToken', 'GET /v1/groups/{groupId}/members', 'POST /oauth/token', 'POST /v1.2/domains/users/user_id']) {
+      assert.ok(checked.some((w) => w.startsWith(`${expected}.200`)), `${expected} shows a success example`);
+    }
+  });
+
   test('every suite\'s answers are held to the document: a drift fails the suite when its app closes', async () => {
     const drifted = await createTestApp();
     try {
