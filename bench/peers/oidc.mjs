@@ -69,7 +69,7 @@ const provider = new Provider(issuer, {
     scope: 'api:read api:write',
   }],
   scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
-  ttl: { ClientCredentials: 24 * 3600, RefreshToken: 30 * 24 * 3600, Grant: 30 * 24 * 3600 },
+  ttl: { AccessToken: 24 * 3600, ClientCredentials: 24 * 3600, RefreshToken: 30 * 24 * 3600, Grant: 30 * 24 * 3600 },
   jwks: { keys: [jwk] },
   features: {
     devInteractions: { enabled: false },

@@ -1,0 +1,84 @@
+// Processes sharing one SQLite file take turns at its write lock without stopping their event
+// loops (src/db/sqlite-turns.ts): another connection holds the lock, as another worker would, and
+// this process's write waits between event-loop turns — timers still fire — then completes; a
+// transaction holds the lock from its BEGIN, so no other process can commit between its read and
+// its write (which would fail it with SQLITE_BUSY_SNAPSHOT).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { openDatabase, type Db } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+
+describe('SQLite: processes take turns at the write lock', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-turns-'));
+  const file = join(dir, 'tessera.db');
+  let db: Db;
+  let other: SQLite.Database;
+  const plan = (id: string) => ({ id, name: id, max_users: 5, created_at: 1 });
+
+  before(async () => {
+    db = await openDatabase({ databaseUrl: `sqlite:${file}`, databaseSchema: undefined });
+    await migrateToLatest(db);
+    // Another process's connection, with SQLite's defaults for waiting (none).
+    other = new SQLite(file);
+  });
+  after(async () => {
+    other.close();
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Counts event-loop turns (a 1 ms timer) while `work` runs: the loop was not stopped. */
+  async function ticksDuring(work: Promise<unknown>): Promise<number> {
+    let ticks = 0;
+    let done = false;
+    const tick = () => { if (!done) { ticks++; setTimeout(tick, 1); } };
+    setTimeout(tick, 1);
+    await work;
+    done = true;
+    return ticks;
+  }
+
+  test('a write outside a transaction waits for the lock without stopping the event loop, then lands', async () => {
+    other.exec('begin immediate');
+    const write = db.kysely.insertInto('plans').values(plan('turns-a')).execute();
+    setTimeout(() => other.exec('commit'), 60);
+    const ticks = await ticksDuring(write);
+    assert.ok(ticks >= 10, `the event loop ran ${ticks} timers while the write waited`);
+    assert.equal((await db.kysely.selectFrom('plans').select('id').where('id', '=', 'turns-a').executeTakeFirst())?.id, 'turns-a');
+  });
+
+  test('a transaction waits at BEGIN for its turn, then holds the lock until it commits', async () => {
+    other.exec('begin immediate');
+    let inside = false;
+    const tx = db.kysely.transaction().execute(async (trx) => {
+      inside = true;
+      const before = await trx.selectFrom('plans').select('id').where('id', '=', 'turns-b').executeTakeFirst();
+      // Between this transaction's read and its write another process cannot commit: it cannot
+      // even begin writing.
+      assert.throws(() => other.exec('begin immediate'), { code: 'SQLITE_BUSY' });
+      await trx.insertInto('plans').values(plan('turns-b')).execute();
+      return before;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(inside, false, 'the transaction has not begun while the other holds the lock');
+    other.exec('commit');
+    assert.equal(await tx, undefined);
+    assert.equal((await db.kysely.selectFrom('plans').select('id').where('id', '=', 'turns-b').executeTakeFirst())?.id, 'turns-b');
+  });
+
+  test('a statement that fails for another reason is not retried; a failed transaction leaves nothing', async () => {
+    await assert.rejects(db.kysely.insertInto('plans').values(plan('turns-a')).execute(), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+    await assert.rejects(db.kysely.transaction().execute(async (trx) => {
+      await trx.insertInto('plans').values(plan('turns-c')).execute();
+      await trx.insertInto('plans').values(plan('turns-a')).execute();
+    }), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+    assert.equal(await db.kysely.selectFrom('plans').select('id').where('id', '=', 'turns-c').executeTakeFirst(), undefined);
+    // And the lock was let go: another process writes at once.
+    other.exec('begin immediate');
+    other.exec('commit');
+  });
+});
