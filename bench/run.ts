@@ -85,11 +85,11 @@ async function runPass(size: SeedSize): Promise<RunReport> {
       LOG_LEVEL: args['log-level'], NODE_ENV: 'production',
     };
     // Tessera runs exactly as `npm start` runs it (its Node flags included), plus the profiler.
-    const tesseraArgs = [
+    const profiling = [
       ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/.tmp/profiles')}`] : []),
       ...(args.perf ? ['--perf-basic-prof'] : []),
-      ...startCommand(),
     ];
+    const tesseraArgs = [...profiling, ...startCommand()];
     // The first start generates the signing key; the measured start is on an existing database.
     const first = await startServer({ name: 'tessera', args: startCommand(), env: tesseraEnv, port: tesseraPort, readyPath: '/readyz' });
     await first.stop();
@@ -113,7 +113,7 @@ async function runPass(size: SeedSize): Promise<RunReport> {
     // The same Tessera with two workers, measured after the single process in each scenario (issue 17).
     const workersPort = await freePort();
     servers['tessera-2w'] = await startServer({
-      name: 'tessera-2w', args: startCommand(2), env: { ...tesseraEnv, PORT: String(workersPort) }, port: workersPort, readyPath: '/readyz', discardStdout,
+      name: 'tessera-2w', args: [...profiling, ...startCommand(2)], env: { ...tesseraEnv, PORT: String(workersPort) }, port: workersPort, readyPath: '/readyz', discardStdout,
     });
     const ceilingPort = await freePort();
     servers.ceiling = await startServer({ name: 'ceiling', args: [join(root, 'bench/peers/ceiling.mjs')], port: ceilingPort, readyPath: '/', env: { PORT: String(ceilingPort), HOST: '127.0.0.1' } });

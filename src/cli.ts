@@ -16,7 +16,7 @@ import { runPrimary } from './cluster/primary.js';
 const USAGE = `usage: tessera <command>
   start [--workers N|auto]
                  run the server (applies pending migrations first) in N processes sharing
-                 the port (default WORKERS: one per CPU in production, 1 in development);
+                 the port (default WORKERS: one per CPU in production on PostgreSQL, else 1);
                  SIGHUP restarts the workers one at a time, dropping no request
   migrate        apply pending database migrations and exit
   keys rotate    add a new signing key; older keys stay published until their tokens expire

@@ -57,7 +57,7 @@ export interface Config {
    * (HOST, its own listener) so the main port need not expose them.
    */
   readonly metrics: { readonly enabled: boolean; readonly port: number | undefined };
-  /** Processes serving the port (`tessera start --workers N`): every CPU in production, 1 in development. */
+  /** Processes serving the port (`tessera start --workers N`): every CPU in production on PostgreSQL, else 1. */
   readonly workers: number;
   /** LOGIN_PROVIDERS: upstream identity providers people may sign in with (federation/provider-config.ts). */
   readonly loginProviders: readonly LoginProviderConfig[];
@@ -223,7 +223,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     masterKey: masterKey(env.MASTER_KEY),
     loginProviders: loginProviders(env.LOGIN_PROVIDERS),
     metrics: { enabled: onOff(env, 'METRICS', true), port: env.METRICS_PORT ? port(env, 'METRICS_PORT', 0) : undefined },
-    workers: workerCount('WORKERS', env.WORKERS, env.NODE_ENV === 'production' ? availableParallelism() : 1),
+    // On SQLite, processes writing one file take turns at its lock and each commit empties the
+    // others' page caches: measured, two workers wrote at a third of one's rate (docs/performance.md).
+    workers: workerCount('WORKERS', env.WORKERS, env.NODE_ENV === 'production' && !databaseUrl.startsWith('sqlite:') ? availableParallelism() : 1),
     ...overrides,
   };
   return Object.freeze(config);

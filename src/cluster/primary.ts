@@ -57,7 +57,8 @@ export class Primary {
     if (this.metrics && this.config.metrics.port !== undefined) this.scrapeServer = (await listenForScrapes(() => this.scrape(), this.config.host, this.config.metrics.port)).server;
     cluster.on('message', (worker, m: unknown) => { if (isToPrimary(m) && m.tessera === 'ask') void this.answer(worker, m); });
     cluster.on('exit', (worker, code, signal) => this.exited(worker, code, signal));
-    await Promise.all(this.slots.map((_, i) => this.fork(i)));
+    await Promise.all(this.slots.map((_, i) => this.fill(i)));
+    if (this.stopping) return;
     this.log.info({ workers: this.count, publicUrl: this.config.publicUrl }, 'Tessera is ready');
     process.on('SIGHUP', () => { void this.rollingRestart(); });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { void this.stop(signal); });
@@ -69,7 +70,13 @@ export class Primary {
       this.log.info({ workers: this.count }, 'rolling restart');
       for (let i = 0; i < this.slots.length && !this.stopping; i++) {
         const old = this.slots[i]?.worker;
-        await this.fork(i);
+        try {
+          await this.fork(i);
+        } catch (err) {
+          // New code that does not start must not take the running workers down with it.
+          this.log.error({ err }, 'rolling restart stopped: a new worker did not start; the running workers keep serving');
+          return;
+        }
         if (old) await this.drain(old);
       }
       this.log.info('rolling restart done');
@@ -89,18 +96,47 @@ export class Primary {
     return Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
   }
 
-  /** Forks a worker into a slot and resolves once it listens (or rejects if it dies first). */
+  /** Forks a worker for a slot, which it takes once it listens; rejects if it exits before. */
   private fork(slot: number): Promise<void> {
     const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot) });
-    this.slots[slot] = { worker, startedAt: Date.now() };
+    const startedAt = Date.now();
     return new Promise<void>((resolve, reject) => {
-      const died = (code: number) => reject(new Error(`worker ${slot} exited with ${code} before it listened`));
+      const died = (code: number | null, signal: string | null) => reject(new Error(`worker ${slot} exited (${signal ?? code}) before it listened`));
       worker.once('listening', () => {
         worker.off('exit', died);
+        this.slots[slot] = { worker, startedAt };
         resolve();
       });
       worker.once('exit', died);
     });
+  }
+
+  /** Keeps a slot filled: forks until a worker listens, unless workers keep dying as they start. */
+  private async fill(slot: number): Promise<void> {
+    while (!this.stopping) {
+      try {
+        return await this.fork(slot);
+      } catch (err) {
+        if (!this.diedEarly(err as Error)) return;
+      }
+    }
+  }
+
+  /** Counts a worker that died young; past the allowance the primary gives up (exit 1) and answers false. */
+  private diedEarly(err: Error): boolean {
+    this.earlyDeaths++;
+    if (this.earlyDeaths <= EARLY_DEATHS_ALLOWED) {
+      this.log.error({ err }, 'worker died young: starting another');
+      return true;
+    }
+    if (this.stopping) return false;
+    this.log.fatal({ err }, `workers keep exiting as they start (${this.earlyDeaths} in a row): giving up`);
+    this.stopping = true;
+    for (const w of this.live()) w.kill('SIGTERM');
+    this.scrapeServer?.close();
+    setTimeout(() => process.exit(1), 500).unref();
+    process.exitCode = 1;
+    return false;
   }
 
   /** Asks a worker to finish and exit; kills it if it takes longer than DRAIN_TIMEOUT_MS. */
@@ -121,21 +157,18 @@ export class Primary {
     });
   }
 
+  /** A listening worker exited unasked: its slot is filled again. (One that never listened is fork's to report.) */
   private exited(worker: Worker, code: number | null, signal: string | null): void {
     if (this.retiring.delete(worker) || this.stopping) return;
     const slot = this.slots.findIndex((s) => s?.worker === worker);
     if (slot < 0) return;
-    const lived = Date.now() - this.slots[slot]!.startedAt;
-    this.earlyDeaths = lived < EARLY_DEATH_MS ? this.earlyDeaths + 1 : 0;
-    if (this.earlyDeaths > EARLY_DEATHS_ALLOWED) {
-      this.log.fatal({ code, signal }, `workers keep exiting as they start (${this.earlyDeaths} in a row): giving up`);
-      this.stopping = true;
-      for (const w of this.live()) w.kill('SIGTERM');
-      process.exitCode = 1;
-      return;
+    if (Date.now() - this.slots[slot]!.startedAt < EARLY_DEATH_MS) {
+      if (!this.diedEarly(new Error(`worker ${slot} exited (${signal ?? code}) soon after it started`))) return;
+    } else {
+      this.earlyDeaths = 0;
+      this.log.error({ pid: worker.process.pid, code, signal, slot }, 'worker died: starting another');
     }
-    this.log.error({ pid: worker.process.pid, code, signal, slot }, 'worker died: starting another');
-    this.fork(slot).catch((err: Error) => this.log.error({ err }, 'replacement worker failed'));
+    void this.fill(slot);
   }
 
   private async answer(worker: Worker, q: Ask): Promise<void> {

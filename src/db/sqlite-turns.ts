@@ -17,7 +17,11 @@ export const SQLITE_TURN_TIMEOUT_MS = 5000;
 
 const isBusy = (err: unknown): boolean => typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('SQLITE_BUSY');
 
-/** Runs `attempt` until it is not refused as busy: the first waits yield a turn, later ones a millisecond. */
+/**
+ * Runs `attempt` until it is not refused as busy: once more after the event loop's current turn,
+ * then every millisecond. Retrying at every turn would spin: under steady contention from another
+ * worker that tripled the CPU of each write, taking it from the processes doing the work.
+ */
 async function inTurn<T>(attempt: () => Promise<T>): Promise<T> {
   const started = Date.now();
   for (let tries = 0; ; tries++) {
@@ -25,7 +29,7 @@ async function inTurn<T>(attempt: () => Promise<T>): Promise<T> {
       return await attempt();
     } catch (err) {
       if (!isBusy(err) || Date.now() - started > SQLITE_TURN_TIMEOUT_MS) throw err;
-      await new Promise((resolve) => (tries < 20 ? setImmediate(resolve) : setTimeout(resolve, 1)));
+      await new Promise((resolve) => (tries === 0 ? setImmediate(resolve) : setTimeout(resolve, 1)));
     }
   }
 }
