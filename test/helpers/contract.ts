@@ -8,18 +8,20 @@ import { Ajv, type ValidateFunction } from 'ajv';
 /** A Fastify route's path as OpenAPI writes it: `/v1/groups/:groupId` → `/v1/groups/{groupId}`. */
 export const openApiPath = (url: string): string => url.replace(/:(\w+)/g, '{$1}');
 
+/** An Ajv for the document's schemas: the formats it uses, checked loosely where Tessera's own validation is the strict one. */
+export function documentAjv(): Ajv {
+  return new Ajv({ strict: false, allErrors: true })
+    .addFormat('unsafe', true).addFormat('uuid', /^[0-9a-f-]{36}$/i).addFormat('date-time', true).addFormat('uri', true).addFormat('email', true);
+}
+
 interface Operation { responses: Record<string, { content?: Record<string, { schema?: object }> }> }
 type Doc = { paths: Record<string, Record<string, Operation>> };
 
 export class ContractCheck {
   private doc: Doc | undefined;
-  private readonly ajv = new Ajv({ strict: false, allErrors: true });
+  private readonly ajv = documentAjv();
   private readonly validators = new Map<string, ValidateFunction | undefined>();
   readonly violations = new Set<string>();
-
-  constructor() {
-    this.ajv.addFormat('unsafe', true).addFormat('uuid', /^[0-9a-f-]{36}$/i).addFormat('date-time', true).addFormat('uri', true).addFormat('email', true);
-  }
 
   /** Before the app is ready: the hook that sees every answer. */
   attach(app: FastifyInstance): void {

@@ -7,8 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { Ajv } from 'ajv';
-import { openApiPath } from '../helpers/contract.js';
+import { documentAjv, openApiPath } from '../helpers/contract.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { accessToken, seedConnectorFlow } from '../helpers/portal.js';
 import { basic, tokenRequest } from '../oauth/helpers.js';
@@ -57,8 +56,7 @@ describe('the OpenAPI document', () => {
   });
 
   test('the answers of real requests match the schemas documented for them (contract)', async () => {
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    ajv.addFormat('unsafe', true).addFormat('uuid', /^[0-9a-f-]{36}$/i).addFormat('date-time', true).addFormat('uri', true).addFormat('email', true);
+    const ajv = documentAjv();
     const check = async (method: string, route: string, res: { statusCode: number; body: string; headers: Record<string, unknown> }) => {
       const op = doc.paths[openApiPath(route)]?.[method.toLowerCase()];
       assert.ok(op, `${method} ${route} documented`);
@@ -91,8 +89,7 @@ describe('the OpenAPI document', () => {
   });
 
   test('the examples the document shows are valid answers: each matches the schema it illustrates', () => {
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    ajv.addFormat('unsafe', true).addFormat('uuid', /^[0-9a-f-]{36}$/i).addFormat('date-time', true).addFormat('uri', true).addFormat('email', true);
+    const ajv = documentAjv();
     const checked: string[] = [];
     const walk = (node: unknown, where: string): void => {
       if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}[${i}]`));
