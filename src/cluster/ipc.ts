@@ -16,7 +16,7 @@ export type ToWorker =
   /** Stop taking connections, finish what is in flight, exit (a rolling restart or shutdown). */
   | { tessera: 'drain' };
 
-export type ToPrimary = Ask | { tessera: 'ready' };
+export type ToPrimary = Ask;
 
 export const isToWorker = (m: unknown): m is ToWorker => typeof m === 'object' && m !== null && 'tessera' in m;
 export const isToPrimary = (m: unknown): m is ToPrimary => typeof m === 'object' && m !== null && 'tessera' in m;
@@ -58,9 +58,5 @@ export class PrimaryLine {
         reject(err);
       });
     });
-  }
-
-  tell(m: ToPrimary): void {
-    process.send?.(m);
   }
 }
