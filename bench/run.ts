@@ -147,6 +147,7 @@ async function runPass(size: SeedSize): Promise<RunReport> {
       }
       const measure = async (server: Server, round: number): Promise<LoadFigures> => {
         const url = server.baseUrl;
+        if (scenario.prime) await runLoad({ url, connections, amount: scenario.prime(), ...scenario.options('warmup', round) });
         if (warmupS > 0) await runLoad({ url, connections, duration: warmupS, ...scenario.options('warmup', round) });
         const cpuBefore = procCpuMs(server.pid);
         const measuredFrom = Date.now();
@@ -237,6 +238,7 @@ async function metricsCost(scenario: Scenario, result: ScenarioResult, env: Reco
   try {
     for (const round of [0, 1]) {
       for (const [name, server] of [['on', on], ['off', off]] as const) {
+        if (round === 0 && scenario.prime) await runLoad({ url: server.baseUrl, connections, amount: scenario.prime(), ...scenario.options('warmup', 0) });
         if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...scenario.options('warmup', 0) });
         const cpuBefore = procCpuMs(server.pid);
         const f = await runLoad({ url: server.baseUrl, connections, duration: durationS / 2, ...scenario.options('measure', 0) });

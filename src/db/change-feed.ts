@@ -4,7 +4,9 @@
 //
 // - SQLite: `PRAGMA data_version` changes whenever another connection — another process on the
 //   same file — has committed. sync() reads it (at most once a millisecond; ≈ 2 µs) before a
-//   cache is trusted, and a change empties every cache: which tables changed is not known.
+//   cache is trusted; when it has moved, it reads the per-table write counters that row triggers
+//   keep (migration 0700) and reports the tables whose counter moved, so a sibling worker's
+//   refresh-token write (no cache reads that table) leaves this process's caches alone.
 // - PostgreSQL: statement triggers on the cached tables (migration 0003_change_feed) NOTIFY
 //   `tessera_changes` with "schema.table". PostgreSQL delivers a notification when its
 //   transaction commits, so a listener never hears of a change before it can read it. One
@@ -54,14 +56,19 @@ abstract class Feed implements ChangeFeed {
   abstract close(): Promise<void>;
 }
 
+/** The write counters of the cached tables (migration 0700), or undefined before it has run. */
+export type TableCounts = () => ReadonlyMap<string, number> | undefined;
+
 export class SqliteFeed extends Feed {
   private version: number;
   private checkedAt = 0;
+  private counts: ReadonlyMap<string, number> | undefined;
 
-  /** dataVersion reads `PRAGMA data_version` on the connection the application uses. */
-  constructor(watch: WriteWatch, private readonly dataVersion: () => number) {
+  /** dataVersion and tableCounts read the connection the application uses. */
+  constructor(watch: WriteWatch, private readonly dataVersion: () => number, private readonly tableCounts: TableCounts) {
     super(watch);
     this.version = dataVersion();
+    this.counts = tableCounts();
   }
 
   async start(): Promise<void> {}
@@ -71,10 +78,19 @@ export class SqliteFeed extends Feed {
     if (now - this.checkedAt < 1) return;
     this.checkedAt = now;
     const v = this.dataVersion();
-    if (v !== this.version) {
-      this.version = v;
-      this.emit('all');
-    }
+    if (v === this.version) return;
+    this.version = v;
+    // Read after data_version: a commit landing between the two reads is then either in these
+    // counts or moves data_version again, so it is never missed.
+    const counts = this.tableCounts();
+    const before = this.counts;
+    this.counts = counts;
+    if (!counts || !before) return this.emit('all');
+    // This process's own writes move counters too; those tables were emptied when it wrote them,
+    // and emptying them once more is cheaper than reading the counters after every own commit.
+    const changed = new Set<string>();
+    for (const [table, n] of counts) if (before.get(table) !== n) changed.add(table);
+    if (changed.size) this.emit(changed);
   }
 
   get reliable(): boolean {

@@ -10,7 +10,7 @@ import type { Database } from './schema.js';
 import { InlineLimits } from './inline-limits.js';
 import { WriteWatch } from './write-watch.js';
 import { takingTurns } from './sqlite-turns.js';
-import { PostgresFeed, SqliteFeed, type ChangeFeed } from './change-feed.js';
+import { PostgresFeed, SqliteFeed, type ChangeFeed, type TableCounts } from './change-feed.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -69,7 +69,7 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
     const dataVersion = database.prepare('PRAGMA data_version').pluck();
     return {
       kysely, dialect: 'sqlite',
-      changes: new SqliteFeed(watch, () => dataVersion.get() as number),
+      changes: new SqliteFeed(watch, () => dataVersion.get() as number, tableCounts(database)),
       learnSchema: () => watch.learnCascades(kysely, 'sqlite'),
       close: () => kysely.destroy(),
     };
@@ -102,6 +102,19 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
       await changes.close();
       await kysely.destroy();
     },
+  };
+}
+
+/** The cached tables' write counters (migration 0700); undefined until that migration has run. */
+function tableCounts(database: SQLite.Database): TableCounts {
+  let read: SQLite.Statement<[], [string, number]> | undefined;
+  return () => {
+    try {
+      read ??= database.prepare<[], [string, number]>('select table_name, version from change_versions').raw();
+      return new Map(read.all());
+    } catch {
+      return undefined;
+    }
   };
 }
 

@@ -65,6 +65,30 @@ describe(`two instances sharing ${onPostgres() ? 'one PostgreSQL schema' : 'one 
       [['+14155550123', true], ['+14155550177', false]]);
   });
 
+  test('the other instance hears which tables changed: a posted message leaves its caches alone, a member added empties its member lists', async () => {
+    const heard: string[] = [];
+    const stop = b.db.changes.subscribe((w) => heard.push(w === 'all' ? 'all' : [...w].sort().join(',')));
+    // SQLite: b looks at data_version before it next trusts a cache (at most once a millisecond).
+    const listen = async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      b.db.changes.sync();
+      return heard.length;
+    };
+    try {
+      const post = await a.app.inject({ method: 'POST', url: `/v1/groups/${s.groupId}/messages`, headers: { accessToken: token }, payload: { message: 'no cache reads messages' } });
+      assert.equal(post.statusCode, 201);
+      // On PostgreSQL, a notification would have arrived by then (the member change below shows the wait suffices).
+      await once(listen, (n) => n > 0);
+      assert.deepEqual(heard, []);
+      const add = await a.app.inject({ method: 'PUT', url: `/v1/groups/${s.groupId}/members`, headers: { accessToken: token }, payload: { members: ['+14155550178'] } });
+      assert.equal(add.statusCode, 200);
+      await once(listen, (n) => n > 0);
+      assert.deepEqual(heard, ['group_members']);
+    } finally {
+      stop();
+    }
+  });
+
   test('a grant revoked on one instance stops its access token on the other at once', async () => {
     assert.equal((await members(b)).statusCode, 200); // cached on b
     const page = await s.person.get(`/groups/${s.groupId}`);

@@ -4,7 +4,7 @@
 // soon as another instance's revocation, rotation or deletion is visible, rather than after a
 // timeout. Statement-level: one notification per statement, not per row; PostgreSQL folds
 // duplicates within a transaction. Cascaded deletes run as statements on the child tables and
-// notify too. SQLite needs nothing here: it has PRAGMA data_version.
+// notify too. SQLite has PRAGMA data_version and the write counters of 0700 instead.
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
 
 /** Tables read through caches. A cache region may only name tables listed here (tested). */

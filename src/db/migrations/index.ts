@@ -1,6 +1,7 @@
 // Every migration, in order. Names sort lexically: 0001-0099 foundation, 0100-0199 OAuth,
-// 0200-0299 domains (Kandy), 0300-0399 infrastructure, 0400-0499 platforms (Zaikio), 0500-0599 identity (e-mail, 2FA). Add new files here; Kysely refuses a new
-// migration that sorts before one a database has already applied.
+// 0200-0299 domains (Kandy), 0300-0399 infrastructure, 0400-0499 platforms (Zaikio), 0500-0599
+// identity (e-mail, 2FA), 0600-0699 federation and audit, 0700- infrastructure added since. Add
+// new files here; Kysely refuses a new migration that sorts before one a database has already applied.
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_webhooks.js';
@@ -19,6 +20,7 @@ import * as m0502 from './0502_org_two_factor.js';
 import * as m0503 from './0503_means_of_payment.js';
 import * as m0600 from './0600_federation.js';
 import * as m0601 from './0601_audit_reading.js';
+import * as m0700 from './0700_sqlite_change_versions.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -38,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '0503_means_of_payment': m0503,
   '0600_federation': m0600,
   '0601_audit_reading': m0601,
+  '0700_sqlite_change_versions': m0700,
 };
