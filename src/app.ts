@@ -137,6 +137,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     app.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
     });
+    // Before any route: each route gets its metrics hook as it is registered.
+    if (metrics) instrument(app, metrics);
     await app.register(formbody);
     // Before any route, so the document sees every one of them (openapi/openapi.ts).
     await registerOpenApi(app, config, VERSION);
@@ -149,11 +151,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     app.setErrorHandler(surfaceErrors);
     // On the root, before any plugin registers, so every route of every surface inherits it.
     app.addHook('preHandler', refuseNulCharacters);
-    app.setNotFoundHandler((req, reply) => surfaceErrors(routerError({}, req), req, reply));
+    app.setNotFoundHandler((req, reply) => {
+      if (metrics) reply.raw.once('finish', () => metrics.observeUnmatched(req, reply));
+      return surfaceErrors(routerError({}, req), req, reply);
+    });
 
     if (metrics) {
       metrics.watchQueues(db.kysely);
-      instrument(app, metrics);
       // A worker's metrics are collected by the primary, which also serves METRICS_PORT.
       opts.worker?.exposeMetrics(metrics);
       const collect = opts.worker ? opts.worker.scrape : () => metrics.collect();

@@ -8,7 +8,7 @@
 // route's 2xx issued one, 401 is a failed authentication, 429 a limit), so one place stays right
 // as routes are added, and services stay free of instrumentation.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Collect } from './server.js';
@@ -23,6 +23,8 @@ export interface Metrics {
   /** A database statement took `ms`. */
   query(ms: number, sql: string, failed: boolean): void;
 }
+
+type Observer = { observe(seconds: number): void };
 
 export const noMetrics: Metrics = { registry: undefined, delivery: () => {}, query: () => {} };
 
@@ -90,42 +92,39 @@ export class PrometheusMetrics implements Metrics {
     });
   }
 
-  /** onResponse: the request's time, and what its answer says about tokens, credentials and limits. */
-  observe(req: FastifyRequest, reply: FastifyReply): void {
-    const route = req.routeOptions.url ?? 'unmatched';
+  /**
+   * The onResponse hook of one route: its labels and whether it issues tokens are worked out once,
+   * when the route is registered, so a request pays a lookup by method and status and the
+   * observation (reading \`req.routeOptions\` builds an object per call, and prom-client checks and
+   * hashes a label set on every observe: together most of what metrics first cost a cached read).
+   */
+  routeHook(route: string): onResponseHookHandler {
+    const byMethod = new Map<string, { issues: boolean; byStatus: Map<number, Observer> }>();
+    return (req, reply, done) => {
+      const method = req.method;
+      let m = byMethod.get(method);
+      // The body only decides an OAuth grant's kind: any body tells whether the route issues.
+      if (!m) byMethod.set(method, m = { issues: tokenKind(method, route, {}) !== undefined, byStatus: new Map() });
+      this.record(m, method, route, req, reply);
+      done();
+    };
+  }
+
+  /** An answer no route gave (the not-found handler): counted under the route "unmatched". */
+  private readonly unmatched = { issues: false, byStatus: new Map<number, Observer>() };
+  observeUnmatched(req: FastifyRequest, reply: FastifyReply): void {
+    this.record(this.unmatched, req.method, 'unmatched', req, reply);
+  }
+
+  private record(m: { issues: boolean; byStatus: Map<number, Observer> }, method: string, route: string, req: FastifyRequest, reply: FastifyReply): void {
     const status = reply.statusCode;
-    this.timer(req.method, route, status).observe(reply.elapsedTime / 1000);
+    let series = m.byStatus.get(status);
+    if (!series) m.byStatus.set(status, series = this.requests.labels({ method, route, status_code: status }));
+    series.observe(reply.elapsedTime / 1000);
     if (status === 401) this.authFailures.inc({ route });
     else if (status === 429) this.rateLimited.inc({ route });
-    const kind = this.tokenRoutes(req.method, route) ? tokenKind(req.method, route, req.body) : undefined;
+    const kind = m.issues ? tokenKind(method, route, req.body) : undefined;
     if (kind && status < 500) this.tokens.inc({ kind, outcome: status < 400 ? 'issued' : 'refused' });
-  }
-
-  /**
-   * The histogram's series for a method, route and status, looked up once: prom-client checks
-   * and hashes a label set on every observe, which was most of what metrics cost a cached read.
-   */
-  private readonly timers = new Map<string, Map<number, { observe(seconds: number): void }>>();
-  private timer(method: string, route: string, status: number): { observe(seconds: number): void } {
-    const key = method === 'GET' ? route : `${method} ${route}`;
-    let byStatus = this.timers.get(key);
-    if (!byStatus) this.timers.set(key, byStatus = new Map());
-    let series = byStatus.get(status);
-    if (!series) byStatus.set(status, series = this.requests.labels({ method, route, status_code: status }));
-    return series;
-  }
-
-  /** Whether a route issues tokens, decided once per route (no pattern matching per request). */
-  private readonly issuing = new Map<string, boolean>();
-  private tokenRoutes(method: string, route: string): boolean {
-    const key = `${method} ${route}`;
-    let issues = this.issuing.get(key);
-    if (issues === undefined) {
-      // The body only decides an OAuth grant's kind: any body tells whether the route issues.
-      issues = tokenKind(method, route, {}) !== undefined;
-      this.issuing.set(key, issues);
-    }
-    return issues;
   }
 
   delivery(queue: DeliveryQueue, outcome: DeliveryOutcome): void {
@@ -144,10 +143,14 @@ export async function scrape(collect: Collect, reply: FastifyReply): Promise<Fas
   return reply.type(contentType).header('cache-control', 'no-store').send(text);
 }
 
-/** Registers the request hook on the root, so every surface's answers are counted (a callback hook: no promise per request). */
+/**
+ * Gives every route registered from now on its onResponse hook (register this before any route),
+ * so every surface's answers are counted; the not-found handler calls observeUnmatched itself.
+ * Callback hooks: no promise per request.
+ */
 export function instrument(app: FastifyInstance, metrics: PrometheusMetrics): void {
-  app.addHook('onResponse', (req, reply, done) => {
-    metrics.observe(req, reply);
-    done();
+  app.addHook('onRoute', (route) => {
+    const own = route.onResponse === undefined ? [] : [route.onResponse].flat();
+    route.onResponse = [...own, metrics.routeHook(route.url)];
   });
 }

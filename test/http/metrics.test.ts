@@ -86,6 +86,12 @@ describe('Prometheus metrics', () => {
     await t.app.inject({ method: 'GET', url: '/no/such/path/2' });
     const unmatched = await scrape(t);
     assert.equal(count(unmatched, 'http_request_duration_seconds', { route: 'unmatched', status_code: '404' }) - count(after, 'http_request_duration_seconds', { route: 'unmatched', status_code: '404' }), 2);
+    // Routes registered first of all (the document's), and the HEAD routes Fastify adds, have their timer too.
+    await t.app.inject({ method: 'GET', url: '/openapi.json' });
+    await t.app.inject({ method: 'HEAD', url: '/healthz' });
+    const early = await scrape(t);
+    assert.equal(count(early, 'http_request_duration_seconds', { method: 'GET', route: '/openapi.json', status_code: '200' }) - count(unmatched, 'http_request_duration_seconds', { method: 'GET', route: '/openapi.json', status_code: '200' }), 1);
+    assert.equal(count(early, 'http_request_duration_seconds', { method: 'HEAD', route: '/healthz', status_code: '200' }) - count(unmatched, 'http_request_duration_seconds', { method: 'HEAD', route: '/healthz', status_code: '200' }), 1);
   });
 
   test('tokens issued and refused by kind; a wrong secret is a failed authentication', async () => {
