@@ -123,7 +123,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     }
     const deps: Deps = {
       config, db: db.kysely, dialect: db.dialect, clock, log: app.log, limiter,
-      sms: createSmsProvider(config, db.kysely, clock, app.log), mail: createMailProvider(config, db.kysely, clock, app.log), keys, caches: new ReadCaches(db.changes, NOTIFYING_TABLES),
+      sms: createSmsProvider(config, db.kysely, clock, app.log), mail: await createMailProvider(config, db.kysely, clock, app.log), keys, caches: new ReadCaches(db.changes, NOTIFYING_TABLES),
       metrics: metrics ?? noMetrics,
     };
     const services = createServices(deps, {

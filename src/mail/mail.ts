@@ -4,7 +4,7 @@
 // the link's hash, so using the link blanks the outbox copy (the link is a credential).
 import type { Kysely } from 'kysely';
 import type { FastifyBaseLogger } from 'fastify';
-import { createTransport, type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
@@ -50,8 +50,8 @@ export class SmtpMailProvider implements MailProvider {
   readonly name = 'smtp';
   private readonly transport: Transporter;
 
-  constructor(smtpUrl: string, private readonly from: string) {
-    this.transport = createTransport({ url: smtpUrl, pool: true, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });
+  constructor(nodemailer: typeof import('nodemailer'), smtpUrl: string, private readonly from: string) {
+    this.transport = nodemailer.createTransport({ url: smtpUrl, pool: true, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });
   }
 
   async send(m: MailMessage): Promise<void> {
@@ -67,8 +67,10 @@ export class SmtpMailProvider implements MailProvider {
   }
 }
 
-export function createMailProvider(config: Config, db: Kysely<Database>, clock: Clock, log: FastifyBaseLogger): MailProvider {
-  return config.mail.smtpUrl ? new SmtpMailProvider(config.mail.smtpUrl, config.mail.from) : new OutboxMailProvider(db, clock, log);
+/** nodemailer is loaded only when SMTP is configured: ≈ 3 MB of idle memory the outbox never needs. */
+export async function createMailProvider(config: Config, db: Kysely<Database>, clock: Clock, log: FastifyBaseLogger): Promise<MailProvider> {
+  if (!config.mail.smtpUrl) return new OutboxMailProvider(db, clock, log);
+  return new SmtpMailProvider(await import('nodemailer'), config.mail.smtpUrl, config.mail.from);
 }
 
 /** The outbox's messages for one person, newest first. */

@@ -31,23 +31,26 @@ describe('SQLite: processes take turns at the write lock', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Counts event-loop turns (a 1 ms timer) while `work` runs: the loop was not stopped. */
-  async function ticksDuring(work: Promise<unknown>): Promise<number> {
-    let ticks = 0;
-    let done = false;
-    const tick = () => { if (!done) { ticks++; setTimeout(tick, 1); } };
-    setTimeout(tick, 1);
-    await work;
-    done = true;
-    return ticks;
-  }
-
   test('a write outside a transaction waits for the lock without stopping the event loop, then lands', async () => {
     other.exec('begin immediate');
     const write = db.kysely.insertInto('plans').values(plan('turns-a')).execute();
-    setTimeout(() => other.exec('commit'), 60);
-    const ticks = await ticksDuring(write);
-    assert.ok(ticks >= 10, `the event loop ran ${ticks} timers while the write waited`);
+    let landed = false;
+    void write.then(() => { landed = true; }, () => undefined);
+    // The other process lets go only after ten turns of this event loop: a write that waited
+    // inside the synchronous call would stop them and fail busy instead (counting turns, not
+    // milliseconds, keeps this true on a loaded machine).
+    let ticks = 0;
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        if (landed) return resolve();
+        if (++ticks < 10) return void setTimeout(tick, 1);
+        other.exec('commit');
+        resolve();
+      };
+      setTimeout(tick, 1);
+    });
+    await write;
+    assert.equal(ticks, 10, 'the write landed while the other process held the lock');
     assert.equal((await db.kysely.selectFrom('plans').select('id').where('id', '=', 'turns-a').executeTakeFirst())?.id, 'turns-a');
   });
 

@@ -47,7 +47,10 @@ describe('TRUST_PROXY', () => {
   test('by default a forged X-Forwarded-For is ignored: the 101st attempt from one address is limited', async () => {
     const res = await spoofedAttempts({});
     assert.deepEqual([res.status, res.body], [429, LIMITED]);
-    assert.equal(res.retryAfter, '300');
+    // The window opened at the first attempt: 300 s by the test clock; Redis (REDIS_URL) keeps
+    // windows in its own time, in which the hundred attempts took a moment.
+    if (process.env.REDIS_URL) assert.match(res.retryAfter as string, /^(29\d|300)$/);
+    else assert.equal(res.retryAfter, '300');
   });
 
   test('a proxy list that does not contain the peer changes nothing', async () => {
