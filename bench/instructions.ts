@@ -1,31 +1,37 @@
-// npm run bench:instructions [-- --requests 4000 --warmup 3000 --repeat 3 --connections 8 --grants 20]
+// npm run bench:instructions [-- --requests 5000 --warmup 5000 --repeat 1 --grants 20]
 //
 // What metrics cost, counted in instructions instead of seconds. On a shared virtual machine two
 // timed runs of the same build differ by ±20%, far more than the 3% to be shown; valgrind's
 // callgrind counts the instructions a process executes, which does not depend on what else the
-// machine is doing. So: Tessera exactly as `npm start` runs it, under callgrind, serves W platform
-// reads (the warm-up: routes compiled, caches filled, V8's tiers settled) and exits; the same again
-// serving W + N. The difference of the two totals is what N requests cost, start-up and exit cancel.
-// Both with METRICS=on and METRICS=off, each `--repeat` times, interleaved; the medians are
-// compared, and the spread of the repeats says how far the figure can be trusted. The server's own instructions only: the load
-// generator (autocannon, in this process) is not under valgrind.
+// machine is doing. So: Tessera's app, built as `npm start` builds it, under callgrind, answers W
+// platform reads (the warm-up: routes compiled, caches filled, V8's optimising compiler done: at
+// 500 reads it was still most of the difference) and exits; the
+// same again answering W + N. The difference of the two totals is what N requests cost; start-up
+// and exit cancel. Both with METRICS=on and METRICS=off, each `--repeat` times, interleaved.
+//
+// The reads go through app.inject, one at a time, with V8 single-threaded
+// (bench/instructions-driver.mjs): over sockets, where requests arrive is up to the kernel, and
+// with them which requests share a turn of the event loop, when the collector runs and what the
+// compiler decides; counts then varied by ±20% between repeats (a major collection alone is
+// ≈ 70M instructions). The path differs from a socket's (light-my-request's objects instead of
+// the HTTP parser and socket writes; such a read counted ≈ 445k instructions against ≈ 190k over a
+// socket), so the report gives what metrics add to a read, the same work on either path, in
+// instructions as well as its share.
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seed } from './seed.js';
-import { freePort, httpStatus, startServer } from './procs.js';
-import { cycler, runLoad } from './load.js';
+import { freePort, startServer } from './procs.js';
 import { gitCommit, machine } from './report.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
-    requests: { type: 'string', default: '4000' },
-    warmup: { type: 'string', default: '3000' },
-    repeat: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '8' },
+    requests: { type: 'string', default: '5000' },
+    warmup: { type: 'string', default: '5000' },
+    repeat: { type: 'string', default: '1' },
     // Few grants, each read many times: the regions' one-minute expiry is wall time, and a
     // process fifty times slower under valgrind would otherwise refill them as the run goes on,
     // more in a longer run, which the difference of two runs would count as per-request work.
@@ -36,50 +42,43 @@ const { values: args } = parseArgs({
 const N = Number(args.requests);
 const W = Number(args.warmup);
 const repeat = Number(args.repeat);
-const connections = Number(args.connections);
 const grantCount = Number(args.grants);
 const log = (msg: string): void => console.log(`[instructions ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-function startArgs(): string[] {
+/** package.json's start script: its Node flags, and its arguments with paths made absolute. */
+function startScript(): string[] {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const [, ...rest] = pkg.scripts.start.split(/\s+/);
   return rest.map((a) => (a.endsWith('.js') ? join(root, a) : a));
 }
+const nodeFlags = (): string[] => startScript().filter((a) => a.startsWith('--'));
 
 const valgrindVersion = (): string => execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim().replace(/^valgrind-/, '');
 
 interface Read { path: string; token: string }
 
-/** One callgrind run: start, serve `amount` reads, stop; the process's total instruction count. */
-async function countRun(metrics: 'on' | 'off', amount: number, reads: Read[], env: Record<string, string>, outFile: string): Promise<number> {
+/**
+ * V8 on one thread, with no memory reducer (it collects on a timer) and an old space large enough
+ * that no full collection falls inside the runs (its timing follows measured speeds, which under
+ * valgrind are wall-clock noise): repeats of one run then agree to ≈ 0.1% per request.
+ */
+const DETERMINISTIC = ['--single-threaded', '--no-memory-reducer', '--initial-old-space-size=1024'];
+
+/** One callgrind run: build the app, answer `amount` reads, exit; the process's total instruction count. */
+async function countRun(metrics: 'on' | 'off', amount: number, readsFile: string, env: Record<string, string>, outFile: string): Promise<number> {
   // Its own copy of the database: two runs on one file would empty each other's caches.
   const file = `${outFile}.db`;
   copyFileSync(env.DATABASE_URL!.slice('sqlite:'.length), file);
-  env = { ...env, DATABASE_URL: `sqlite:${file}` };
-  const port = await freePort();
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${outFile}`, process.execPath, ...startArgs()], {
-    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), METRICS: metrics },
+  const child = spawn('valgrind', [
+    '--tool=callgrind', `--callgrind-out-file=${outFile}`, process.execPath, ...nodeFlags(), ...DETERMINISTIC, join(root, 'bench/instructions-driver.mjs'),
+  ], {
+    env: { PATH: process.env.PATH ?? '', ...env, DATABASE_URL: `sqlite:${file}`, METRICS: metrics, READS_FILE: readsFile, AMOUNT: String(amount) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-  const exited = new Promise<number>((r) => child.once('exit', (code) => r(code ?? -1)));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15 * 60_000;
-  while (await httpStatus(`${base}/readyz`) !== 200) {
-    if (child.exitCode !== null) throw new Error(`tessera exited before ready:\n${stderr}`);
-    if (Date.now() > deadline) throw new Error('not ready under valgrind within 15 minutes');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const next = cycler(reads);
-  const f = await runLoad({
-    url: base, connections, amount, timeout: 600,
-    requests: [{ setupRequest: (req) => { const r = next(); return { ...req, method: 'GET', path: r.path, headers: { authorization: `Bearer ${r.token}` } }; } }],
-  });
-  if (f.non2xx || f.errors || f.requests !== amount) throw new Error(`run not clean: ${JSON.stringify(f)}`);
-  child.kill('SIGTERM');
-  const code = await exited;
-  if (code !== 0) throw new Error(`tessera under valgrind exited ${code}:\n${stderr}`);
+  const code = await new Promise<number>((r) => child.once('exit', (c) => r(c ?? -1)));
+  if (code !== 0) throw new Error(`the driver under valgrind exited ${code}:\n${stderr}`);
   const total = /^summary: (\d+)$/m.exec(readFileSync(outFile, 'utf8'));
   if (!total) throw new Error(`no summary in ${outFile}`);
   return Number(total[1]);
@@ -99,7 +98,7 @@ async function main(): Promise<void> {
   // Access tokens from the token service itself, by a normal (not instrumented) start that also
   // makes the signing key: each counted start then finds an existing database, as in production.
   const reads: Read[] = [];
-  const issuer = await startServer({ name: 'tessera', args: startArgs(), env: { ...env, PORT: String(port) }, port, readyPath: '/readyz' });
+  const issuer = await startServer({ name: 'tessera', args: startScript(), env: { ...env, PORT: String(port) }, port, readyPath: '/readyz' });
   try {
     const grants = seeded.grants.slice(0, Math.min(seeded.grants.length, grantCount));
     for (const g of grants) {
@@ -112,6 +111,8 @@ async function main(): Promise<void> {
     // Its exit checkpoints the WAL into the file, which each counted run then copies.
     await issuer.stop();
   }
+  const readsFile = join(tmp, 'reads.json');
+  writeFileSync(readsFile, JSON.stringify(reads));
   log(`${reads.length} access tokens; counting ${repeat} × (W=${W}, W+N=${W + N}) × metrics on/off under callgrind`);
 
   // Interleaved so that nothing that drifts (the database file's pages, the WAL) favours one side.
@@ -120,8 +121,8 @@ async function main(): Promise<void> {
     for (const metrics of ['on', 'off'] as const) {
       // Two at a time, one per core: counts do not depend on the other's load.
       const [short, long] = await Promise.all([
-        countRun(metrics, W, reads, env, join(tmp, `cg-${metrics}-${i}-short.out`)),
-        countRun(metrics, W + N, reads, env, join(tmp, `cg-${metrics}-${i}-long.out`)),
+        countRun(metrics, W, readsFile, env, join(tmp, `cg-${metrics}-${i}-short.out`)),
+        countRun(metrics, W + N, readsFile, env, join(tmp, `cg-${metrics}-${i}-long.out`)),
       ]);
       totals[metrics].short.push(short);
       totals[metrics].long.push(long);
@@ -150,17 +151,17 @@ async function main(): Promise<void> {
     `Run ${new Date().toISOString()} at commit \`${gitCommit()}\` with \`npm run bench:instructions\`.`,
     '',
     `Machine: ${m.nproc} CPUs, ${m.cpu}, Node.js ${m.node}, ${m.os}; valgrind ${valgrindVersion()}.`,
-    `Tessera as \`npm start\` runs it (NODE_ENV=production, LOG_LEVEL=warn, SQLite seeded as in \`npm run bench\`) under`,
-    `\`valgrind --tool=callgrind\`; the platform read \`GET /v1/groups/{id}/members\` (20 members) cycling over ${reads.length} grants (a working set that stays cached),`,
-    `${connections} connections (autocannon, not instrumented). Each figure: the instructions of a run serving W + N = ${W + N}`,
-    `requests minus those of a run serving W = ${W}, divided by N = ${N}.`,
+    `Tessera's app as \`npm start\` builds it (its Node flags, NODE_ENV=production, LOG_LEVEL=warn, SQLite seeded as in \`npm run bench\`) under`,
+    `\`valgrind --tool=callgrind\`, V8 single-threaded; the platform read \`GET /v1/groups/{id}/members\` (20 members) through`,
+    `app.inject, one at a time, cycling over ${reads.length} grants (a working set that stays cached). Each figure: the instructions of`,
+    `a run answering W + N = ${W + N} reads minus those of a run answering W = ${W}, divided by N = ${N}.`,
     '',
     '| METRICS | instructions a request (each repeat) | median |',
     '|---|---|--:|',
     `| on | ${on.map(k).join(', ')} | ${k(median(on))} |`,
     `| off | ${off.map(k).join(', ')} | ${k(median(off))} |`,
     '',
-    `**Metrics cost ${fmt(cost)} of the instructions a platform read takes** (every on/off pairing: ${fmt(Math.min(...pairs))} to ${fmt(Math.max(...pairs))}; target: under 3%).`,
+    `**Metrics add ${k(median(on) - median(off))} instructions to a platform read: ${fmt(cost)} of what it takes here** (every on/off pairing: ${fmt(Math.min(...pairs))} to ${fmt(Math.max(...pairs))}; target: under 3%).`,
     '',
     'Instructions are not time (cache misses and the kernel are not counted), but they are the work the',
     'process asks of the CPU, and they are what timed runs on this host cannot resolve to 3%.',
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
   ].join('\n');
   mkdirSync(dirname(args.out), { recursive: true });
   writeFileSync(args.out, text);
-  writeFileSync(args.out.replace(/\.md$/, '.json'), `${JSON.stringify({ commit: gitCommit(), W, N, connections, totals, perRequest: { on, off }, cost }, null, 2)}\n`);
+  writeFileSync(args.out.replace(/\.md$/, '.json'), `${JSON.stringify({ commit: gitCommit(), W, N, totals, perRequest: { on, off }, cost }, null, 2)}\n`);
   console.log(`\n${text}`);
   rmSync(tmp, { recursive: true, force: true });
 }
