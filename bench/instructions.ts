@@ -23,7 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seed } from './seed.js';
-import { freePort, startServer } from './procs.js';
+import { freePort, npmStartArgs, startServer } from './procs.js';
 import { gitCommit, machine } from './report.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,13 +45,7 @@ const repeat = Number(args.repeat);
 const grantCount = Number(args.grants);
 const log = (msg: string): void => console.log(`[instructions ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-/** package.json's start script: its Node flags, and its arguments with paths made absolute. */
-function startScript(): string[] {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const [, ...rest] = pkg.scripts.start.split(/\s+/);
-  return rest.map((a) => (a.endsWith('.js') ? join(root, a) : a));
-}
-const nodeFlags = (): string[] => startScript().filter((a) => a.startsWith('--'));
+const nodeFlags = (): string[] => npmStartArgs(root).filter((a) => a.startsWith('--'));
 
 const valgrindVersion = (): string => execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim().replace(/^valgrind-/, '');
 
@@ -98,7 +92,7 @@ async function main(): Promise<void> {
   // Access tokens from the token service itself, by a normal (not instrumented) start that also
   // makes the signing key: each counted start then finds an existing database, as in production.
   const reads: Read[] = [];
-  const issuer = await startServer({ name: 'tessera', args: startScript(), env: { ...env, PORT: String(port) }, port, readyPath: '/readyz' });
+  const issuer = await startServer({ name: 'tessera', args: npmStartArgs(root), env: { ...env, PORT: String(port) }, port, readyPath: '/readyz' });
   try {
     const grants = seeded.grants.slice(0, Math.min(seeded.grants.length, grantCount));
     for (const g of grants) {

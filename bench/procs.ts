@@ -2,8 +2,19 @@
 // its own and it shares nothing with the load generator but the machine.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createServer, request } from 'node:http';
+
+/**
+ * The arguments after `node` in package.json's start script (its Node flags included), with paths
+ * made absolute against `root`: Tessera is measured exactly as `npm start` runs it.
+ */
+export function npmStartArgs(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [node, ...rest] = pkg.scripts.start.split(/\s+/);
+  if (node !== 'node') throw new Error(`npm start does not run node: ${pkg.scripts.start}`);
+  return rest.map((a) => (a.endsWith('.js') ? join(root, a) : a));
+}
 
 export interface Server {
   name: string;

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { dropSchema } from '../src/db/database.js';
 import { countRotations, databaseSize, DEFAULT_SIZE, LARGE_SIZE, seed, type SeedSize } from './seed.js';
-import { freePort, httpStatus, perfRecord, procCpuMs, startServer, type Server } from './procs.js';
+import { freePort, httpStatus, npmStartArgs, perfRecord, procCpuMs, startServer, type Server } from './procs.js';
 import { cycler, runLoad, type LoadFigures } from './load.js';
 import { buildScenarios, type Scenario, type ScenarioInputs, type ServerName } from './scenarios.js';
 import { gitCommit, largeMarkdown, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
@@ -47,16 +47,8 @@ const only = args.only ? new Set(args.only.split(',')) : undefined;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/**
- * The arguments after `node` in package.json's start script, with paths made absolute, and the
- * number of worker processes (production's default is one per CPU: named, so runs compare).
- */
-function startCommand(workers = 1): string[] {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const [node, ...rest] = pkg.scripts.start.split(/\s+/);
-  if (node !== 'node') throw new Error(`npm start does not run node: ${pkg.scripts.start}`);
-  return [...rest.map((a) => (a.endsWith('.js') ? join(root, a) : a)), '--workers', String(workers)];
-}
+/** `npm start`'s arguments and the number of worker processes (production's default is one per CPU: named, so runs compare). */
+const startCommand = (workers = 1): string[] => [...npmStartArgs(root), '--workers', String(workers)];
 const log = (msg: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 /** One seed, every scenario: the report of a pass (a --large run makes two, small then large). */

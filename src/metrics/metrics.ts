@@ -25,6 +25,9 @@ export interface Metrics {
   query(ms: number, sql: string, failed: boolean): void;
 }
 
+/** A route's (and method's) timer series by status, and whether the route issues tokens. */
+interface RouteSeries { issues: boolean; byStatus: Map<number, Series> }
+
 export const noMetrics: Metrics = { registry: undefined, delivery: () => {}, query: () => {} };
 
 const GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
@@ -97,7 +100,7 @@ export class PrometheusMetrics implements Metrics {
    * observation (reading `req.routeOptions` builds an object per call).
    */
   routeHook(route: string): onResponseHookHandler {
-    const byMethod = new Map<string, { issues: boolean; byStatus: Map<number, Series> }>();
+    const byMethod = new Map<string, RouteSeries>();
     return (req, reply, done) => {
       const method = req.method;
       let m = byMethod.get(method);
@@ -109,12 +112,12 @@ export class PrometheusMetrics implements Metrics {
   }
 
   /** An answer no route gave (the not-found handler): counted under the route "unmatched". */
-  private readonly unmatched = { issues: false, byStatus: new Map<number, Series>() };
+  private readonly unmatched: RouteSeries = { issues: false, byStatus: new Map() };
   observeUnmatched(req: FastifyRequest, reply: FastifyReply): void {
     this.record(this.unmatched, req.method, 'unmatched', req, reply);
   }
 
-  private record(m: { issues: boolean; byStatus: Map<number, Series> }, method: string, route: string, req: FastifyRequest, reply: FastifyReply): void {
+  private record(m: RouteSeries, method: string, route: string, req: FastifyRequest, reply: FastifyReply): void {
     const status = reply.statusCode;
     let series = m.byStatus.get(status);
     if (!series) m.byStatus.set(status, series = this.requests.labels({ method, route, status_code: status }));
