@@ -52,8 +52,12 @@ export function procTree(pid: number): number[] {
   return out;
 }
 
-/** VmRSS or VmHWM in MB, from /proc (Linux), summed over the process and its children. */
-export function procMemMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+/**
+ * VmRSS or VmHWM in MB, from /proc (Linux), summed over the process and its children. RssAnon and
+ * RssFile split VmRSS: the process's own memory, and the pages of mapped files it has touched
+ * (the node binary, and SQLite's memory-mapped database: the kernel's page cache, reclaimable).
+ */
+export function procMemMb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile'): number {
   let kb = 0;
   for (const p of procTree(pid)) {
     try {

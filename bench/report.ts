@@ -25,6 +25,9 @@ export interface ServerFigures {
   firstStartReadyMs?: number;
   idleRssMb: number;
   peakRssMb: number;
+  /** VmRSS at the end of the pass split into the process's own memory and mapped file pages (procMemMb). */
+  endRssAnonMb?: number;
+  endRssFileMb?: number;
 }
 
 export interface RunReport {
@@ -32,7 +35,8 @@ export interface RunReport {
   machine: { nproc: number; cpu: string; memoryGb: number; node: string; os: string };
   commit: string;
   settings: { connections: number; durationS: number; warmupS: number; database: 'sqlite' | 'postgres'; loadGenerator: string; oidcTokenFormat: string; logLevel: string };
-  seed: { counts: Record<string, number>; seedMs: number; databaseMb?: number };
+  /** active: the grants and groups the scenarios address (bench/seed.ts SeedSize). */
+  seed: { counts: Record<string, number>; seedMs: number; databaseMb?: number; active?: { grants: number; groups: number } };
   notes: string[];
   servers: ServerFigures[];
   scenarios: ScenarioResult[];
@@ -161,13 +165,20 @@ export function largeMarkdown(small: RunReport, large: RunReport): string {
     }
   }
   const peak = (r: RunReport, name: string) => r.servers.find((s) => s.name === name)?.peakRssMb;
+  const active = (r: RunReport) => (r.seed.active ? `${r.seed.active.grants.toLocaleString('en')} grants for ${r.seed.active.groups.toLocaleString('en')} groups` : 'every grant');
+  const split = (r: RunReport, name: string) => {
+    const s = r.servers.find((x) => x.name === name);
+    return `${fmt(s?.endRssAnonMb, 1)} + ${fmt(s?.endRssFileMb, 1)} MB`;
+  };
   return [
     '# Benchmark at production data sizes (`npm run bench -- --large`)',
     '',
-    `Both passes ran in one invocation on the same machine (${large.machine.nproc} CPUs, ${large.machine.cpu}), database ${large.settings.database}, commit \`${large.commit}\`.`,
+    `Both seeds were up at once on the same machine (${large.machine.nproc} CPUs, ${large.machine.cpu}), database ${large.settings.database}, commit \`${large.commit}\`; each scenario ran on the small seed and straight after on the large one, so the host's drift between the two halves of a comparison is a minute's, not the run's.`,
+    `At both sizes the scenarios address the same working set, ${active(large)} spread evenly over all the rows (bench/seed.ts, \`activeGrants\`): the large seed adds data around the requests, not distinct clients to keep in memory.`,
     `Small seed: ${Object.entries(small.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; ${small.seed.databaseMb ?? '?'} MB on disk.`,
     `Large seed: ${Object.entries(large.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; seeded in ${(large.seed.seedMs / 1000).toFixed(0)} s; ${large.seed.databaseMb ?? '?'} MB on disk.`,
     `Tessera's peak RSS: ${fmt(peak(small, 'tessera'), 1)} MB with the small seed, ${fmt(peak(large, 'tessera'), 1)} MB with the large one (one process); with two workers (all three processes) ${fmt(peak(small, 'tessera-2w'), 1)} and ${fmt(peak(large, 'tessera-2w'), 1)} MB.`,
+    `Of the resident memory at the end, the process's own against mapped file pages (the node binary and, on SQLite, the memory-mapped database; the kernel's page cache): ${split(small, 'tessera')} small, ${split(large, 'tessera')} large; two workers ${split(small, 'tessera-2w')} and ${split(large, 'tessera-2w')}.`,
     '',
     '| Scenario | Server | small seed req/s | large seed req/s | change | large p99 ms | within 10% |',
     '|---|---|--:|--:|--:|--:|---|',

@@ -3,8 +3,10 @@
 //
 // One run on loopback: seed a fresh database, start Tessera, oidc-provider and a bare node:http
 // server each in its own process, drive every scenario with autocannon at the same concurrency and
-// duration after a warm-up, and write bench/results/latest.{md,json}. Environment variables
+// duration after a warm-up, and write bench/results/latest.{md,json}. With --large, a small and a
+// large seed run side by side and each scenario is measured on one and then the other. Environment variables
 // BENCH_DURATION, BENCH_WARMUP and BENCH_CONNECTIONS set the same defaults as the flags.
+import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { dropSchema } from '../src/db/database.js';
 import { countRotations, databaseSize, DEFAULT_SIZE, LARGE_SIZE, seed, type SeedSize } from './seed.js';
-import { freePort, httpStatus, npmStartArgs, perfRecord, procCpuMs, startServer, type Server } from './procs.js';
+import { freePort, httpStatus, npmStartArgs, perfRecord, procCpuMs, procMemMb, startServer, type Server } from './procs.js';
 import { cycler, runLoad, type LoadFigures } from './load.js';
 import { buildScenarios, type Scenario, type ScenarioInputs, type ServerName } from './scenarios.js';
 import { gitCommit, largeMarkdown, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
@@ -51,26 +53,46 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const startCommand = (workers = 1): string[] => [...npmStartArgs(root), '--workers', String(workers)];
 const log = (msg: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-/** One seed, every scenario: the report of a pass (a --large run makes two, small then large). */
-async function runPass(size: SeedSize): Promise<RunReport> {
+/** One seed with its servers running: what a pass measures against, and what it has measured so far. */
+interface Pass {
+  label: string;
+  size: SeedSize;
+  startedAt: string;
+  databaseUrl: string;
+  schema: string | undefined;
+  seeded: Awaited<ReturnType<typeof seed>>;
+  databaseMb: number;
+  tesseraEnv: Record<string, string>;
+  discardStdout: boolean;
+  firstReadyMs: number;
+  servers: Partial<Record<ServerName, Server>>;
+  inputs: ScenarioInputs;
+  scenarios: Scenario[];
+  results: ScenarioResult[];
+  notes: string[];
+  rotations: number;
+  tmp: string;
+}
+
+/** Seeds a database of `size` and starts every server against it. */
+async function preparePass(size: SeedSize, label: string): Promise<Pass> {
   const startedAt = new Date().toISOString();
   const tmp = join(root, 'bench/.tmp', `run-${Date.now()}`);
   mkdirSync(tmp, { recursive: true });
   const schema = args.postgres ? `bench_${randomBytes(4).toString('hex')}` : undefined;
   const databaseUrl = args.postgres ? args['postgres-url'] : `sqlite:${join(tmp, 'tessera.db')}`;
-  const notes: string[] = [];
+  const target = { databaseUrl, ...(schema ? { databaseSchema: schema } : {}) };
   const servers: Partial<Record<ServerName, Server>> = {};
-  const serverFigures: ServerFigures[] = [];
-
+  const pass = { label, size, startedAt, databaseUrl, schema, servers, tmp, results: [], notes: [], rotations: 0 } as unknown as Pass;
   try {
-    log(`seeding ${args.postgres ? `PostgreSQL schema ${schema}` : databaseUrl}`);
-    const seeded = await seed({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) }, size, (m) => log(`  ${m}`));
-    const databaseMb = await databaseSize({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) });
-    log(`database size ${databaseMb} MB`);
-    log(`seeded ${JSON.stringify(seeded.counts)} in ${seeded.seedMs} ms`);
+    log(`${label}seeding ${args.postgres ? `PostgreSQL schema ${schema}` : databaseUrl}`);
+    const seeded = pass.seeded = await seed(target, size, (m) => log(`  ${m}`));
+    pass.databaseMb = await databaseSize(target);
+    log(`${label}database size ${pass.databaseMb} MB`);
+    log(`${label}seeded ${JSON.stringify(seeded.counts)} in ${seeded.seedMs} ms`);
 
     const tesseraPort = await freePort();
-    const tesseraEnv = {
+    const tesseraEnv = pass.tesseraEnv = {
       PORT: String(tesseraPort), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${tesseraPort}`,
       DATABASE_URL: databaseUrl, ...(schema ? { DATABASE_SCHEMA: schema } : {}),
       // Request logs at info would measure pino and the terminal, not Tessera: warn by default.
@@ -81,13 +103,13 @@ async function runPass(size: SeedSize): Promise<RunReport> {
       ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/.tmp/profiles')}`] : []),
       ...(args.perf ? ['--perf-basic-prof'] : []),
     ];
-    const tesseraArgs = [...profiling, ...startCommand()];
     // The first start generates the signing key; the measured start is on an existing database.
     const first = await startServer({ name: 'tessera', args: startCommand(), env: tesseraEnv, port: tesseraPort, readyPath: '/readyz' });
     await first.stop();
-    const discardStdout = !['warn', 'error', 'fatal', 'silent'].includes(args['log-level']);
-    const tessera = servers.tessera = await startServer({ name: 'tessera', args: tesseraArgs, env: tesseraEnv, port: tesseraPort, readyPath: '/readyz', discardStdout });
-    log(`tessera ready in ${tessera.readyMs} ms (first start ${first.readyMs} ms), idle RSS ${tessera.idleRssMb} MB`);
+    pass.firstReadyMs = first.readyMs;
+    const discardStdout = pass.discardStdout = !['warn', 'error', 'fatal', 'silent'].includes(args['log-level']);
+    const tessera = servers.tessera = await startServer({ name: 'tessera', args: [...profiling, ...startCommand()], env: tesseraEnv, port: tesseraPort, readyPath: '/readyz', discardStdout });
+    log(`${label}tessera ready in ${tessera.readyMs} ms (first start ${first.readyMs} ms), idle RSS ${tessera.idleRssMb} MB`);
 
     const oidcPort = await freePort();
     const oidcClient = { id: 'bench-client', secret: 'bench-client-secret-0123456789abcdef' };
@@ -111,79 +133,92 @@ async function runPass(size: SeedSize): Promise<RunReport> {
     servers.ceiling = await startServer({ name: 'ceiling', args: [join(root, 'bench/peers/ceiling.mjs')], port: ceilingPort, readyPath: '/', env: { PORT: String(ceilingPort), HOST: '127.0.0.1' } });
 
     // Scenarios 2 and 3 need Tessera's OAuth server; without it /oauth/token answers 404.
-    const inputs: ScenarioInputs = { grants: seeded.grants, accessTokens: new Map(), oidcClient, oidcRefresh };
+    const inputs: ScenarioInputs = pass.inputs = { grants: seeded.grants, accessTokens: new Map(), oidcClient, oidcRefresh };
     if (await httpStatus(`${tessera.baseUrl}/oauth/token`, 'POST') === 404) {
       inputs.oauthUnavailable = 'this build has no /oauth/token';
     } else {
-      const oauth = await seedOAuth({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}), grants: seeded.grants, ownerId: seeded.ownerId, rounds: 2 });
+      const oauth = await seedOAuth({ ...target, grants: seeded.grants, ownerId: seeded.ownerId, rounds: 2 });
       if ('unavailable' in oauth) inputs.oauthUnavailable = oauth.unavailable;
       else inputs.oauth = oauth;
     }
-
-    const results: ScenarioResult[] = [];
-    let rotations = 0;
-    for (const scenario of buildScenarios(inputs)) {
-      if (only && !only.has(scenario.id)) continue;
-      if (scenario.id.startsWith('platform-')) await ensureAccessTokens(tessera, inputs);
-      const result: ScenarioResult = { id: scenario.id, title: scenario.title, server: scenario.server, kind: scenario.kind, ...(scenario.peer ? { peer: scenario.peer } : {}) };
-      results.push(result);
-      if (scenario.unavailable) {
-        result.unavailable = scenario.unavailable;
-        log(`${scenario.id}: not available (${scenario.unavailable})`);
-        continue;
-      }
-      if (scenario.server === 'tessera-no-metrics') {
-        await metricsCost(scenario, result, tesseraEnv, discardStdout, notes);
-        await sleep(1000);
-        continue;
-      }
-      const measure = async (server: Server, round: number): Promise<LoadFigures> => {
-        const url = server.baseUrl;
-        if (scenario.prime) await runLoad({ url, connections, amount: scenario.prime(), ...scenario.options('warmup', round) });
-        if (warmupS > 0) await runLoad({ url, connections, duration: warmupS, ...scenario.options('warmup', round) });
-        const cpuBefore = procCpuMs(server.pid);
-        const measuredFrom = Date.now();
-        const perf = args.perf && round === 0 && scenario.server === 'tessera' ? perfRecord(server.pid, join(root, 'bench/.tmp/perf', `${scenario.id}.data`)) : undefined;
-        const f = await runLoad({ url, connections, duration: durationS, ...scenario.options('measure', round) });
-        if (perf) await perf.stop();
-        // Every process of the server: a primary and its workers.
-        f.cpuMsPerRequest = Math.round(((procCpuMs(server.pid) - cpuBefore) / Math.max(1, f.requests)) * 1000) / 1000;
-        if (scenario.id === 'token-exchange' && round === 0) rotations = await countRotations({ databaseUrl, ...(schema ? { databaseSchema: schema } : {}) }, measuredFrom);
-        log(`${scenario.id}${round ? ' (2 workers)' : ''}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
-        // Let the server settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
-        await sleep(1000);
-        return f;
-      };
-      result.figures = await measure(servers[scenario.server]!, 0);
-      if (scenario.server === 'tessera') result.workers2 = await measure(servers['tessera-2w']!, 1);
-    }
-    if (rotations === 0 && results.some((r) => r.id === 'token-exchange' && r.figures)) {
-      notes.push('No refresh token was rotated during scenario 1 (none was due).');
-    }
-
-    for (const name of ['tessera', 'tessera-2w', 'oidc-provider', 'ceiling'] as const) {
-      const s = servers[name]!;
-      serverFigures.push({ name, readyMs: s.readyMs, ...(name === 'tessera' ? { firstStartReadyMs: first.readyMs } : {}), idleRssMb: s.idleRssMb, peakRssMb: s.peakRssMb() });
-    }
-
-    const report: RunReport = {
-      startedAt,
-      machine: machine(),
-      commit: gitCommit(),
-      settings: { connections, durationS, warmupS, database: args.postgres ? 'postgres' : 'sqlite', loadGenerator: 'autocannon 9 (in-process, one thread)', oidcTokenFormat: args['oidc-format'], logLevel: args['log-level'] },
-      seed: { counts: seeded.counts, seedMs: seeded.seedMs, databaseMb },
-      notes,
-      servers: serverFigures,
-      scenarios: results,
-      rotations,
-      rotationsDue: seeded.grants.filter((g) => g.rotationDue).length,
-    };
-    return report;
-  } finally {
-    for (const s of Object.values(servers)) await s?.stop();
-    if (schema) await dropSchema(databaseUrl, schema).catch(() => undefined);
-    rmSync(tmp, { recursive: true, force: true });
+    pass.scenarios = buildScenarios(inputs).filter((sc) => !only || only.has(sc.id));
+    return pass;
+  } catch (err) {
+    await closePass(pass);
+    throw err;
   }
+}
+
+/** Measures one scenario of a pass: on the single process, then (Tessera's) on two workers. */
+async function measureScenario(pass: Pass, scenario: Scenario): Promise<void> {
+  const { servers, inputs, label } = pass;
+  if (scenario.id.startsWith('platform-')) await ensureAccessTokens(servers.tessera!, inputs);
+  const result: ScenarioResult = { id: scenario.id, title: scenario.title, server: scenario.server, kind: scenario.kind, ...(scenario.peer ? { peer: scenario.peer } : {}) };
+  pass.results.push(result);
+  if (scenario.unavailable) {
+    result.unavailable = scenario.unavailable;
+    log(`${label}${scenario.id}: not available (${scenario.unavailable})`);
+    return;
+  }
+  if (scenario.server === 'tessera-no-metrics') {
+    await metricsCost(scenario, result, pass);
+    await sleep(1000);
+    return;
+  }
+  const target = { databaseUrl: pass.databaseUrl, ...(pass.schema ? { databaseSchema: pass.schema } : {}) };
+  const measure = async (server: Server, round: number): Promise<LoadFigures> => {
+    const url = server.baseUrl;
+    if (scenario.prime) await runLoad({ url, connections, amount: scenario.prime(), ...scenario.options('warmup', round) });
+    if (warmupS > 0) await runLoad({ url, connections, duration: warmupS, ...scenario.options('warmup', round) });
+    const cpuBefore = procCpuMs(server.pid);
+    const measuredFrom = Date.now();
+    const perf = args.perf && round === 0 && scenario.server === 'tessera' ? perfRecord(server.pid, join(root, 'bench/.tmp/perf', `${scenario.id}.data`)) : undefined;
+    const f = await runLoad({ url, connections, duration: durationS, ...scenario.options('measure', round) });
+    if (perf) await perf.stop();
+    // Every process of the server: a primary and its workers.
+    f.cpuMsPerRequest = Math.round(((procCpuMs(server.pid) - cpuBefore) / Math.max(1, f.requests)) * 1000) / 1000;
+    if (scenario.id === 'token-exchange' && round === 0) pass.rotations = await countRotations(target, measuredFrom);
+    log(`${label}${scenario.id}${round ? ' (2 workers)' : ''}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
+    // Let the server settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
+    await sleep(1000);
+    return f;
+  };
+  result.figures = await measure(servers[scenario.server]!, 0);
+  if (scenario.server === 'tessera') result.workers2 = await measure(servers['tessera-2w']!, 1);
+}
+
+/** The pass's report; its servers' figures (peak RSS) are read here, so call it before closePass. */
+function passReport(pass: Pass): RunReport {
+  const notes = [...pass.notes];
+  if (pass.rotations === 0 && pass.results.some((r) => r.id === 'token-exchange' && r.figures)) {
+    notes.push('No refresh token was rotated during scenario 1 (none was due).');
+  }
+  const servers: ServerFigures[] = [];
+  for (const name of ['tessera', 'tessera-2w', 'oidc-provider', 'ceiling'] as const) {
+    const s = pass.servers[name]!;
+    servers.push({
+      name, readyMs: s.readyMs, ...(name === 'tessera' ? { firstStartReadyMs: pass.firstReadyMs } : {}), idleRssMb: s.idleRssMb, peakRssMb: s.peakRssMb(),
+      endRssAnonMb: procMemMb(s.pid, 'RssAnon'), endRssFileMb: procMemMb(s.pid, 'RssFile'),
+    });
+  }
+  return {
+    startedAt: pass.startedAt,
+    machine: machine(),
+    commit: gitCommit(),
+    settings: { connections, durationS, warmupS, database: args.postgres ? 'postgres' : 'sqlite', loadGenerator: 'autocannon 9 (in-process, one thread)', oidcTokenFormat: args['oidc-format'], logLevel: args['log-level'] },
+    seed: { counts: pass.seeded.counts, seedMs: pass.seeded.seedMs, databaseMb: pass.databaseMb, active: { grants: pass.size.activeGrants, groups: pass.size.activeGroups } },
+    notes,
+    servers,
+    scenarios: pass.results,
+    rotations: pass.rotations,
+    rotationsDue: pass.seeded.grants.filter((g) => g.rotationDue).length,
+  };
+}
+
+async function closePass(pass: Pass): Promise<void> {
+  for (const s of Object.values(pass.servers)) await s?.stop();
+  if (pass.schema) await dropSchema(pass.databaseUrl, pass.schema).catch(() => undefined);
+  rmSync(pass.tmp, { recursive: true, force: true });
 }
 
 async function main(): Promise<void> {
@@ -194,16 +229,36 @@ async function main(): Promise<void> {
   let text: string;
   let json: unknown;
   if (args.large) {
-    log('pass 1 of 2: the small seed');
-    const small = await runPass(DEFAULT_SIZE);
-    log('pass 2 of 2: the large seed');
-    const large = await runPass(LARGE_SIZE);
-    text = largeMarkdown(small, large);
-    json = { small, large };
+    // Both seeds are up at once and each scenario is measured on the small one, then at once on
+    // the large one: the host's speed drifts by tens of percent over minutes, so a comparison is
+    // only as good as the time between its two halves.
+    const small = await preparePass(DEFAULT_SIZE, '[small] ');
+    const passes = [small];
+    try {
+      const large = await preparePass(LARGE_SIZE, '[large] ');
+      passes.push(large);
+      // Seeding leaves gigabytes of dirty pages; the kernel writing them back would slow the first scenarios.
+      execSync('sync');
+      for (const [i, scenario] of small.scenarios.entries()) {
+        await measureScenario(small, scenario);
+        await measureScenario(large, large.scenarios[i]!);
+      }
+      const reports = passes.map(passReport);
+      text = largeMarkdown(reports[0]!, reports[1]!);
+      json = { small: reports[0], large: reports[1] };
+    } finally {
+      for (const pass of passes) await closePass(pass);
+    }
   } else {
-    const report = await runPass(DEFAULT_SIZE);
-    text = markdown(report);
-    json = report;
+    const pass = await preparePass(DEFAULT_SIZE, '');
+    try {
+      for (const scenario of pass.scenarios) await measureScenario(pass, scenario);
+      const report = passReport(pass);
+      text = markdown(report);
+      json = report;
+    } finally {
+      await closePass(pass);
+    }
   }
   writeFileSync(join(out, `${base}.json`), `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(join(out, `${base}.md`), text);
@@ -217,7 +272,8 @@ async function main(): Promise<void> {
  * other's history (the main instance has served four scenarios by then, and its heap shows it).
  * The scenario's figures are the METRICS=off rounds'; the note compares the sums.
  */
-async function metricsCost(scenario: Scenario, result: ScenarioResult, env: Record<string, string>, discardStdout: boolean, notes: string[]): Promise<void> {
+async function metricsCost(scenario: Scenario, result: ScenarioResult, pass: Pass): Promise<void> {
+  const { tesseraEnv: env, discardStdout, notes, label } = pass;
   const start = async (metrics: 'on' | 'off') => {
     const port = await freePort();
     // The same PUBLIC_URL: it is the tokens' issuer and audience, not where this one listens.
@@ -248,7 +304,7 @@ async function metricsCost(scenario: Scenario, result: ScenarioResult, env: Reco
   const rps = (t: { requests: number; seconds: number }) => Math.round(t.requests / t.seconds);
   const cpu = (t: { requests: number; cpu: number }) => Math.round((t.cpu / Math.max(1, t.requests)) * 1000) / 1000;
   const f = result.figures = { ...last!, rps: rps(totals.off), cpuMsPerRequest: cpu(totals.off) };
-  log(`${scenario.id}: metrics on ${rps(totals.on)} req/s (${cpu(totals.on)} ms CPU/req), off ${rps(totals.off)} req/s (${cpu(totals.off)} ms CPU/req)`);
+  log(`${label}${scenario.id}: metrics on ${rps(totals.on)} req/s (${cpu(totals.on)} ms CPU/req), off ${rps(totals.off)} req/s (${cpu(totals.off)} ms CPU/req)`);
   notes.push(`Metrics cost in the platform read, two fresh processes alternating on/off/on/off: ${(100 * (1 - rps(totals.on) / rps(totals.off))).toFixed(1)}% of the rate (${rps(totals.on)} against ${rps(totals.off)} req/s), ${(100 * (cpu(totals.on) / cpu(totals.off) - 1)).toFixed(1)}% more CPU per request (${cpu(totals.on)} against ${cpu(totals.off)} ms); errors ${f.errors}, non-2xx ${f.non2xx}.`);
 }
 

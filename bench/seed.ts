@@ -21,7 +21,16 @@ export interface SeedSize {
   membersPerGroup: number;
   /** People with a verified phone number: their memberships show as provisioned. */
   users: number;
-  /** Share of grants whose refresh token is past 90% of its life, so the first exchange rotates it. */
+  /**
+   * The grants the scenarios address, spread evenly over all of them. The large seed keeps the
+   * small seed's number, so the two passes differ in how much data lies around the requests (index
+   * depth, file size, pages to find), not in how many distinct clients and groups the load cycles
+   * through: that second question is one of cache size, answered in docs/performance.md.
+   */
+  activeGrants: number;
+  /** The groups the active grants are for (two grants a group at both sizes), spread evenly over all groups. */
+  activeGroups: number;
+  /** Share of the active grants whose refresh token is past 90% of its life, so the first exchange rotates it. */
   rotationDueFraction: number;
   /** OAuth refresh-token families besides the scenarios' own (people who signed in to apps before). */
   oauthFamilies: number;
@@ -31,13 +40,13 @@ export interface SeedSize {
 }
 
 export const DEFAULT_SIZE: SeedSize = {
-  orgs: 100, connectors: 10_000, groups: 5_000, membersPerGroup: 20, users: 2_000, rotationDueFraction: 0.1,
+  orgs: 100, connectors: 10_000, groups: 5_000, membersPerGroup: 20, users: 2_000, activeGrants: 10_000, activeGroups: 5_000, rotationDueFraction: 0.1,
   oauthFamilies: 0, kandyUsers: 0, kandyDomains: 0,
 };
 
 /** `npm run bench -- --large`: production sizes (issue 17). */
 export const LARGE_SIZE: SeedSize = {
-  orgs: 100_000, connectors: 100_000, groups: 250_000, membersPerGroup: 20, users: 1_000_000, rotationDueFraction: 0.01,
+  orgs: 100_000, connectors: 100_000, groups: 250_000, membersPerGroup: 20, users: 1_000_000, activeGrants: 10_000, activeGroups: 5_000, rotationDueFraction: 0.1,
   oauthFamilies: 1_000_000, kandyUsers: 1_000_000, kandyDomains: 1_000,
 };
 
@@ -52,6 +61,7 @@ export interface SeededGrant {
 }
 
 export interface Seeded {
+  /** The active grants (`SeedSize.activeGrants`), with their plaintext credentials. */
   grants: SeededGrant[];
   ownerId: string;
   counts: Record<string, number>;
@@ -229,18 +239,23 @@ export async function seed(target: { databaseUrl: string; databaseSchema?: strin
     const grants: SeededGrant[] = [];
     const connectorRows: unknown[][] = [];
     const grantRows: unknown[][] = [];
+    // Every `stride`-th grant is active, so the active rows lie all over each table and index.
+    const stride = Math.max(1, Math.floor(size.connectors / size.activeGrants));
+    const groupStride = Math.max(1, Math.floor(size.groups / size.activeGroups));
+    const dueCount = Math.round(size.activeGrants * size.rotationDueFraction);
     for (let i = 0; i < size.connectors; i++) {
       const connectorId = newId();
       const connectorSecret = newSecret(SECRET_PREFIX);
       connectorRows.push([connectorId, orgIds[i % orgIds.length], ownerId, `Connector ${i}`, '', permissions, sha256(connectorSecret), 1, now, now]);
       // One grant per connector, two connectors per group (with the default size).
       const grantId = newId();
-      const groupId = groupIds[i % groupIds.length]!;
+      const active = i % stride === 0 && grants.length < size.activeGrants;
+      const groupId = groupIds[active ? (grants.length % size.activeGroups) * groupStride : i % groupIds.length]!;
       const refreshToken = newSecret(REFRESH_TOKEN_PREFIX);
-      const rotationDue = i < size.connectors * size.rotationDueFraction;
+      const rotationDue = active && grants.length < dueCount;
       const issuedAt = rotationDue ? now - 340 * day : now - 10 * day;
       grantRows.push([grantId, connectorId, groupId, ownerId, sha256(refreshToken), issuedAt, issuedAt + REFRESH_TOKEN_TTL_MS, 1, now]);
-      grants.push({ grantId, connectorId, connectorSecret, groupId, refreshToken, rotationDue });
+      if (active) grants.push({ grantId, connectorId, connectorSecret, groupId, refreshToken, rotationDue });
     }
     await insert('connectors', ['id', 'org_id', 'created_by', 'name', 'description', 'permissions', 'secret_hash', 'secret_generation', 'created_at', 'updated_at'], connectorRows);
     await insert('grants', ['id', 'connector_id', 'group_id', 'granted_by', 'refresh_token_hash', 'refresh_token_issued_at', 'refresh_token_expires_at', 'generation', 'created_at'], grantRows);
