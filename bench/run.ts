@@ -149,42 +149,90 @@ async function preparePass(size: SeedSize, label: string): Promise<Pass> {
   }
 }
 
-/** Measures one scenario of a pass: on the single process, then (Tessera's) on two workers. */
-async function measureScenario(pass: Pass, scenario: Scenario): Promise<void> {
-  const { servers, inputs, label } = pass;
-  if (scenario.id.startsWith('platform-')) await ensureAccessTokens(servers.tessera!, inputs);
-  const result: ScenarioResult = { id: scenario.id, title: scenario.title, server: scenario.server, kind: scenario.kind, ...(scenario.peer ? { peer: scenario.peer } : {}) };
-  pass.results.push(result);
+/**
+ * Measures scenario `index` on each pass (one, or a --large run's two): on the single process,
+ * then (Tessera's) on two workers. With two passes the measured time is cut into slices taken in
+ * turn (small, large, small, large…): on a shared virtual machine the host's speed drifts by tens
+ * of percent within a minute, and alternating puts that drift on both sides of the comparison.
+ */
+async function measureScenario(passes: Pass[], index: number): Promise<void> {
+  const scenario = passes[0]!.scenarios[index]!;
+  const results: ScenarioResult[] = [];
+  for (const pass of passes) {
+    if (scenario.id.startsWith('platform-')) await ensureAccessTokens(pass.servers.tessera!, pass.inputs);
+    const result: ScenarioResult = { id: scenario.id, title: scenario.title, server: scenario.server, kind: scenario.kind, ...(scenario.peer ? { peer: scenario.peer } : {}) };
+    pass.results.push(result);
+    results.push(result);
+    if (scenario.unavailable) log(`${pass.label}${scenario.id}: not available (${scenario.unavailable})`);
+  }
   if (scenario.unavailable) {
-    result.unavailable = scenario.unavailable;
-    log(`${label}${scenario.id}: not available (${scenario.unavailable})`);
+    for (const r of results) r.unavailable = scenario.unavailable;
     return;
   }
   if (scenario.server === 'tessera-no-metrics') {
-    await metricsCost(scenario, result, pass);
+    for (const [k, pass] of passes.entries()) await metricsCost(pass.scenarios[index]!, results[k]!, pass);
     await sleep(1000);
     return;
   }
-  const target = { databaseUrl: pass.databaseUrl, ...(pass.schema ? { databaseSchema: pass.schema } : {}) };
-  const measure = async (server: Server, round: number): Promise<LoadFigures> => {
-    const url = server.baseUrl;
-    if (scenario.prime) await runLoad({ url, connections, amount: scenario.prime(), ...scenario.options('warmup', round) });
-    if (warmupS > 0) await runLoad({ url, connections, duration: warmupS, ...scenario.options('warmup', round) });
-    const cpuBefore = procCpuMs(server.pid);
+  const slices = passes.length > 1 ? 4 : 1;
+  const measure = async (round: number): Promise<LoadFigures[]> => {
+    const servers = passes.map((pass) => pass.servers[round ? 'tessera-2w' : scenario.server]!);
+    const own = passes.map((pass) => pass.scenarios[index]!);
+    for (const [k, server] of servers.entries()) {
+      if (own[k]!.prime) await runLoad({ url: server.baseUrl, connections, amount: own[k]!.prime!(), ...own[k]!.options('warmup', round) });
+      if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...own[k]!.options('warmup', round) });
+    }
+    const parts: LoadFigures[][] = passes.map(() => []);
+    const cpu = passes.map(() => 0);
     const measuredFrom = Date.now();
-    const perf = args.perf && round === 0 && scenario.server === 'tessera' ? perfRecord(server.pid, join(root, 'bench/.tmp/perf', `${scenario.id}.data`)) : undefined;
-    const f = await runLoad({ url, connections, duration: durationS, ...scenario.options('measure', round) });
-    if (perf) await perf.stop();
-    // Every process of the server: a primary and its workers.
-    f.cpuMsPerRequest = Math.round(((procCpuMs(server.pid) - cpuBefore) / Math.max(1, f.requests)) * 1000) / 1000;
-    if (scenario.id === 'token-exchange' && round === 0) pass.rotations = await countRotations(target, measuredFrom);
-    log(`${label}${scenario.id}${round ? ' (2 workers)' : ''}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
-    // Let the server settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
+    for (let slice = 0; slice < slices; slice++) {
+      for (const [k, server] of servers.entries()) {
+        const cpuBefore = procCpuMs(server.pid);
+        const perf = args.perf && round === 0 && slices === 1 && scenario.server === 'tessera' ? perfRecord(server.pid, join(root, 'bench/.tmp/perf', `${scenario.id}.data`)) : undefined;
+        parts[k]!.push(await runLoad({ url: server.baseUrl, connections, duration: durationS / slices, ...own[k]!.options('measure', round) }));
+        if (perf) await perf.stop();
+        // Every process of the server: a primary and its workers.
+        cpu[k]! += procCpuMs(server.pid) - cpuBefore;
+      }
+    }
+    const out: LoadFigures[] = [];
+    for (const [k, pass] of passes.entries()) {
+      const f = combine(parts[k]!, cpu[k]!);
+      if (scenario.id === 'token-exchange' && round === 0) {
+        pass.rotations = await countRotations({ databaseUrl: pass.databaseUrl, ...(pass.schema ? { databaseSchema: pass.schema } : {}) }, measuredFrom);
+      }
+      log(`${pass.label}${scenario.id}${round ? ' (2 workers)' : ''}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
+      out.push(f);
+    }
+    // Let the servers settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
     await sleep(1000);
-    return f;
+    return out;
   };
-  result.figures = await measure(servers[scenario.server]!, 0);
-  if (scenario.server === 'tessera') result.workers2 = await measure(servers['tessera-2w']!, 1);
+  const single = await measure(0);
+  for (const [k, r] of results.entries()) r.figures = single[k];
+  if (scenario.server === 'tessera') {
+    const two = await measure(1);
+    for (const [k, r] of results.entries()) r.workers2 = two[k];
+  }
+}
+
+/** One server's slices of a measurement as one figure: rates and CPU over the whole, p50 the slices' median, p99 and max the worst slice's. */
+function combine(parts: LoadFigures[], cpuMs: number): LoadFigures {
+  const sum = (pick: (f: LoadFigures) => number) => parts.reduce((n, f) => n + pick(f), 0);
+  const requests = sum((f) => f.requests);
+  const durationSum = sum((f) => f.durationS);
+  const p50s = parts.map((f) => f.p50Ms).sort((a, b) => a - b);
+  return {
+    requests,
+    rps: Math.round(requests / durationSum),
+    p50Ms: p50s[Math.floor((p50s.length - 1) / 2)]!,
+    p99Ms: Math.max(...parts.map((f) => f.p99Ms)),
+    maxMs: Math.max(...parts.map((f) => f.maxMs)),
+    errors: sum((f) => f.errors),
+    non2xx: sum((f) => f.non2xx),
+    durationS: durationSum,
+    cpuMsPerRequest: Math.round((cpuMs / Math.max(1, requests)) * 1000) / 1000,
+  };
 }
 
 /** The pass's report; its servers' figures (peak RSS) are read here, so call it before closePass. */
@@ -239,10 +287,7 @@ async function main(): Promise<void> {
       passes.push(large);
       // Seeding leaves gigabytes of dirty pages; the kernel writing them back would slow the first scenarios.
       execSync('sync');
-      for (const [i, scenario] of small.scenarios.entries()) {
-        await measureScenario(small, scenario);
-        await measureScenario(large, large.scenarios[i]!);
-      }
+      for (const i of small.scenarios.keys()) await measureScenario(passes, i);
       const reports = passes.map(passReport);
       text = largeMarkdown(reports[0]!, reports[1]!);
       json = { small: reports[0], large: reports[1] };
@@ -252,7 +297,7 @@ async function main(): Promise<void> {
   } else {
     const pass = await preparePass(DEFAULT_SIZE, '');
     try {
-      for (const scenario of pass.scenarios) await measureScenario(pass, scenario);
+      for (const i of pass.scenarios.keys()) await measureScenario([pass], i);
       const report = passReport(pass);
       text = markdown(report);
       json = report;
