@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { dropSchema } from '../src/db/database.js';
-import { countRotations, databaseSize, DEFAULT_SIZE, LARGE_SIZE, seed, type SeedSize } from './seed.js';
+import { countRotations, databaseSize, DEFAULT_SIZE, LARGE_SIZE, seed, type Seeded, type SeedSize } from './seed.js';
 import { freePort, httpStatus, npmStartArgs, perfRecord, procCpuMs, procMemMb, startServer, type Server } from './procs.js';
 import { cycler, runLoad, type LoadFigures } from './load.js';
 import { buildScenarios, type Scenario, type ScenarioInputs, type ServerName } from './scenarios.js';
@@ -60,7 +60,7 @@ interface Pass {
   startedAt: string;
   databaseUrl: string;
   schema: string | undefined;
-  seeded: Awaited<ReturnType<typeof seed>>;
+  seeded: Seeded;
   databaseMb: number;
   tesseraEnv: Record<string, string>;
   discardStdout: boolean;

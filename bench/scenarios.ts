@@ -86,6 +86,46 @@ function spread<T>(items: readonly T[], build: (item: T) => Request, onResponse?
   };
 }
 
+/**
+ * Refresh tokens that rotate on every use: the client adopts each answer's successor. A request
+ * still in flight when a run stops (autocannon stops at its duration and drops what is pending)
+ * may have spent its token with the answer never read, and presenting that token again would be
+ * a reuse, which revokes the family (RFC 9700). So the pool remembers what is in flight, and
+ * whatever a run left in flight is never sent again. A --large run measures in slices, so the
+ * same pool serves several runs.
+ */
+class RotatingPool<T extends object> {
+  private readonly inFlight = new Set<T>();
+  private readonly spent = new Set<T>();
+
+  constructor(private readonly items: readonly T[]) {}
+
+  /** A request spreading this pool's items over a run, adopting each answer's refresh token. */
+  spread(build: (item: T) => Request, adopt: (item: T, refreshToken: string) => void): Request {
+    for (const item of this.inFlight) this.spent.add(item);
+    this.inFlight.clear();
+    const next = cycler(shuffled(this.items.filter((item) => !this.spent.has(item))));
+    return {
+      setupRequest: (req, ctx) => {
+        const item = next();
+        this.inFlight.add(item);
+        ctx.item = item;
+        return { ...req, ...build(item) };
+      },
+      onResponse: (status, body, ctx) => {
+        const item = ctx.item as T;
+        this.inFlight.delete(item);
+        // Found without parsing the whole body: the load generator shares the machine, and every
+        // microsecond it spends is the server's loss.
+        const at = status === 200 ? body.indexOf('"refresh_token":"') : -1;
+        if (at < 0) return;
+        const start = at + '"refresh_token":"'.length;
+        adopt(item, body.slice(start, body.indexOf('"', start)));
+      },
+    };
+  }
+}
+
 // Every scenario, the peers' included, builds each request in setupRequest (autocannon's
 // `requests` array): building a request per call costs the load generator more than replaying a
 // fixed one, and on a machine the generator shares with the server that cost must be the same for
@@ -95,6 +135,14 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
   const withTokens = (): SeededGrant[] => inp.grants.filter((g) => inp.accessTokens.has(g.grantId));
   const oauthCc = inp.oauth?.clients ?? [];
   const oauthRt = inp.oauth?.refresh[0]?.measure ?? [];
+  // One pool per round and phase for the whole run: its tokens rotate as it goes.
+  const pools = new Map<string, unknown>();
+  const pooled = <T extends object>(key: string, make: () => T[]): RotatingPool<T> => {
+    if (!pools.has(key)) pools.set(key, new RotatingPool(make()));
+    return pools.get(key) as RotatingPool<T>;
+  };
+  const oauthRefresh = (round: number, phase: Phase) => pooled(`oauth ${round} ${phase}`, () => inp.oauth!.refresh[round]![phase]);
+  const oidcRefresh = (phase: Phase) => pooled(`oidc ${phase}`, () => inp.oidcRefresh[phase].map((token) => ({ token })));
   const needsOAuth = (pool: OAuthClient[], missing: string): Pick<Scenario, 'unavailable'> => {
     const reason = inp.oauthUnavailable ?? (pool.length ? undefined : missing);
     return reason ? { unavailable: reason } : {};
@@ -140,26 +188,14 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       ...needsOAuth(oauthRt, 'no OAuth refresh tokens could be seeded'),
       peer: 'oidc-provider-refresh',
       options(phase, round) {
-        // Refresh tokens rotate on every use (RFC 9700): each response's new token replaces the
-        // old. A request cut off when a run ends may have spent a token whose successor never
-        // arrived; presenting it again would be a reuse that revokes the family, so the warm-up
-        // and the measured run use separate families.
-        const pool = inp.oauth!.refresh[round]![phase];
+        // The warm-up and the measured run have families of their own (RotatingPool).
         return {
-          requests: [spread(pool, (c) => ({
+          requests: [oauthRefresh(round, phase).spread((c) => ({
             method: 'POST',
             path: '/oauth/token',
             headers: { 'content-type': FORM, authorization: basic(c.clientId, c.clientSecret) },
             body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(c.refreshToken!)}`,
-          }), (status, body, ctx) => {
-            // The client adopts the new token, found without parsing the whole body: the load
-            // generator shares the machine, and every microsecond it spends is the server's loss.
-            const at = status === 200 ? body.indexOf('"refresh_token":"') : -1;
-            if (at >= 0) {
-              const start = at + '"refresh_token":"'.length;
-              (ctx.item as OAuthClient).refreshToken = body.slice(start, body.indexOf('"', start));
-            }
-          })],
+          }), (c, token) => { c.refreshToken = token; })],
         };
       },
     },
@@ -206,21 +242,14 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       server: 'oidc-provider',
       kind: 'peer',
       options(phase) {
-        // Its own families for each phase, for the same reason as scenario 2's.
-        const pool = inp.oidcRefresh[phase].map((token) => ({ token }));
+        // Its own families for each phase, as scenario 2's.
         return {
-          requests: [spread(pool, (c) => ({
+          requests: [oidcRefresh(phase).spread((c) => ({
             method: 'POST',
             path: '/token',
             headers: { 'content-type': FORM, authorization: basic(inp.oidcClient.id, inp.oidcClient.secret) },
             body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(c.token)}`,
-          }), (status, body, ctx) => {
-            const at = status === 200 ? body.indexOf('"refresh_token":"') : -1;
-            if (at >= 0) {
-              const start = at + '"refresh_token":"'.length;
-              (ctx.item as { token: string }).token = body.slice(start, body.indexOf('"', start));
-            }
-          })],
+          }), (c, token) => { c.token = token; })],
         };
       },
     },
