@@ -1,5 +1,5 @@
 // npm run bench [-- --duration 10 --warmup 3 --connections 64 --postgres --profile --only id,id
-//                   --oidc-format jwt|opaque --log-level warn|info --large]
+//                   --oidc-format jwt|opaque --log-level warn|info --large --keep]
 //
 // One run on loopback: seed a fresh database, start Tessera, oidc-provider and a bare node:http
 // server each in its own process, drive every scenario with autocannon at the same concurrency and
@@ -35,8 +35,11 @@ const { values: args } = parseArgs({
     'oidc-format': { type: 'string', default: 'jwt' },
     // Tessera's LOG_LEVEL; `info` logs every request (to measure what request logging costs).
     'log-level': { type: 'string', default: 'warn' },
-    // Production data sizes (seed.ts LARGE_SIZE), run after the small seed in the same invocation.
+    // Production data sizes (seed.ts LARGE_SIZE), run beside the small seed in the same invocation.
     large: { type: 'boolean', default: false },
+    // Leave the databases in place afterwards (the SQLite files, the PostgreSQL schemas), to read
+    // their query plans; the log says where they are.
+    keep: { type: 'boolean', default: false },
     // Where the report goes; by default bench/results, the recorded run, but only for a run of
     // every scenario without a profiler: a partial or profiled run goes to bench/.tmp/results.
     out: { type: 'string' },
@@ -265,6 +268,10 @@ function passReport(pass: Pass): RunReport {
 
 async function closePass(pass: Pass): Promise<void> {
   for (const s of Object.values(pass.servers)) await s?.stop();
+  if (args.keep) {
+    log(`${pass.label}kept ${pass.schema ? `schema ${pass.schema} of ${pass.databaseUrl}` : pass.databaseUrl}`);
+    return;
+  }
   if (pass.schema) await dropSchema(pass.databaseUrl, pass.schema).catch(() => undefined);
   rmSync(pass.tmp, { recursive: true, force: true });
 }
