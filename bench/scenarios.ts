@@ -74,16 +74,9 @@ const basic = (id: string, secret: string): string =>
 const FORM = 'application/x-www-form-urlencoded';
 
 /** A request whose headers, path and body come from the next item of a cycle. */
-function spread<T>(items: readonly T[], build: (item: T) => Request, onResponse?: Request['onResponse']): Request {
+function spread<T>(items: readonly T[], build: (item: T) => Request): Request {
   const next = cycler(shuffled(items));
-  return {
-    setupRequest: (req, ctx) => {
-      const item = next();
-      ctx.item = item;
-      return { ...req, ...build(item) };
-    },
-    ...(onResponse ? { onResponse } : {}),
-  };
+  return { setupRequest: (req) => ({ ...req, ...build(next()) }) };
 }
 
 /**
