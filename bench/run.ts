@@ -63,6 +63,8 @@ interface Pass {
   startedAt: string;
   databaseUrl: string;
   schema: string | undefined;
+  /** databaseUrl and schema as seed.ts's helpers take them. */
+  target: { databaseUrl: string; databaseSchema?: string };
   seeded: Seeded;
   databaseMb: number;
   tesseraEnv: Record<string, string>;
@@ -86,7 +88,8 @@ async function preparePass(size: SeedSize, label: string): Promise<Pass> {
   const databaseUrl = args.postgres ? args['postgres-url'] : `sqlite:${join(tmp, 'tessera.db')}`;
   const target = { databaseUrl, ...(schema ? { databaseSchema: schema } : {}) };
   const servers: Partial<Record<ServerName, Server>> = {};
-  const pass = { label, size, startedAt, databaseUrl, schema, servers, tmp, results: [], notes: [], rotations: 0 } as unknown as Pass;
+  // The rest is filled in as the pass is prepared; closePass needs only what is set here.
+  const pass = { label, size, startedAt, databaseUrl, schema, target, servers, tmp, results: [], notes: [], rotations: 0 } as unknown as Pass;
   try {
     log(`${label}seeding ${args.postgres ? `PostgreSQL schema ${schema}` : databaseUrl}`);
     const seeded = pass.seeded = await seed(target, size, (m) => log(`  ${m}`));
@@ -202,7 +205,7 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
     for (const [k, pass] of passes.entries()) {
       const f = combine(parts[k]!, cpu[k]!);
       if (scenario.id === 'token-exchange' && round === 0) {
-        pass.rotations = await countRotations({ databaseUrl: pass.databaseUrl, ...(pass.schema ? { databaseSchema: pass.schema } : {}) }, measuredFrom);
+        pass.rotations = await countRotations(pass.target, measuredFrom);
       }
       log(`${pass.label}${scenario.id}${round ? ' (2 workers)' : ''}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
       out.push(f);
