@@ -4,8 +4,8 @@
 // One run on loopback: seed a fresh database, start Tessera, oidc-provider and a bare node:http
 // server each in its own process, drive every scenario with autocannon at the same concurrency and
 // duration after a warm-up, and write bench/results/latest.{md,json}. With --large, a small and a
-// large seed run side by side and each scenario is measured on one and then the other. Environment variables
-// BENCH_DURATION, BENCH_WARMUP and BENCH_CONNECTIONS set the same defaults as the flags.
+// large seed run side by side and each scenario is measured on the two in alternating slices.
+// Environment variables BENCH_DURATION, BENCH_WARMUP and BENCH_CONNECTIONS set the same defaults as the flags.
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -61,9 +61,7 @@ interface Pass {
   label: string;
   size: SeedSize;
   startedAt: string;
-  databaseUrl: string;
-  schema: string | undefined;
-  /** databaseUrl and schema as seed.ts's helpers take them. */
+  /** The database, as seed.ts's helpers take it (databaseSchema: PostgreSQL's fresh schema). */
   target: { databaseUrl: string; databaseSchema?: string };
   seeded: Seeded;
   databaseMb: number;
@@ -89,7 +87,7 @@ async function preparePass(size: SeedSize, label: string): Promise<Pass> {
   const target = { databaseUrl, ...(schema ? { databaseSchema: schema } : {}) };
   const servers: Partial<Record<ServerName, Server>> = {};
   // The rest is filled in as the pass is prepared; closePass needs only what is set here.
-  const pass = { label, size, startedAt, databaseUrl, schema, target, servers, tmp, results: [], notes: [], rotations: 0 } as unknown as Pass;
+  const pass = { label, size, startedAt, target, servers, tmp, results: [], notes: [], rotations: 0 } as unknown as Pass;
   try {
     log(`${label}seeding ${args.postgres ? `PostgreSQL schema ${schema}` : databaseUrl}`);
     const seeded = pass.seeded = await seed(target, size, (m) => log(`  ${m}`));
@@ -271,11 +269,12 @@ function passReport(pass: Pass): RunReport {
 
 async function closePass(pass: Pass): Promise<void> {
   for (const s of Object.values(pass.servers)) await s?.stop();
+  const { databaseUrl, databaseSchema } = pass.target;
   if (args.keep) {
-    log(`${pass.label}kept ${pass.schema ? `schema ${pass.schema} of ${pass.databaseUrl}` : pass.databaseUrl}`);
+    log(`${pass.label}kept ${databaseSchema ? `schema ${databaseSchema} of ${databaseUrl}` : databaseUrl}`);
     return;
   }
-  if (pass.schema) await dropSchema(pass.databaseUrl, pass.schema).catch(() => undefined);
+  if (databaseSchema) await dropSchema(databaseUrl, databaseSchema).catch(() => undefined);
   rmSync(pass.tmp, { recursive: true, force: true });
 }
 
@@ -287,9 +286,9 @@ async function main(): Promise<void> {
   let text: string;
   let json: unknown;
   if (args.large) {
-    // Both seeds are up at once and each scenario is measured on the small one, then at once on
-    // the large one: the host's speed drifts by tens of percent over minutes, so a comparison is
-    // only as good as the time between its two halves.
+    // Both seeds are up at once and each scenario alternates between them (measureScenario): the
+    // host's speed drifts by tens of percent over minutes, so a comparison is only as good as the
+    // time between its two halves.
     const small = await preparePass(DEFAULT_SIZE, '[small] ');
     const passes = [small];
     try {
