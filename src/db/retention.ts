@@ -62,18 +62,22 @@ const steps: { [K in keyof PruneCounts]: Step } = {
   oauth_revoked_access_tokens: async (db, now) => deleted(await db.deleteFrom('oauth_revoked_access_tokens').where('jti', 'in', (eb) => eb
     .selectFrom('oauth_revoked_access_tokens').select('jti').where('expires_at', '<', now).limit(BATCH)).executeTakeFirst()),
 
-  // Spent links only (their successor exists): a family's newest link is its live refresh token,
-  // and goes with the family below.
+  // Spent links (their successor exists): a family's newest link is its live refresh token, and
+  // goes with the family below. And links whose family is gone: one appended by a refresh while
+  // its family was being deleted (no foreign key stops it, migration 0701); no lookup can use it.
   oauth_refresh_chain: async (db, now) => deleted(await db.deleteFrom('oauth_refresh_chain')
     .where((eb) => eb(eb.refTuple('family_id', 'seq'), 'in', eb.selectFrom('oauth_refresh_chain as c').select(['c.family_id', 'c.seq'])
       .where('c.expires_at', '<', now - KEPT_AFTER_EXPIRY_MS)
-      .where((e) => e.exists(e.selectFrom('oauth_refresh_chain as n').select(sql.lit(1).as('one'))
-        .whereRef('n.family_id', '=', 'c.family_id').where('n.seq', '=', sql<number>`${sql.ref('c.seq')} + 1`)))
+      .where((e) => e.or([
+        e.exists(e.selectFrom('oauth_refresh_chain as n').select(sql.lit(1).as('one'))
+          .whereRef('n.family_id', '=', 'c.family_id').where('n.seq', '=', sql<number>`${sql.ref('c.seq')} + 1`)),
+        e.not(e.exists(e.selectFrom('oauth_families as f').select(sql.lit(1).as('one')).whereRef('f.id', '=', 'c.family_id'))),
+      ]))
       .limit(BATCH).$asTuple('family_id', 'seq')))
     .executeTakeFirst()),
 
   // A family none of whose refresh tokens is alive, including its grace week (its access tokens
-  // lived an hour). Its remaining links go with it (foreign-key cascade).
+  // lived an hour). Its remaining links go with it (the family's delete trigger, migration 0701).
   oauth_families: async (db, now) => {
     const cutoff = now - KEPT_AFTER_EXPIRY_MS;
     return deleted(await db.deleteFrom('oauth_families').where('id', 'in', (eb) => eb.selectFrom('oauth_families as f').select('f.id')

@@ -17,10 +17,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create table change_versions (table_name text primary key, version integer not null default 0) without rowid`.execute(db);
   for (const table of NOTIFYING_TABLES) {
     await sql`insert into change_versions (table_name) values (${table})`.execute(db);
-    for (const event of EVENTS) {
-      await sql`create trigger ${sql.id(`${table}_${event}_counted`)} after ${sql.raw(event)} on ${sql.table(table)} for each row
-        begin update change_versions set version = version + 1 where table_name = ${sql.lit(table)}; end`.execute(db);
-    }
+    await countWrites(db, table);
+  }
+}
+
+/** The row triggers that count a cached table's writes; a migration that rebuilds the table makes them again. */
+export async function countWrites(db: Kysely<unknown>, table: (typeof NOTIFYING_TABLES)[number]): Promise<void> {
+  for (const event of EVENTS) {
+    await sql`create trigger ${sql.id(`${table}_${event}_counted`)} after ${sql.raw(event)} on ${sql.table(table)} for each row
+      begin update change_versions set version = version + 1 where table_name = ${sql.lit(table)}; end`.execute(db);
   }
 }
 

@@ -21,6 +21,7 @@ import * as m0503 from './0503_means_of_payment.js';
 import * as m0600 from './0600_federation.js';
 import * as m0601 from './0601_audit_reading.js';
 import * as m0700 from './0700_sqlite_change_versions.js';
+import * as m0701 from './0701_refresh_family_unlocked.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '0600_federation': m0600,
   '0601_audit_reading': m0601,
   '0700_sqlite_change_versions': m0700,
+  '0701_refresh_family_unlocked': m0701,
 };
