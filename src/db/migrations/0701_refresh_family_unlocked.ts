@@ -10,7 +10,8 @@
 //   each time (WAL per appended link, measured on a million families: 11.2 kB with the check,
 //   4.8 kB without). Nothing is lost by it: a link is appended only by the grant that has just read
 //   its family, and a family deleted in between leaves a link no lookup can use (the lookup joins
-//   the family) and that the pruner removes (db/retention.ts).
+//   the family) and that the pruner removes (db/retention.ts). The write watch learns cascades
+//   from foreign keys only, so it does not see the trigger's deletes; no cache reads the links.
 // - SQLite: oauth_families is WITHOUT ROWID, as the chain already is, so a family by its id is one
 //   B-tree descent instead of two (its key's index, then the table).
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
