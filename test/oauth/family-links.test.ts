@@ -44,8 +44,10 @@ describe('grant families and their refresh links', () => {
 
   test('deleting a connector deletes its families and their links, and only those', async () => {
     const w = await start(web);
-    const w2 = (await refresh(web, w.refresh_token)).json() as { refresh_token: string };
-    await refresh(web, w2.refresh_token);
+    const r1 = await refresh(web, w.refresh_token);
+    assert.equal(r1.statusCode, 200, r1.body);
+    const r2 = await refresh(web, (r1.json() as { refresh_token: string }).refresh_token);
+    assert.equal(r2.statusCode, 200, r2.body);
     const o = await start(other);
     assert.equal((await refresh(other, o.refresh_token)).statusCode, 200);
     assert.deepEqual(await links(), ['other:1', 'other:2', 'web:1', 'web:2', 'web:3']);
