@@ -21,7 +21,8 @@ import type { Deps } from './deps.js';
 import { lazyChildLogger, loggerOptions } from './http/logging.js';
 import { jsonErrorHandler } from './http/errors.js';
 import { bySurface, clientErrorHandler, routerError, type ErrorWriter } from './http/surfaces.js';
-import { buildSurfaceValidator } from './http/validation.js';
+import { surfaceValidators } from './http/validation.js';
+import { DeferredCompiles, deferredSerializers } from './http/deferred-compiles.js';
 import { kandyErrorHandler } from './kandy/envelope.js';
 import { oauthErrorHandler } from './oauth/errors.js';
 import { zaikioErrorHandler } from './zaikio/errors.js';
@@ -72,6 +73,8 @@ export interface Tessera {
   routes: readonly RouteEntry[];
   /** Where METRICS_PORT's listener is, when one was asked for. */
   metricsPort?: number;
+  /** The routes' validators and serialisers not compiled yet (http/deferred-compiles.ts). */
+  compiles: DeferredCompiles;
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<Tessera> {
@@ -79,6 +82,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // Set once the portal exists; Fastify needs the hooks below before that.
   let surfaceErrors: ErrorWriter = jsonErrorHandler;
   let renderErrorPage = (status: number, message: string): string => `<!doctype html><title>${status}</title><p>${message}</p>`;
+  const compiles = new DeferredCompiles();
   const app = Fastify({
     logger: { ...loggerOptions(opts.logLevel ?? config.logLevel), ...(opts.logStream ? { stream: opts.logStream } : {}) },
     childLoggerFactory: lazyChildLogger,
@@ -89,7 +93,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // Reject unknown fields instead of silently dropping them; convert query strings, headers and
     // route parameters (text by nature), and form bodies, but never a JSON body (validation.ts).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
-    schemaController: { compilersFactory: { buildValidator: buildSurfaceValidator } },
+    schemaController: { compilersFactory: { buildValidator: surfaceValidators(compiles), buildSerializer: deferredSerializers(compiles) } },
     // What the router refuses before any route runs (a broken percent-encoding, a parameter over
     // maxParamLength) and what Node's parser refuses (headers over 16 KB) answer in the shape of
     // the surface the path belongs to, never in Fastify's own JSON.
@@ -213,7 +217,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // Background work starts last, once nothing above can fail and leave it running.
     services.webhookDispatcher.start();
     if (opts.worker?.prunes ?? true) pruner.start(config.pruneIntervalMs);
-    return { app, services, db, routes, ...(scrapes ? { metricsPort: scrapes.port } : {}) };
+    return { app, services, db, routes, compiles, ...(scrapes ? { metricsPort: scrapes.port } : {}) };
   } catch (err) {
     scrapes?.server.close();
     await db.close();

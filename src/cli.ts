@@ -145,9 +145,9 @@ async function main(argv: string[]): Promise<number> {
       if (config.sms.provider === 'outbox' && !config.production) {
         app.log.warn('SMS_PROVIDER=outbox: text messages are kept in the database and shown at /outbox (development only)');
       }
-      // Building the app (compiling 134 routes' schemas) leaves garbage that V8 would keep the
-      // pages of; one full collection before serving returns ≈ 5 MB. `npm start` and the tessera
-      // command pass --expose-gc; started another way, this is skipped.
+      // Building the app leaves garbage whose pages V8 would keep; one full collection before
+      // serving returns ≈ 5 MB. `npm start` and the tessera command pass --expose-gc; started
+      // another way, this is skipped.
       (globalThis as { gc?: () => void }).gc?.();
       await app.listen({ port: config.port, host: config.host });
       app.log.info({ publicUrl: config.publicUrl, readyMs: Math.round(performance.now() - started) }, worker ? 'worker is ready' : 'Tessera is ready');

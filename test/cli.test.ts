@@ -10,10 +10,11 @@ import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
 import { createTestApp, onPostgres } from './helpers/app.js';
 import { createUser, domainToken, seedDomain } from './kandy/setup.js';
+import { tesseraCommand } from './helpers/command.js';
 
 const run = promisify(execFile);
 const cli = (args: string[], env: Record<string, string>) =>
-  run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, ...env } });
+  run(process.execPath, [...tesseraCommand(), ...args], { env: { ...process.env, ...env } });
 
 test('configuration is validated once, with messages naming the variable', () => {
   assert.throws(() => loadConfig({ PORT: 'eighty' }), /PORT must be a port number \(0-65535\), got "eighty"/);

@@ -18,6 +18,7 @@ import { seedConnectorFlow } from '../helpers/portal.js';
 import { dropSchema } from '../../src/db/database.js';
 import { SigningKeys } from '../../src/keys/signing-keys.js';
 import { Workers, type Answer } from '../helpers/workers.js';
+import { tesseraCommand } from '../helpers/command.js';
 
 const REVOKED = { error: { code: 'invalid_token', message: 'accessToken: has been revoked', details: { field: 'accessToken' } } };
 
@@ -162,9 +163,9 @@ describe(`tessera start --workers 2 on ${onPostgres() ? 'PostgreSQL' : 'an SQLit
     assert.equal(await w.stop(), 0);
     for (const pid of pids) assert.throws(() => process.kill(pid, 0), 'the worker is gone');
     const run = promisify(execFile);
-    await assert.rejects(run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--workers', '0'], { env: { ...process.env, ...env } }),
+    await assert.rejects(run(process.execPath, [...tesseraCommand(), 'start', '--workers', '0'], { env: { ...process.env, ...env } }),
       (err: { code: number; stderr: string }) => err.code === 2 && /^tessera: --workers must be a whole number from 1 to 256, or auto \(one per CPU\), got "0"\n/.test(err.stderr));
-    await assert.rejects(run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], { env: { ...process.env, ...env, WORKERS: 'many' } }),
+    await assert.rejects(run(process.execPath, [...tesseraCommand(), 'start'], { env: { ...process.env, ...env, WORKERS: 'many' } }),
       (err: { code: number; stderr: string }) => err.code === 1 && err.stderr === 'configuration error: WORKERS must be a whole number from 1 to 256, or auto (one per CPU), got "many"\n');
   });
 });

@@ -3,6 +3,7 @@
 // that the primary's round robin spreads them over the workers) or over a keep-alive agent.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { tesseraCommand } from './command.js';
 
 export interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
@@ -19,7 +20,7 @@ export class Workers {
 
   /** Starts Tessera with `count` workers on the given environment and waits until all listen. */
   static async start(env: Record<string, string>, count: number): Promise<Workers> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--workers', String(count)], {
+    const child = spawn(process.execPath, [...tesseraCommand(), 'start', '--workers', String(count)], {
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', PUBLIC_URL: 'http://tessera.test', LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tesseraCommand } from '../helpers/command.js';
 
 /**
  * Starts `tessera start` (under a terminal when `tty`), answers what it printed until it was
@@ -15,10 +16,10 @@ import { join } from 'node:path';
  */
 async function startOutput(env: Record<string, string>, tty: boolean, then?: (base: string) => Promise<void>): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-log-'));
-  const command = `${process.execPath} --import tsx src/cli.ts start`;
+  const command = [process.execPath, ...tesseraCommand(), 'start'].join(' ');
   const child = tty
     ? spawn('script', ['-qfc', command, '/dev/null'], { env: { ...process.env, ...env, DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, PORT: '0', HOST: '127.0.0.1' } })
-    : spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], { env: { ...process.env, ...env, DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, PORT: '0', HOST: '127.0.0.1' } });
+    : spawn(process.execPath, [...tesseraCommand(), 'start'], { env: { ...process.env, ...env, DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, PORT: '0', HOST: '127.0.0.1' } });
   let out = '';
   try {
     await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-// The quota across processes: two real Tessera servers (`node --import tsx src/cli.ts start`)
+// The quota across processes: two real Tessera servers (`tessera start`, the built command)
 // share one database and receive 100 simultaneous creates between them. On PostgreSQL when
 // DATABASE_URL names one (a fresh schema), otherwise on an SQLite file in WAL mode.
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +14,7 @@ import { buildApp } from '../../src/app.js';
 import { dropSchema, openDatabase, type Db } from '../../src/db/database.js';
 import { onPostgres } from '../helpers/app.js';
 import { seedDomain, type SeededDomain } from './setup.js';
+import { tesseraCommand } from '../helpers/command.js';
 
 const freePort = () => new Promise<number>((resolve) => {
   const srv = createServer().listen(0, '127.0.0.1', () => {
@@ -59,7 +60,7 @@ describe(`the quota with two Tessera processes sharing ${onPostgres() ? 'Postgre
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
       let out = '';
-      const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], {
+      const proc = spawn(process.execPath, [...tesseraCommand(), 'start'], {
         cwd: process.cwd(),
         env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'pipe', 'pipe'],

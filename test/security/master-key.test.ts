@@ -18,6 +18,7 @@ import { loadConfig } from '../../src/config.js';
 import { SigningKeys } from '../../src/keys/signing-keys.js';
 import { Sealer } from '../../src/keys/sealed.js';
 import { PortalClient, accessToken, seedConnectorFlow } from '../helpers/portal.js';
+import { tesseraCommand } from '../helpers/command.js';
 
 const KEY = randomBytes(32).toString('base64');
 const OTHER = randomBytes(32).toString('hex');
@@ -28,7 +29,7 @@ const masterKeyEntries = (app: TestApp) => app.db.kysely.selectFrom('audit_event
   .where('target_type', '=', 'master_key').orderBy('id').execute();
 /** The tessera command; MASTER_KEY and NEW_MASTER_KEY only as given. */
 const cli = (args: string[], env: Record<string, string>) =>
-  run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, MASTER_KEY: '', NEW_MASTER_KEY: '', ...env } });
+  run(process.execPath, [...tesseraCommand(), ...args], { env: { ...process.env, MASTER_KEY: '', NEW_MASTER_KEY: '', ...env } });
 /** A failed run of the command: its exit status and standard error. */
 const fails = (code: number, stderr: RegExp) => (err: { code: number; stderr: string }) => {
   assert.equal(err.code, code);
