@@ -13,7 +13,7 @@ const pool = AjvCompiler();
 
 /**
  * Fastify's validator factory: the configured Ajv, and one without coercion for JSON bodies. Each
- * validator is compiled on first use or when the server is idle (deferred-compiles.ts).
+ * validator is compiled on its first use (deferred-compiles.ts).
  */
 export const surfaceValidators = (deferred: DeferredCompiles): Pool => ((externalSchemas, options) => {
   /** The configured Ajv with some of its options changed. */
