@@ -17,14 +17,19 @@ function newestSource(dir: string): number {
   return newest;
 }
 
+let checked = false;
+
 /** The node arguments that run `tessera` (the command's own arguments follow). */
 export function tesseraCommand(): string[] {
-  let built: number;
-  try {
-    built = statSync(bundle).mtimeMs;
-  } catch {
-    throw new Error('dist/bundle/cli.js is missing: run npm run build');
+  if (!checked) {
+    let built: number;
+    try {
+      built = statSync(bundle).mtimeMs;
+    } catch {
+      throw new Error('dist/bundle/cli.js is missing: run npm run build');
+    }
+    if (newestSource(join(root, 'src')) > built) throw new Error('src/ changed after dist/bundle was built: run npm run build');
+    checked = true;
   }
-  if (newestSource(join(root, 'src')) > built) throw new Error('src/ changed after dist/bundle was built: run npm run build');
   return [bundle];
 }
