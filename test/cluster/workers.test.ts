@@ -76,6 +76,24 @@ describe(`tessera start --workers 2 on ${onPostgres() ? 'PostgreSQL' : 'an SQLit
     }
   });
 
+  // The workers run the bundle `npm start` runs (test/helpers/command.ts); `other` runs src/. The
+  // surfaces whose packages the bundle treats differently (Swagger UI's files and the OpenAPI
+  // document from node_modules, the portal's pages, the error shapes) answer alike.
+  test('the built command answers as the source does, on every surface', async () => {
+    const paths = ['/openapi.json', '/docs/static/swagger-initializer.js', '/.well-known/openid-configuration', '/v1.2/nope', '/v1/nope', '/oauth/nope', '/favicon.svg'];
+    for (const path of paths) {
+      const [built, source] = await Promise.all([w.get(path), other.app.inject({ method: 'GET', url: path })]);
+      assert.deepEqual([built.status, built.headers['content-type'], built.body], [source.statusCode, source.headers['content-type'], source.body], path);
+    }
+    const doc = JSON.parse((await w.get('/openapi.json')).body) as { openapi: string; paths: object };
+    assert.equal(doc.openapi, '3.1.0');
+    assert.ok(Object.keys(doc.paths).length > 50);
+    // A page: the sign-in form, whose CSRF token differs between the two.
+    const login = await w.get('/login');
+    assert.deepEqual([login.status, login.headers['content-type']], [200, 'text/html; charset=utf-8']);
+    assert.match(login.body, /<form[^>]+action="\/login"/);
+  });
+
   test('a signing key rotated by another process is published and used by every worker', async () => {
     const kid = await new SigningKeys(other.db.kysely, other.clock).rotate();
     for (const a of await settled(() => w.get('/.well-known/jwks.json'), (x) => (JSON.parse(x.body) as { keys: { kid: string }[] }).keys[0]?.kid === kid)) {
