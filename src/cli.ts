@@ -139,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
       // In a worker, the primary says when to drain; in a single process, a signal does.
       let drain = async (): Promise<void> => undefined;
       const stop = () => { void drain().then(() => process.exit(0)); };
-      const worker = cluster.isWorker ? workerRole(config, stop) : undefined;
+      const worker = cluster.isWorker ? workerRole(config, workers, stop) : undefined;
       const { app } = await buildApp(config, { ...(logStream ? { logStream } : {}), ...(worker ? { worker } : {}) });
       drain = closeConnectionsWhenDraining(app).drain;
       if (config.sms.provider === 'outbox' && !config.production) {

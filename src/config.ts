@@ -15,6 +15,11 @@ export interface Config {
   readonly databaseUrl: string;
   /** PostgreSQL schema to use (tests give each app its own); undefined means the default search_path. */
   readonly databaseSchema: string | undefined;
+  /**
+   * DATABASE_POOL_SIZE: PostgreSQL connections for queries per instance, its workers together
+   * (each gets its share: poolShare); each process also holds one for the change feed.
+   */
+  readonly databasePoolSize: number;
   readonly redisUrl: string | undefined;
   readonly logLevel: string;
   readonly sms: {
@@ -147,6 +152,14 @@ function mailFrom(raw: string | undefined, publicUrl: string): string {
 }
 
 export const MAX_WORKERS = 256;
+export const DEFAULT_DATABASE_POOL_SIZE = 10;
+
+/**
+ * One worker's PostgreSQL pool: an equal share of DATABASE_POOL_SIZE, at least two (one for a
+ * transaction, one for what runs beside it). Without sharing, a worker per CPU on a 16-core
+ * server would open 176 connections, past PostgreSQL's default max_connections of 100.
+ */
+export const poolShare = (poolSize: number, workers: number): number => Math.max(2, Math.ceil(poolSize / workers));
 
 /** A number of worker processes, or `auto` for one per CPU. */
 export function workerCount(name: string, raw: string | undefined, fallback: number): number {
@@ -189,6 +202,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     throw new ConfigError('DATABASE_SCHEMA must be a lower-case SQL identifier');
   }
 
+  const poolRaw = (env.DATABASE_POOL_SIZE ?? '').trim();
+  if (poolRaw !== '' && (!/^\d{1,4}$/.test(poolRaw) || Number(poolRaw) < 1 || Number(poolRaw) > 1000)) {
+    throw new ConfigError(`DATABASE_POOL_SIZE must be a whole number of connections from 1 to 1000, got "${env.DATABASE_POOL_SIZE}"`);
+  }
+  const databasePoolSize = poolRaw === '' ? DEFAULT_DATABASE_POOL_SIZE : Number(poolRaw);
+
   const redisUrl = env.REDIS_URL ? url('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) : undefined;
 
   const logLevel = env.LOG_LEVEL || 'info';
@@ -205,6 +224,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     publicUrl,
     databaseUrl,
     databaseSchema,
+    databasePoolSize,
     redisUrl,
     logLevel,
     sms: { provider, httpUrl, httpToken: env.SMS_HTTP_TOKEN || undefined },

@@ -4,7 +4,7 @@
 import { Server as NetServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { AggregatorRegistry } from 'prom-client';
-import type { Config } from '../config.js';
+import { poolShare, type Config } from '../config.js';
 import type { RateLimiter } from '../lib/rate-limit.js';
 import type { PrometheusMetrics } from '../metrics/metrics.js';
 import { PrimaryLine } from './ipc.js';
@@ -21,12 +21,14 @@ export interface WorkerRole {
   exposeMetrics(metrics: PrometheusMetrics): void;
   /** Whether this worker runs the periodic pruner (one worker is enough). */
   prunes: boolean;
+  /** This worker's PostgreSQL connections for queries: its share of DATABASE_POOL_SIZE. */
+  poolSize: number;
 }
 
 /** How long a drain waits for clients to close their connections before closing idle ones. */
 const DRAIN_GRACE_MS = 1000;
 
-export function workerRole(config: Config, onDrain: () => void): WorkerRole {
+export function workerRole(config: Config, workers: number, onDrain: () => void): WorkerRole {
   const primary = new PrimaryLine((m) => {
     if (m.tessera === 'drain') onDrain();
     else limiter?.heard(m);
@@ -42,6 +44,7 @@ export function workerRole(config: Config, onDrain: () => void): WorkerRole {
       new AggregatorRegistry();
     },
     prunes: process.env[WORKER_SLOT_ENV] === '0',
+    poolSize: poolShare(config.databasePoolSize, workers),
   };
 }
 

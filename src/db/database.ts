@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import type pg from 'pg';
-import type { Config } from '../config.js';
+import { DEFAULT_DATABASE_POOL_SIZE, type Config } from '../config.js';
 import type { Database } from './schema.js';
 import { InlineLimits } from './inline-limits.js';
 import { WriteWatch } from './write-watch.js';
@@ -41,7 +41,11 @@ async function loadPg(): Promise<typeof pg> {
 /** Told each statement's time (metrics/metrics.ts), by the write watch every statement passes. */
 export type QueryObserver = (ms: number, sql: string, failed: boolean) => void;
 
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>, observe?: QueryObserver): Promise<Db> {
+/**
+ * `poolSize`: PostgreSQL connections for queries (a worker's share of DATABASE_POOL_SIZE); the
+ * change feed holds one more. SQLite has its one connection.
+ */
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>, observe?: QueryObserver, poolSize = DEFAULT_DATABASE_POOL_SIZE): Promise<Db> {
   if (config.databaseUrl.startsWith('sqlite:')) {
     const file = config.databaseUrl.slice('sqlite:'.length) || ':memory:';
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -89,7 +93,7 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databas
   }
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,
-    max: 10,
+    max: poolSize,
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
   const watch = new WriteWatch(observe);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
 import { seedConnectorFlow } from '../helpers/portal.js';
 import { dropSchema } from '../../src/db/database.js';
@@ -185,5 +186,38 @@ describe(`tessera start --workers 2 on ${onPostgres() ? 'PostgreSQL' : 'an SQLit
       (err: { code: number; stderr: string }) => err.code === 2 && /^tessera: --workers must be a whole number from 1 to 256, or auto \(one per CPU\), got "0"\n/.test(err.stderr));
     await assert.rejects(run(process.execPath, [...tesseraCommand(), 'start'], { env: { ...process.env, ...env, WORKERS: 'many' } }),
       (err: { code: number; stderr: string }) => err.code === 1 && err.stderr === 'configuration error: WORKERS must be a whole number from 1 to 256, or auto (one per CPU), got "many"\n');
+  });
+});
+
+// A worker per CPU, each with the whole pool, would exceed PostgreSQL's max_connections on a
+// large server: the workers share DATABASE_POOL_SIZE (config.ts, poolShare).
+describe('tessera start --workers 2 shares DATABASE_POOL_SIZE', { skip: onPostgres() ? false : 'PostgreSQL only' }, () => {
+  test('under load the two workers hold two query connections each (4 ÷ 2) and one for the change feed', async () => {
+    const id = randomBytes(5).toString('hex');
+    const schema = `t_pool_${id}`;
+    // The workers' connections are told apart from every other test's by their application name.
+    const url = new URL(process.env.DATABASE_URL!);
+    url.searchParams.set('application_name', `tessera_pool_${id}`);
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    const w = await Workers.start({ DATABASE_URL: url.toString(), DATABASE_SCHEMA: schema, DATABASE_POOL_SIZE: '4' }, 2);
+    try {
+      const held = async () => Number((await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [`tessera_pool_${id}`])).rows[0]!.n);
+      let most = 0;
+      let done = false;
+      // Each /readyz asks the database; 200 at once keep both pools full.
+      const load = Promise.all(Array.from({ length: 200 }, () => w.get('/readyz'))).finally(() => { done = true; });
+      while (!done) {
+        most = Math.max(most, await held());
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      assert.deepEqual([...new Set((await load).map((a) => a.status))], [200]);
+      most = Math.max(most, await held());
+      assert.equal(most, 6, 'two workers × (two pooled connections + the change feed)');
+    } finally {
+      await w.stop();
+      await admin.end();
+      await dropSchema(process.env.DATABASE_URL!, schema);
+    }
   });
 });
