@@ -203,8 +203,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   }
 
   const poolRaw = (env.DATABASE_POOL_SIZE ?? '').trim();
-  if (poolRaw !== '' && (!/^\d{1,4}$/.test(poolRaw) || Number(poolRaw) < 1 || Number(poolRaw) > 1000)) {
-    throw new ConfigError(`DATABASE_POOL_SIZE must be a whole number of connections from 1 to 1000, got "${env.DATABASE_POOL_SIZE}"`);
+  // At least two, as each worker's share is (poolShare).
+  if (poolRaw !== '' && (!/^\d{1,4}$/.test(poolRaw) || Number(poolRaw) < 2 || Number(poolRaw) > 1000)) {
+    throw new ConfigError(`DATABASE_POOL_SIZE must be a whole number of connections from 2 to 1000, got "${env.DATABASE_POOL_SIZE}"`);
   }
   const databasePoolSize = poolRaw === '' ? DEFAULT_DATABASE_POOL_SIZE : Number(poolRaw);
 

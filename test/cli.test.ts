@@ -23,12 +23,12 @@ test('configuration is validated once, with messages naming the variable', () =>
   assert.throws(() => loadConfig({ SMS_PROVIDER: 'http' }), /SMS_PROVIDER=http needs SMS_HTTP_URL/);
   assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of/);
   assert.throws(() => loadConfig({ PRUNE_INTERVAL_SECONDS: '-5' }), /PRUNE_INTERVAL_SECONDS must be a whole number of seconds \(0-2000000\), got "-5"/);
-  for (const bad of ['0', '1001', 'ten', '2.5', '-3']) {
-    assert.throws(() => loadConfig({ DATABASE_POOL_SIZE: bad }), new RegExp(`^ConfigError: DATABASE_POOL_SIZE must be a whole number of connections from 1 to 1000, got "${bad}"$`));
+  for (const bad of ['0', '1', '1001', 'ten', '2.5', '-3']) {
+    assert.throws(() => loadConfig({ DATABASE_POOL_SIZE: bad }), new RegExp(`^ConfigError: DATABASE_POOL_SIZE must be a whole number of connections from 2 to 1000, got "${bad}"$`));
   }
   assert.equal(loadConfig({ DATABASE_POOL_SIZE: ' 40 ' }).databasePoolSize, 40);
   // Each worker's share of the pool: equal, rounded up, never under two.
-  assert.deepEqual([poolShare(10, 1), poolShare(10, 2), poolShare(10, 3), poolShare(10, 16), poolShare(1, 1), poolShare(64, 16)], [10, 5, 4, 2, 2, 4]);
+  assert.deepEqual([poolShare(10, 1), poolShare(10, 2), poolShare(10, 3), poolShare(10, 16), poolShare(2, 1), poolShare(64, 16)], [10, 5, 4, 2, 2, 4]);
   const c = loadConfig({});
   assert.deepEqual([c.port, c.host, c.publicUrl, c.databaseUrl, c.databasePoolSize, c.sms.provider, c.pruneIntervalMs], [8080, '0.0.0.0', 'http://localhost:8080', 'sqlite:./data/tessera.db', 10, 'outbox', 3_600_000]);
   assert.ok(Object.isFrozen(c));
