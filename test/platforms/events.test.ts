@@ -37,6 +37,18 @@ describe('platform membership events', () => {
     await t.close();
   });
 
+  /**
+   * Delivers what is due until `count` events have arrived. The app's own dispatcher also runs
+   * every second, so a delivery may already be made, or under way, when the test asks.
+   */
+  async function drain(count: number): Promise<void> {
+    for (let i = 0; i < 50 && received.length < count; i++) {
+      await t.services.webhookDispatcher.runDue();
+      if (received.length < count) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(received.length, count);
+  }
+
   test('created on sign-up and ended through the API, signed with the platform\'s secret', async () => {
     await acme.owner.get(`/platforms/${acme.platformId}`);
     const saved = await acme.owner.upload(`/platforms/${acme.platformId}`, {
@@ -50,12 +62,11 @@ describe('platform membership events', () => {
     const { tokens } = await signUpMember(t.app, acme, { name: 'Eve Events', email: 'eve@example.com' }, 'directory.platform_membership.rw');
     const personId = tokens.bearer.id as string;
 
-    assert.equal(await t.services.webhookDispatcher.runDue(), 1);
+    await drain(1);
     const pat = await privateToken(acme.owner, acme.orgId, ['directory.platform.rw']);
     assert.equal((await t.app.inject({ method: 'DELETE', url: `/api/v1/platforms/acme/members/persons/${personId}`, headers: bearer(pat) })).statusCode, 204);
-    assert.equal(await t.services.webhookDispatcher.runDue(), 1);
+    await drain(2);
 
-    assert.equal(received.length, 2);
     const events = received.map((r) => {
       const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
       const standard = createHmac('sha256', key).update(`${r.headers['webhook-id']}.${r.headers['webhook-timestamp']}.${r.body}`).digest('base64');
