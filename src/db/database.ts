@@ -42,10 +42,14 @@ async function loadPg(): Promise<typeof pg> {
 export type QueryObserver = (ms: number, sql: string, failed: boolean) => void;
 
 /**
- * `poolSize`: PostgreSQL connections for queries (a worker's share of DATABASE_POOL_SIZE); the
- * change feed holds one more. SQLite has its one connection.
+ * `poolSize`: PostgreSQL connections for queries, DATABASE_POOL_SIZE unless a worker passes its
+ * share; the change feed holds one more. SQLite has its one connection.
  */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>, observe?: QueryObserver, poolSize = DEFAULT_DATABASE_POOL_SIZE): Promise<Db> {
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'databaseSchema'> & Partial<Pick<Config, 'databasePoolSize'>>,
+  observe?: QueryObserver,
+  poolSize = config.databasePoolSize ?? DEFAULT_DATABASE_POOL_SIZE,
+): Promise<Db> {
   if (config.databaseUrl.startsWith('sqlite:')) {
     const file = config.databaseUrl.slice('sqlite:'.length) || ':memory:';
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
