@@ -63,12 +63,12 @@ describe(`tessera start --workers 2 on ${onPostgres() ? 'PostgreSQL' : 'an SQLit
 
   test('both workers answer, and a worker\'s cached member list follows another process\'s change', async () => {
     assert.equal(w.workerPids().length, 2);
-    const served = new Set<unknown>();
     const before = await settled(members, (a) => a.status === 200);
     for (const a of before) assert.deepEqual(JSON.parse(a.body).members.map((m: { mobileNumber: string }) => m.mobileNumber), ['+14155550123']);
-    // Which process answered each request: the request log carries the worker's pid.
-    for (const l of w.lines()) if (l.msg === 'request completed') served.add(l.pid);
-    assert.equal(served.size, 2, 'the round robin used both workers');
+    // Which process answered each request: the request log carries the worker's pid. A worker
+    // writes its log asynchronously, after the response, so the lines may trail the answers.
+    const served = () => new Set(w.lines().filter((l) => l.msg === 'request completed').map((l) => l.pid));
+    await w.until(() => served().size === 2, 5_000, 'requests logged by both workers (the round robin uses both)');
 
     const add = await other.app.inject({ method: 'PUT', url: `/v1/groups/${s.groupId}/members`, headers: { accessToken: token }, payload: { members: ['+14155550177'] } });
     assert.deepEqual(add.json(), { result: true, membersAdded: 1 });
