@@ -175,7 +175,8 @@ export async function startServer(opts: {
  */
 export function perfRecord(pid: number, file: string): { stop: () => Promise<void> } {
   mkdirSync(dirname(file), { recursive: true });
-  const child = spawn('perf', ['record', '-g', '-F', '999', '-p', String(pid), '-o', file], { stdio: 'ignore' });
+  // Every process of the server: with workers, the primary and each worker.
+  const child = spawn('perf', ['record', '-g', '-F', '999', '-p', procTree(pid).join(','), '-o', file], { stdio: 'ignore' });
   child.on('error', (err) => console.error(`perf could not start: ${err.message}`));
   return {
     stop: () => new Promise((resolve) => {

@@ -192,7 +192,7 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
     for (let slice = 0; slice < slices; slice++) {
       for (const [k, server] of servers.entries()) {
         const cpuBefore = procCpuMs(server.pid);
-        const perf = args.perf && round === 0 && slices === 1 && scenario.server === 'tessera' ? perfRecord(server.pid, join(root, 'bench/.tmp/perf', `${scenario.id}.data`)) : undefined;
+        const perf = args.perf && slices === 1 && scenario.server === 'tessera' ? perfRecord(server.pid, join(root, 'bench/.tmp/perf', `${scenario.id}${round ? '-2w' : ''}.data`)) : undefined;
         parts[k]!.push(await runLoad({ url: server.baseUrl, connections, duration: durationS / slices, ...own[k]!.options('measure', round) }));
         if (perf) await perf.stop();
         // Every process of the server: a primary and its workers.

@@ -102,7 +102,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
 
   const metrics = config.metrics.enabled ? new PrometheusMetrics(config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres') : undefined;
-  const db = await openDatabase(config, metrics ? (ms, text, failed) => metrics.query(ms, text, failed) : undefined, opts.worker?.poolSize);
+  const db = await openDatabase(config, metrics ? (ms, text, failed) => metrics.query(ms, text, failed) : undefined, opts.worker?.database);
   let redis: Redis | undefined;
   let scrapes: Awaited<ReturnType<typeof listenForScrapes>> | undefined;
   try {

@@ -5,6 +5,7 @@ import { Server as NetServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { AggregatorRegistry } from 'prom-client';
 import { poolShare, type Config } from '../config.js';
+import type { DatabaseShare } from '../db/database.js';
 import type { RateLimiter } from '../lib/rate-limit.js';
 import type { PrometheusMetrics } from '../metrics/metrics.js';
 import { PrimaryLine } from './ipc.js';
@@ -21,8 +22,8 @@ export interface WorkerRole {
   exposeMetrics(metrics: PrometheusMetrics): void;
   /** Whether this worker runs the periodic pruner (one worker is enough). */
   prunes: boolean;
-  /** This worker's PostgreSQL connections for queries: its share of DATABASE_POOL_SIZE. */
-  poolSize: number;
+  /** Its share of DATABASE_POOL_SIZE, beside the other workers writing the same database. */
+  database: DatabaseShare;
 }
 
 /** How long a drain waits for clients to close their connections before closing idle ones. */
@@ -44,7 +45,7 @@ export function workerRole(config: Config, workers: number, onDrain: () => void)
       new AggregatorRegistry();
     },
     prunes: process.env[WORKER_SLOT_ENV] === '0',
-    poolSize: poolShare(config.databasePoolSize, workers),
+    database: { poolSize: poolShare(config.databasePoolSize, workers), writers: workers },
   };
 }
 

@@ -41,14 +41,19 @@ async function loadPg(): Promise<typeof pg> {
 /** Told each statement's time (metrics/metrics.ts), by the write watch every statement passes. */
 export type QueryObserver = (ms: number, sql: string, failed: boolean) => void;
 
-/**
- * `poolSize`: PostgreSQL connections for queries, DATABASE_POOL_SIZE unless a worker passes its
- * share; the change feed holds one more. SQLite has its one connection.
- */
+/** How a worker of `tessera start --workers N` shares the database with the other workers. */
+export interface DatabaseShare {
+  /** PostgreSQL connections for queries: its share of DATABASE_POOL_SIZE (the change feed holds one more). */
+  readonly poolSize: number;
+  /** Processes writing the same database, this one included. */
+  readonly writers: number;
+}
+
+/** A process on its own: the whole DATABASE_POOL_SIZE. SQLite has its one connection. */
 export async function openDatabase(
   config: Pick<Config, 'databaseUrl' | 'databaseSchema'> & Partial<Pick<Config, 'databasePoolSize'>>,
   observe?: QueryObserver,
-  poolSize = config.databasePoolSize ?? DEFAULT_DATABASE_POOL_SIZE,
+  share: DatabaseShare = { poolSize: config.databasePoolSize ?? DEFAULT_DATABASE_POOL_SIZE, writers: 1 },
 ): Promise<Db> {
   if (config.databaseUrl.startsWith('sqlite:')) {
     const file = config.databaseUrl.slice('sqlite:'.length) || ':memory:';
@@ -68,7 +73,11 @@ export async function openDatabase(
     // whose hot rows no cache can hold (bench --large: 5M group members), the member list's
     // twenty index seeks took 221 µs cold / 75 µs warm by read() and 88 / 50 µs mapped. The
     // mapped pages are the kernel's page cache, shared and reclaimable, though counted in RSS.
-    database.pragma(`mmap_size = ${1024 * 1024 * 1024}`);
+    // Not where several workers write the file: after another process's commit SQLite drops its
+    // whole map at this one's next read (with its page cache), and every page it then reads is
+    // a page fault again. perf, refresh grant on two workers: ≈ 37 µs of kernel time a request
+    // (unmap_page_range, filemap faults) against ≈ 15 µs re-reading the pages by read().
+    if (share.writers === 1) database.pragma(`mmap_size = ${1024 * 1024 * 1024}`);
     const watch = new WriteWatch(observe);
     const kysely = new Kysely<Database>({
       dialect: watch.dialect(takingTurns(new SqliteDialect({ database: withStatementCache(database) }))),
@@ -97,7 +106,7 @@ export async function openDatabase(
   }
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,
-    max: poolSize,
+    max: share.poolSize,
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
   const watch = new WriteWatch(observe);

@@ -7,13 +7,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { sql } from 'kysely';
 import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
 import { seedConnectorFlow } from '../helpers/portal.js';
 import { dropSchema } from '../../src/db/database.js';
@@ -75,6 +76,17 @@ describe(`tessera start --workers 2 on ${onPostgres() ? 'PostgreSQL' : 'an SQLit
     for (const a of await settled(members, (x) => JSON.parse(x.body).members.length === 2)) {
       assert.deepEqual(JSON.parse(a.body).members.map((m: { mobileNumber: string }) => m.mobileNumber), ['+14155550123', '+14155550177']);
     }
+  });
+
+  // Another process's commit would make SQLite drop a worker's memory map at its next read
+  // (src/db/database.ts). Linux lists what a process maps in /proc/<pid>/maps; the WAL is first
+  // checkpointed, so that the workers read pages from the file itself, not the WAL.
+  test('writing one SQLite file beside each other, the workers read it without a memory map', { skip: pg && 'SQLite only' }, async () => {
+    await sql`pragma wal_checkpoint(truncate)`.execute(other.db.kysely);
+    for (const a of await settled(members, (x) => x.status === 200)) assert.equal(a.status, 200);
+    const file = join(dir!, 'tessera.db');
+    // Each maps the WAL index (tessera.db-shm), as SQLite always does; none maps the database.
+    for (const pid of w.workerPids()) assert.deepEqual(readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').filter((l) => l.endsWith(` ${file}`)), [], `worker ${pid}`);
   });
 
   // The workers run the bundle `npm start` runs (test/helpers/command.ts); `other` runs src/. The

@@ -5,7 +5,7 @@
 // its write (which would fail it with SQLITE_BUSY_SNAPSHOT).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -83,5 +83,28 @@ describe('SQLite: processes take turns at the write lock', () => {
     // And the lock was let go: another process writes at once.
     other.exec('begin immediate');
     other.exec('commit');
+  });
+});
+
+// Another process's commit makes SQLite drop a connection's memory map at its next read, so the
+// map pays only where this process is the file's one writer (src/db/database.ts). Which files a
+// process maps, Linux lists in /proc/self/maps.
+describe('SQLite: the memory map', { skip: process.platform !== 'linux' && 'reads /proc/self/maps' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-mmap-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const mapped = (file: string) => readFileSync('/proc/self/maps', 'utf8').split('\n').some((l) => l.endsWith(` ${file}`));
+
+  test('a process on its own maps the file it reads; a worker beside others writing it does not', async () => {
+    for (const [name, share, maps] of [['alone.db', undefined, true], ['worker.db', { poolSize: 5, writers: 2 }, false]] as const) {
+      const file = join(dir, name);
+      const db = await openDatabase({ databaseUrl: `sqlite:${file}`, databaseSchema: undefined }, undefined, share);
+      try {
+        await migrateToLatest(db);
+        await db.kysely.selectFrom('plans').select('id').execute();
+        assert.equal(mapped(file), maps, name);
+      } finally {
+        await db.close();
+      }
+    }
   });
 });
