@@ -11,6 +11,7 @@ import { InlineLimits } from './inline-limits.js';
 import { WriteWatch } from './write-watch.js';
 import { takingTurns } from './sqlite-turns.js';
 import { introspectingCurrentSchema } from './current-schema-introspector.js';
+import { namingStatements } from './named-statements.js';
 import { PostgresFeed, SqliteFeed, type ChangeFeed, type TableCounts } from './change-feed.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -111,7 +112,7 @@ export async function openDatabase(
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
   const watch = new WriteWatch(observe);
-  const kysely = new Kysely<Database>({ dialect: watch.dialect(introspectingCurrentSchema(new PostgresDialect({ pool }))) });
+  const kysely = new Kysely<Database>({ dialect: watch.dialect(introspectingCurrentSchema(new PostgresDialect({ pool: namingStatements(pool) }))) });
   const changes = new PostgresFeed(watch, () => new pg.Client({ connectionString: config.databaseUrl }), schema);
   return {
     kysely, dialect: 'postgres', ...(schema ? { schema } : {}), changes,

@@ -11,8 +11,9 @@
 //
 // Writes stay visible to the caches: the write watch wraps the driver (write-watch.ts), so it sees
 // these statements like any other.
-import { createQueryId, type Compilable, type CompiledQuery, type DialectAdapter, type Kysely, type QueryResult, type RootOperationNode } from 'kysely';
+import { createQueryId, PostgresAdapter, type Compilable, type CompiledQuery, type DialectAdapter, type Kysely, type QueryResult, type RootOperationNode } from 'kysely';
 import type { Database } from './schema.js';
+import { nameStatement } from './named-statements.js';
 
 type Db = Kysely<Database>;
 
@@ -59,6 +60,8 @@ export function prepared<P extends object = Record<string, never>>() {
           query: q.query,
           slots: q.parameters.map((v) => (typeof v === 'string' && v.startsWith(MARK) ? { name: v.slice(MARK.length) } : { value: v })),
         };
+        // PostgreSQL parses and plans it once per connection (named-statements.ts).
+        if (adapter instanceof PostgresAdapter) nameStatement(q.sql);
         byAdapter.set(adapter, c);
       }
       return c;
