@@ -55,7 +55,8 @@ class NamingClient implements PostgresPoolClient {
   query<R>(sqlOrCursor: string | PostgresCursor<R>, parameters: readonly unknown[] = []): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
     // A cursor (Kysely's streaming queries) is pg's to run as it is.
     if (typeof sqlOrCursor !== 'string') return this.client.query(sqlOrCursor as unknown as pg.Submittable) as unknown as PostgresCursor<R>;
-    return this.run(sqlOrCursor, [...parameters]) as Promise<unknown> as Promise<PostgresQueryResult<R>>;
+    // Kysely passes an array of its own for each call: pg may keep it.
+    return this.run(sqlOrCursor, parameters as unknown[]) as Promise<unknown> as Promise<PostgresQueryResult<R>>;
   }
 
   private async run(text: string, values: unknown[]): Promise<pg.QueryResult> {
