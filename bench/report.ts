@@ -40,7 +40,9 @@ export interface RunReport {
   notes: string[];
   servers: ServerFigures[];
   scenarios: ScenarioResult[];
-  rotations: number;
+  /** Refresh tokens rotated in scenario 1's measured runs: the single process's, then the two workers'. */
+  rotations: number[];
+  /** Due in each of those runs. */
   rotationsDue: number;
 }
 
@@ -138,7 +140,8 @@ export function markdown(r: RunReport): string {
       lines.push(`| ${s.title} | ${one.rps} | ${two.rps} | ${fmt(ratio(two.rps, one.rps), 2)}× | ${two.p99Ms} | ${fmt(two.cpuMsPerRequest, 3)} | ${two.errors + two.non2xx} |`);
     }
   }
-  lines.push('', `Refresh tokens rotated by the token service during scenario 1's measured run: ${r.rotations} of the ${r.rotationsDue} that were due (each rotates once).`, '',
+  const [one, two] = r.rotations;
+  lines.push('', `Refresh tokens rotated by the token service during scenario 1's measured runs (each rotates once): ${one ?? 0} of the ${r.rotationsDue} that were due for one process${two === undefined ? '' : `, ${two} of the ${r.rotationsDue} due for two workers`}.`, '',
     '| Server | ready ms | idle RSS MB | peak RSS MB (VmHWM) |', '|---|--:|--:|--:|');
   for (const s of r.servers) {
     const ready = s.firstStartReadyMs !== undefined ? `${s.readyMs} (first start ${s.firstStartReadyMs})` : String(s.readyMs);

@@ -73,7 +73,8 @@ interface Pass {
   scenarios: Scenario[];
   results: ScenarioResult[];
   notes: string[];
-  rotations: number;
+  /** Refresh tokens the token service rotated in scenario 1's measured run, by measured Tessera. */
+  rotations: number[];
   tmp: string;
 }
 
@@ -87,7 +88,7 @@ async function preparePass(size: SeedSize, label: string): Promise<Pass> {
   const target = { databaseUrl, ...(schema ? { databaseSchema: schema } : {}) };
   const servers: Partial<Record<ServerName, Server>> = {};
   // The rest is filled in as the pass is prepared; closePass needs only what is set here.
-  const pass = { label, size, startedAt, target, servers, tmp, results: [], notes: [], rotations: 0 } as unknown as Pass;
+  const pass = { label, size, startedAt, target, servers, tmp, results: [], notes: [], rotations: [] } as unknown as Pass;
   try {
     log(`${label}seeding ${args.postgres ? `PostgreSQL schema ${schema}` : databaseUrl}`);
     const seeded = pass.seeded = await seed(target, size, (m) => log(`  ${m}`));
@@ -202,9 +203,7 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
     const out: LoadFigures[] = [];
     for (const [k, pass] of passes.entries()) {
       const f = combine(parts[k]!, cpu[k]!);
-      if (scenario.id === 'token-exchange' && round === 0) {
-        pass.rotations = await countRotations(pass.target, measuredFrom);
-      }
+      if (scenario.id === 'token-exchange') pass.rotations[round] = await countRotations(pass.target, measuredFrom);
       log(`${pass.label}${scenario.id}${round ? ' (2 workers)' : ''}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
       out.push(f);
     }
@@ -242,7 +241,7 @@ function combine(parts: LoadFigures[], cpuMs: number): LoadFigures {
 /** The pass's report; its servers' figures (peak RSS) are read here, so call it before closePass. */
 function passReport(pass: Pass): RunReport {
   const notes = [...pass.notes];
-  if (pass.rotations === 0 && pass.results.some((r) => r.id === 'token-exchange' && r.figures)) {
+  if (pass.rotations[0] === 0 && pass.results.some((r) => r.id === 'token-exchange' && r.figures)) {
     notes.push('No refresh token was rotated during scenario 1 (none was due).');
   }
   const servers: ServerFigures[] = [];
@@ -263,7 +262,7 @@ function passReport(pass: Pass): RunReport {
     servers,
     scenarios: pass.results,
     rotations: pass.rotations,
-    rotationsDue: pass.seeded.grants.filter((g) => g.rotationDue).length,
+    rotationsDue: pass.seeded.grants.filter((g) => g.dueInRound === 0).length,
   };
 }
 

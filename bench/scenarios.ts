@@ -156,11 +156,13 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       server: 'tessera',
       kind: 'token',
       peer: 'oidc-provider-refresh',
-      prime: () => inp.grants.filter((g) => !g.rotationDue).length,
-      options(phase) {
+      prime: () => inp.grants.filter((g) => g.dueInRound === undefined).length,
+      options(phase, round) {
         // The warm-up leaves the grants whose refresh token is due alone, so that every rotation
-        // (a compare-and-set write) happens inside the measured run, once per due grant.
-        const pool = phase === 'warmup' ? inp.grants.filter((g) => !g.rotationDue) : inp.grants;
+        // (a compare-and-set write) happens inside the measured run, once per due grant. Each
+        // measured Tessera has due grants of its own, as many as the other's: rotations write
+        // `grants` and so empty its caches, and a run without them would not be the same work.
+        const pool = inp.grants.filter((g) => g.dueInRound === undefined || (phase === 'measure' && g.dueInRound === round));
         return {
           // No onResponse: reading every body would load the load generator, not the server.
           // A client that keeps presenting the rotated-out token is served from the "previous

@@ -30,7 +30,11 @@ export interface SeedSize {
   activeGrants: number;
   /** The groups the active grants are for (two grants a group at both sizes), spread evenly over all groups. */
   activeGroups: number;
-  /** Share of the active grants whose refresh token is past 90% of its life, so the first exchange rotates it. */
+  /**
+   * Share of the active grants whose refresh token is past 90% of its life, so the first exchange
+   * rotates it: that many for each measured Tessera (one process, then two workers), so both
+   * measured runs of scenario 1 make the same rotations.
+   */
   rotationDueFraction: number;
   /** OAuth refresh-token families besides the scenarios' own (people who signed in to apps before). */
   oauthFamilies: number;
@@ -57,8 +61,12 @@ export interface SeededGrant {
   groupId: string;
   /** Mutable: the client adopts a rotated refresh token, as a real one would. */
   refreshToken: string;
-  rotationDue: boolean;
+  /** The measured Tessera (`MEASURED_ROUNDS`) whose run finds this refresh token due for rotation; undefined if none does. */
+  dueInRound: number | undefined;
 }
+
+/** The Tessera servers measured in turn: 0 one process, 1 two workers (bench/run.ts). */
+export const MEASURED_ROUNDS = 2;
 
 export interface Seeded {
   /** The active grants (`SeedSize.activeGrants`), with their plaintext credentials. */
@@ -252,10 +260,10 @@ export async function seed(target: { databaseUrl: string; databaseSchema?: strin
       const active = i % stride === 0 && grants.length < size.activeGrants;
       const groupId = groupIds[active ? (grants.length % size.activeGroups) * groupStride : i % groupIds.length]!;
       const refreshToken = newSecret(REFRESH_TOKEN_PREFIX);
-      const rotationDue = active && grants.length < dueCount;
-      const issuedAt = rotationDue ? now - 340 * day : now - 10 * day;
+      const dueInRound = active && grants.length < dueCount * MEASURED_ROUNDS ? Math.floor(grants.length / dueCount) : undefined;
+      const issuedAt = dueInRound !== undefined ? now - 340 * day : now - 10 * day;
       grantRows.push([grantId, connectorId, groupId, ownerId, sha256(refreshToken), issuedAt, issuedAt + REFRESH_TOKEN_TTL_MS, 1, now]);
-      if (active) grants.push({ grantId, connectorId, connectorSecret, groupId, refreshToken, rotationDue });
+      if (active) grants.push({ grantId, connectorId, connectorSecret, groupId, refreshToken, dueInRound });
     }
     await insert('connectors', ['id', 'org_id', 'created_by', 'name', 'description', 'permissions', 'secret_hash', 'secret_generation', 'created_at', 'updated_at'], connectorRows);
     await insert('grants', ['id', 'connector_id', 'group_id', 'granted_by', 'refresh_token_hash', 'refresh_token_issued_at', 'refresh_token_expires_at', 'generation', 'created_at'], grantRows);
