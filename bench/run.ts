@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { dropSchema } from '../src/db/database.js';
-import { countRotations, databaseSize, DEFAULT_SIZE, LARGE_SIZE, seed, type Seeded, type SeedSize } from './seed.js';
+import { countRotations, databaseSize, DEFAULT_SIZE, LARGE_SIZE, MEASURED_ROUNDS, seed, type Seeded, type SeedSize } from './seed.js';
 import { freePort, httpStatus, npmStartArgs, perfRecord, procCpuMs, procMemMb, startServer, type Server } from './procs.js';
 import { cycler, runLoad, type LoadFigures } from './load.js';
 import { buildScenarios, type Scenario, type ScenarioInputs, type ServerName } from './scenarios.js';
@@ -142,7 +142,7 @@ async function preparePass(size: SeedSize, label: string): Promise<Pass> {
     if (await httpStatus(`${tessera.baseUrl}/oauth/token`, 'POST') === 404) {
       inputs.oauthUnavailable = 'this build has no /oauth/token';
     } else {
-      const oauth = await seedOAuth({ ...target, grants: seeded.grants, ownerId: seeded.ownerId, rounds: 2 });
+      const oauth = await seedOAuth({ ...target, grants: seeded.grants, ownerId: seeded.ownerId, rounds: MEASURED_ROUNDS });
       if ('unavailable' in oauth) inputs.oauthUnavailable = oauth.unavailable;
       else inputs.oauth = oauth;
     }

@@ -41,7 +41,7 @@ describe('prepared queries on PostgreSQL', { skip: !onPostgres() && 'PostgreSQL 
     const named = (await statements()).filter((s) => s.statement.includes('"plans"'));
     assert.deepEqual(named.map((s) => s.statement), ['select "name" from "plans" where "id" = $1']);
     assert.match(named[0]!.name, /^tessera_\d+$/);
-    // The same text compiled again (another database, the same dialect) is the same statement.
+    // Another query compiling to the same text is the same statement.
     const again = prepared<{ id: string }>()((k, p) => k.selectFrom('plans').select('name').where('id', '=', p.id));
     assert.equal((await again.first(db.kysely, { id: 'p1' }))?.name, 'Small');
     assert.deepEqual((await statements()).filter((s) => s.statement.includes('"plans"')), named);
