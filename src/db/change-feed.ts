@@ -8,12 +8,14 @@
 //   keep (migration 0700) and reports the tables whose counter moved, so a sibling worker's
 //   refresh-token write (no cache reads that table) leaves this process's caches alone.
 // - PostgreSQL: statement triggers on the cached tables (migration 0003_change_feed) NOTIFY
-//   `tessera_changes` with "schema.table". PostgreSQL delivers a notification when its
+//   `tessera_changes` with "schema.table", or "schema.table:id,id,…" where the triggers name the
+//   rows (grants: migration 0702; heard as RowsWritten, so caches keyed by them drop just those).
+//   PostgreSQL delivers a notification when its
 //   transaction commits, so a listener never hears of a change before it can read it. One
 //   dedicated connection LISTENs. While it is down the feed is not reliable and caches answer
 //   nothing from memory; once it is back, everything is emptied, since notifications were missed.
 import type pg from 'pg';
-import type { WriteWatch, Written } from './write-watch.js';
+import { rowsWritten, type WriteWatch, type Written } from './write-watch.js';
 
 export type ChangeListener = (written: Written) => void;
 
@@ -129,7 +131,9 @@ export class PostgresFeed extends Feed {
       if (msg.channel !== CHANGE_CHANNEL || !msg.payload) return;
       const dot = msg.payload.indexOf('.');
       if (this.schema !== undefined && msg.payload.slice(0, dot) !== this.schema) return;
-      this.emit(new Set([msg.payload.slice(dot + 1)]));
+      const colon = msg.payload.indexOf(':', dot);
+      if (colon < 0) return this.emit(new Set([msg.payload.slice(dot + 1)]));
+      this.emit(rowsWritten(msg.payload.slice(dot + 1, colon), msg.payload.slice(colon + 1).split(',')));
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client));

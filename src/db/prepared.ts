@@ -10,10 +10,15 @@
 //   const row = await grantById.first(db, { id });
 //
 // Writes stay visible to the caches: the write watch wraps the driver (write-watch.ts), so it sees
-// these statements like any other.
+// these statements like any other. An update of one row by its key can say so, and caches keyed
+// by that row then drop only it rather than all they hold:
+//
+//   const revoke = prepared<{ id: string; now: number }>({ updatesRow: { table: 'grants', key: 'id' } })((db, p) =>
+//     db.updateTable('grants').set({ revoked_at: p.now }).where('id', '=', p.id));
 import { createQueryId, PostgresAdapter, type Compilable, type CompiledQuery, type DialectAdapter, type Kysely, type QueryResult, type RootOperationNode } from 'kysely';
 import type { Database } from './schema.js';
 import { nameStatement } from './named-statements.js';
+import { declareRowUpdate } from './write-watch.js';
 
 type Db = Kysely<Database>;
 
@@ -37,11 +42,19 @@ export interface Prepared<P, O> {
   run(db: Db, params: P): Promise<number>;
 }
 
+export interface PreparedOptions<P> {
+  /**
+   * The statement updates the row of `table` whose primary key `key` is the parameter of that
+   * name, and changes no key (checked when it is compiled: write-watch.ts, declareRowUpdate).
+   */
+  updatesRow?: { table: keyof Database & string; key: keyof P & string };
+}
+
 /**
  * Prepares a query whose values are the properties of `P`. Called in two steps so that `P` is
  * written out while the row type is inferred from the builder: `prepared<P>()(build)`.
  */
-export function prepared<P extends object = Record<string, never>>() {
+export function prepared<P extends object = Record<string, never>>(options: PreparedOptions<P> = {}) {
   return <O>(build: (db: Db, p: Readonly<P>) => Compilable<O>): Prepared<P, O> => {
     // The SQL depends only on the dialect, so one compilation serves every database of that kind
     // (tests open many). Keyed by the adapter object, which each dialect shares.
@@ -60,6 +73,10 @@ export function prepared<P extends object = Record<string, never>>() {
           query: q.query,
           slots: q.parameters.map((v) => (typeof v === 'string' && v.startsWith(MARK) ? { name: v.slice(MARK.length) } : { value: v })),
         };
+        if (options.updatesRow) {
+          const { table, key } = options.updatesRow;
+          declareRowUpdate(q.query, table, key, c.slots.findIndex((s) => s.name === key), `${MARK}${key}`);
+        }
         // PostgreSQL parses and plans it once per connection (named-statements.ts).
         if (adapter instanceof PostgresAdapter) nameStatement(q.sql);
         byAdapter.set(adapter, c);

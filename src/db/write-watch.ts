@@ -8,15 +8,74 @@
 // - with every table its rows cascade into (ON DELETE CASCADE / SET NULL, read from the schema
 //   by learnCascades()): deleting a connector also changes its grants and webhooks, although the
 //   statement names only `connectors`.
+// - for a statement declared to update rows by primary key (declareRowUpdate(), used by
+//   prepared.ts), with those rows too: a cache keyed by them drops just those entries instead of
+//   everything it holds (read-cache.ts). Undeclared writes are heard by table, which is always safe.
 // Reads pay one check of the statement's kind.
 import type {
-  CompiledQuery, DatabaseConnection, Dialect, Driver, Kysely, QueryResult, RootOperationNode, TransactionSettings,
+  CompiledQuery, DatabaseConnection, Dialect, Driver, Kysely, OperationNode, QueryResult, RootOperationNode, TransactionSettings,
 } from 'kysely';
-import { sql } from 'kysely';
+import { AndNode, BinaryOperationNode, ColumnNode, OperatorNode, ParensNode, ReferenceNode, sql, ValueNode } from 'kysely';
 
 /** The tables a statement writes, or 'all' when that cannot be told (raw SQL, schema changes). */
 export type Written = ReadonlySet<string> | 'all';
 export type WriteListener = (written: Written) => void;
+
+/**
+ * Tables written, when the write was an update of rows of one table named by primary key that
+ * changed no key (so nothing cascades and no other row's cache entry can be affected). It is a
+ * set of that one table, so whoever does not care about rows hears the table as before.
+ */
+export interface RowsWritten extends ReadonlySet<string> {
+  readonly table: string;
+  readonly ids: readonly string[];
+}
+
+export function rowsWritten(table: string, ids: readonly string[]): RowsWritten {
+  return Object.assign(new Set([table]), { table, ids });
+}
+
+export function isRowsWritten(w: Written): w is RowsWritten {
+  return w !== 'all' && 'ids' in w;
+}
+
+// Statements declared to update rows by key: which table, and which parameter holds the key.
+const rowUpdates = new WeakMap<RootOperationNode, { table: string; parameter: number }>();
+
+/**
+ * Declares that every run of this statement (a precompiled one: the same node each time) updates
+ * only rows of `table` whose primary key `key` equals the parameter at `parameter`, and changes
+ * no key. Checked against the statement, since a wrong declaration would keep stale rows cached:
+ * it must be an UPDATE naming no other table, not set `key`, and require `key = <placeholder>`
+ * in the conjunction of its WHERE (`placeholder` is the value the parameter was compiled with).
+ */
+export function declareRowUpdate(node: RootOperationNode, table: string, key: string, parameter: number, placeholder: unknown): void {
+  const problem = node.kind !== 'UpdateQueryNode' ? 'it is not an UPDATE'
+    : [...tablesIn(node, new Set())].join() !== table ? `it names ${[...tablesIn(node, new Set())].join(', ')}, not ${table} alone`
+    : (node.updates ?? []).some((u) => ColumnNode.is(u.column) && u.column.column.name === key) ? `it sets ${key}`
+    : !requiresEqual(node.where?.where, key, placeholder) ? `its WHERE does not require ${key} = the parameter`
+    : undefined;
+  if (problem) throw new Error(`cannot declare a row update of ${table}: ${problem}`);
+  rowUpdates.set(node, { table, parameter });
+}
+
+/** Whether the condition, a conjunction, has `column = value` among its terms. */
+function requiresEqual(node: OperationNode | undefined, column: string, value: unknown): boolean {
+  if (!node) return false;
+  if (AndNode.is(node)) return requiresEqual(node.left, column, value) || requiresEqual(node.right, column, value);
+  if (ParensNode.is(node)) return requiresEqual(node.node, column, value);
+  if (!BinaryOperationNode.is(node) || !OperatorNode.is(node.operator) || node.operator.operator !== '=') return false;
+  const left = node.leftOperand;
+  const name = ReferenceNode.is(left) && ColumnNode.is(left.column) ? left.column.column.name : ColumnNode.is(left) ? left.column.name : undefined;
+  return name === column && ValueNode.is(node.rightOperand) && node.rightOperand.value === value;
+}
+
+/** What a run of a statement writes, with its rows when it was declared a row update. */
+function writtenByRun(query: CompiledQuery): Written | undefined {
+  const w = writtenBy(query.query);
+  const rows = w && rowUpdates.get(query.query);
+  return rows ? rowsWritten(rows.table, [String(query.parameters[rows.parameter])]) : w;
+}
 
 const READS = new Set(['SelectQueryNode']);
 const WRITES = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode', 'MergeQueryNode']);
@@ -74,6 +133,8 @@ export class WriteWatch {
   }
 
   private withCascades(w: ReadonlySet<string>): ReadonlySet<string> {
+    // A declared row update changes no key, so no foreign key acts on it.
+    if (isRowsWritten(w)) return w;
     let out: Set<string> | undefined;
     for (const table of w) {
       const reached = this.reach.get(table);
@@ -147,7 +208,7 @@ class WatchedConnection implements DatabaseConnection {
   }
 
   private async run<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const w = writtenBy(query.query);
+    const w = writtenByRun(query);
     if (!w) return this.raw.executeQuery<R>(query);
     this.watch.announce(w);
     try {
@@ -156,6 +217,8 @@ class WatchedConnection implements DatabaseConnection {
       this.watch.announce(w);
       if (this.written !== undefined) {
         if (w === 'all' || this.written === 'all') this.written = 'all';
+        // Rows are not kept: the commit is heard by table (a transaction that updated rows by
+        // key is rare on the hot paths; the rotations are single statements).
         else for (const t of w) this.written.add(t);
       }
     }

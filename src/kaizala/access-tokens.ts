@@ -54,7 +54,9 @@ export class PlatformTokens {
   private readonly audience: string;
 
   constructor(private readonly deps: Deps) {
-    this.grants = deps.caches.region('platform:grants', { tables: ['grants', 'connectors', 'groups'], max: 50_000, ttlMs: 60_000 });
+    // A refresh token rotated drops only its own grant's entry (read-cache.ts).
+    this.grants = deps.caches.region<GrantRow>('platform:grants', { tables: ['grants', 'connectors', 'groups'], max: 50_000, ttlMs: 60_000 },
+      { grants: (row) => row.id });
     this.audience = platformAudience(deps.config.publicUrl);
   }
 

@@ -38,8 +38,11 @@ const grantByRefreshToken = prepared<{ hash: string }>()((db, p) => db.selectFro
 
 const connectorSecret = prepared<{ id: string }>()((db, p) => db.selectFrom('connectors').select('secret_hash').where('id', '=', p.id));
 
-// Compare-and-set on the current hash: of two concurrent exchanges only one rotates.
-const rotateRefreshToken = prepared<{ id: string; presented: string; hash: string; now: number; expiresAt: number; previousExpiresAt: number }>()((db, p) =>
+// Compare-and-set on the current hash: of two concurrent exchanges only one rotates. Declared an
+// update of that one grant, so the caches drop only what they read from it (read-cache.ts).
+const rotateRefreshToken = prepared<{ id: string; presented: string; hash: string; now: number; expiresAt: number; previousExpiresAt: number }>({
+  updatesRow: { table: 'grants', key: 'id' },
+})((db, p) =>
   db.updateTable('grants')
     .set({
       refresh_token_hash: p.hash, refresh_token_issued_at: p.now, refresh_token_expires_at: p.expiresAt,
@@ -53,8 +56,10 @@ export class TokenService {
 
   constructor(private readonly deps: Deps, private readonly tokens: PlatformTokens) {
     this.failures = new FailureLimit(deps.limiter);
-    // Emptied by any write to grants or connectors, the rotation below included (read-cache.ts).
-    this.grants = deps.caches.region('token-service:grants', { tables: ['grants', 'connectors'], max: 50_000, ttlMs: 60_000 });
+    // Emptied by any write to grants or connectors, except that the rotation below drops only the
+    // entries of its own grant (read-cache.ts).
+    this.grants = deps.caches.region<ExchangeRow>('token-service:grants', { tables: ['grants', 'connectors'], max: 50_000, ttlMs: 60_000 },
+      { grants: (row) => row.id });
   }
 
   async exchange(applicationId: string, applicationSecret: string, refreshToken: string, ip: string): Promise<AccessTokenResponse> {

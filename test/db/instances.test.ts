@@ -100,6 +100,41 @@ describe(`two instances sharing ${onPostgres() ? 'one PostgreSQL schema' : 'one 
     assert.deepEqual([exchange.statusCode, exchange.json().error.code], [401, 'invalid_token']);
   });
 
+  test('a refresh token rotated on one instance drops only its own grant from that instance\'s caches; the other drops it too (PostgreSQL: the notification names the grant) or everything (SQLite: another process is heard by table)', async () => {
+    const DAY = 24 * 3600 * 1000;
+    const one = await seedConnectorFlow(a.app, { email: 'r1@example.com', phone: '+14155550191', orgName: 'Rotates' });
+    // Seeded on b, whose clock (and so the person's portal session) does not jump below.
+    const two = await seedConnectorFlow(b.app, { email: 'r2@example.com', phone: '+14155550192', orgName: 'Stays' });
+    const cached = (app: TestApp) => app.services.deps.caches.describe().find((r) => r.name === 'token-service:grants')!.size;
+    for (const app of [a, b]) {
+      for (const f of [one, two]) assert.deepEqual([(await accessToken(app.app, f.connector, f.refreshToken)).json().refreshToken], ['']);
+    }
+    const [onA, onB] = [cached(a), cached(b)];
+    assert.ok(onA >= 2 && onB >= 2, `cached: ${onA} on a, ${onB} on b`);
+
+    a.clock.advance(329 * DAY); // past 90% of the refresh token's 365 days: this exchange rotates it
+    const rotated = (await accessToken(a.app, one.connector, one.refreshToken)).json().refreshToken as string;
+    assert.match(rotated, /^trt_/);
+    assert.equal(cached(a), onA - 1);
+    // b hears of it: at its next look at data_version (SQLite) or once the NOTIFY lands.
+    const heardOnB = await once(async () => {
+      b.db.changes.sync();
+      return cached(b);
+    }, (n) => n < onB);
+    assert.equal(heardOnB, pg ? onB - 1 : 0);
+    // What b answers now is read afresh: the old token is the previous one, the new one current.
+    for (const token of [rotated, one.refreshToken]) {
+      const res = await accessToken(b.app, one.connector, token);
+      assert.deepEqual([res.statusCode, res.json().refreshToken], [200, '']);
+    }
+    // And a, which kept grant two's entry, honours its revocation on b at once.
+    const page = await two.person.get(`/groups/${two.groupId}`);
+    const grantId = new RegExp(`/groups/${two.groupId}/connectors/([0-9a-f-]{36})/revoke`).exec(page.body)![1]!;
+    assert.equal((await two.person.post(`/groups/${two.groupId}/connectors/${grantId}/revoke`, {})).statusCode, 303);
+    const revoked = await once(() => accessToken(a.app, two.connector, two.refreshToken), (r) => r.statusCode === 401);
+    assert.deepEqual([revoked.statusCode, revoked.json().error.code], [401, 'invalid_token']);
+  });
+
   test('a signing key rotated by another process is published by this one at once', async () => {
     const jwks = async () => (await b.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as { keys: Array<{ kid: string }> };
     const before = (await jwks()).keys.map((k) => k.kid);
