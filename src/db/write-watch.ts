@@ -97,7 +97,15 @@ const writtenByNode = new WeakMap<RootOperationNode, ReadonlySet<string>>();
 
 /** The tables a statement writes; undefined for a read. */
 export function writtenBy(node: RootOperationNode): Written | undefined {
-  if (READS.has(node.kind)) return undefined;
+  if (READS.has(node.kind)) {
+    // A SELECT is a read unless a WITH clause of it writes (PostgreSQL's data-modifying WITH):
+    // then it writes what those clauses name.
+    const writing = node.kind === 'SelectQueryNode' ? node.with?.expressions.filter((e) => WRITES.has(e.expression.kind)) : undefined;
+    if (!writing?.length) return undefined;
+    let tables = writtenByNode.get(node);
+    if (!tables) writtenByNode.set(node, tables = tablesIn(writing.map((e) => e.expression), new Set()));
+    return tables;
+  }
   if (WRITES.has(node.kind)) {
     let tables = writtenByNode.get(node);
     if (!tables) writtenByNode.set(node, tables = tablesIn(node, new Set()));

@@ -25,6 +25,30 @@ const chainLinks = prepared<{ familyId: string; seq: number }>()((db, p) => db.s
     'oauth_families.connector_id', 'oauth_families.user_id', 'oauth_families.scope', 'oauth_families.auth_time', 'oauth_families.revoked_at'])
   .where('oauth_refresh_chain.family_id', '=', p.familyId).where('oauth_refresh_chain.seq', '>=', p.seq)
   .orderBy('oauth_refresh_chain.seq').limit(2));
+// PostgreSQL: a refresh in one round trip instead of two (the read, then the append). The next
+// link is appended only if the presented token is this client's unexpired link of a family not
+// revoked; the presented link's family comes back either way, with whether the append happened.
+// An append that found its position taken (the token was spent) does nothing (ON CONFLICT). The
+// hash is compared by PostgreSQL, not in constant time: what its timing could tell is how much of
+// a SHA-256 of an unguessable token matched, which no one can steer.
+const spendLink = prepared<{
+  familyId: string; seq: number; hash: string; clientId: string; now: number; nextSeq: number; nextHash: string; nextExpiresAt: number;
+}>()((db, p) => db
+  .with('presented', (q) => q.selectFrom('oauth_refresh_chain')
+    .innerJoin('oauth_families', 'oauth_families.id', 'oauth_refresh_chain.family_id')
+    .select(['oauth_refresh_chain.family_id', 'oauth_refresh_chain.token_hash', 'oauth_refresh_chain.expires_at',
+      'oauth_families.connector_id', 'oauth_families.user_id', 'oauth_families.scope', 'oauth_families.auth_time', 'oauth_families.revoked_at'])
+    .where('oauth_refresh_chain.family_id', '=', p.familyId).where('oauth_refresh_chain.seq', '=', p.seq))
+  .with('appended', (q) => q.insertInto('oauth_refresh_chain')
+    .columns(['family_id', 'seq', 'token_hash', 'created_at', 'expires_at'])
+    .expression((eb) => eb.selectFrom('presented').select([
+      'family_id', eb.cast<number>(eb.val(p.nextSeq), 'integer').as('seq'), eb.val(p.nextHash).as('token_hash'),
+      eb.cast<number>(eb.val(p.now), 'bigint').as('created_at'), eb.cast<number>(eb.val(p.nextExpiresAt), 'bigint').as('expires_at'),
+    ]).where('token_hash', '=', p.hash).where('connector_id', '=', p.clientId).where('revoked_at', 'is', null).where('expires_at', '>', p.now))
+    .onConflict((oc) => oc.doNothing())
+    .returning('seq'))
+  .selectFrom('presented')
+  .select(['expires_at', 'connector_id', 'user_id', 'scope', 'auth_time', 'revoked_at', (eb) => eb.exists(eb.selectFrom('appended').select('seq')).as('appended')]));
 const revokedJti = prepared<{ jti: string }>()((db, p) => db.selectFrom('oauth_revoked_access_tokens').select('jti').where('jti', '=', p.jti));
 
 export const findClient = (db: Db, id: string): Promise<ConnectorsTable | undefined> =>
@@ -81,6 +105,25 @@ export async function findRefreshToken(db: Db, token: string): Promise<RefreshTo
   return {
     familyId: id.familyId, seq: id.seq, expiresAt: link.expires_at, spent: next !== undefined,
     connector_id: link.connector_id, user_id: link.user_id, scope: link.scope, auth_time: link.auth_time, revoked_at: link.revoked_at,
+  };
+}
+
+/**
+ * PostgreSQL: spends the refresh token and appends `next` in one statement, when nothing about
+ * the token refuses it (this client's, current, unexpired, family not revoked). Undefined when it
+ * did not append, for whatever reason: then findRefreshToken() and the grant's checks say why
+ * (a spent token is a reuse). The checks here only gate the shortcut; they decide no answer.
+ */
+export async function spendRefreshToken(db: Db, token: string, next: OAuthRefreshChainTable, clientId: string, now: number): Promise<RefreshTokenState | undefined> {
+  const id = parseRefreshToken(token);
+  if (!id || next.family_id !== id.familyId || next.seq !== id.seq + 1) return undefined;
+  const row = await spendLink.first(db, {
+    familyId: id.familyId, seq: id.seq, hash: sha256(token), clientId, now, nextSeq: next.seq, nextHash: next.token_hash, nextExpiresAt: next.expires_at,
+  });
+  if (!row?.appended) return undefined;
+  return {
+    familyId: id.familyId, seq: id.seq, expiresAt: row.expires_at, spent: false,
+    connector_id: row.connector_id, user_id: row.user_id, scope: row.scope, auth_time: row.auth_time, revoked_at: row.revoked_at,
   };
 }
 

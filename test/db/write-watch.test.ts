@@ -1,3 +1,5 @@
+// What the write watch (src/db/write-watch.ts) hears. A statement is a write by its kind, and a
+// SELECT whose WITH clause writes (PostgreSQL) writes what that clause names.
 // Updates of one row by its key (prepared({ updatesRow }), write-watch.ts declareRowUpdate) are
 // heard with their rows, so caches keyed by those rows drop only them; a declaration the statement
 // does not bear out is refused, since it would keep stale rows cached. On PostgreSQL, the
@@ -8,12 +10,32 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import { prepared } from '../../src/db/prepared.js';
 import { CHANGE_CHANNEL } from '../../src/db/change-feed.js';
-import { isRowsWritten, type Written } from '../../src/db/write-watch.js';
+import { isRowsWritten, writtenBy, type Written } from '../../src/db/write-watch.js';
 import { ROW_LIMIT } from '../../src/db/migrations/0702_grant_row_notifications.js';
 import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
 import { seedConnectorFlow } from '../helpers/portal.js';
 
 const heardAs = (w: Written): string => (w === 'all' ? 'all' : isRowsWritten(w) ? `${w.table}:${w.ids.join(',')}` : [...w].sort().join(','));
+
+describe('the tables a statement writes', () => {
+  let t: TestApp;
+  before(async () => { t = await createTestApp(); });
+  after(async () => { await t.close(); });
+
+  test('a read writes nothing; a SELECT with a writing WITH clause writes the tables that clause names, not those it reads', () => {
+    const k = t.db.kysely;
+    const written = (q: { compile(): { query: Parameters<typeof writtenBy>[0] } }) => {
+      const w = writtenBy(q.compile().query);
+      return w === undefined || w === 'all' ? w : [...w].sort();
+    };
+    assert.equal(written(k.selectFrom('grants').select('id')), undefined);
+    assert.equal(written(k.with('g', (q) => q.selectFrom('grants').select('id')).selectFrom('g').select('id')), undefined);
+    // (A table named inside the writing clause counts, as for any write: more than it writes, harmlessly.)
+    assert.deepEqual(written(k.with('gone', (q) => q.deleteFrom('webhooks').where('id', 'in', q.selectFrom('grants').select('id')).returning('id'))
+      .selectFrom('gone').innerJoin('connectors', 'connectors.id', 'gone.id').select('gone.id')), ['grants', 'webhooks']);
+    assert.deepEqual(written(k.updateTable('grants').set({ generation: 2 })), ['grants']);
+  });
+});
 
 describe('updates declared as updates of one row by key', () => {
   let t: TestApp;
