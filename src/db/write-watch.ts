@@ -22,9 +22,10 @@ export type Written = ReadonlySet<string> | 'all';
 export type WriteListener = (written: Written) => void;
 
 /**
- * Tables written, when the write was an update of rows of one table named by primary key that
- * changed no key (so nothing cascades and no other row's cache entry can be affected). It is a
- * set of that one table, so whoever does not care about rows hears the table as before.
+ * Tables written, when the rows written are known by primary key: this process's declared row
+ * updates (which change no key, so nothing cascades), and another process's statements on a
+ * table whose notifications name their rows (change-feed.ts). It is a set of that one table, so
+ * whoever does not care about rows hears the table as before.
  */
 export interface RowsWritten extends ReadonlySet<string> {
   readonly table: string;
@@ -50,8 +51,9 @@ const rowUpdates = new WeakMap<RootOperationNode, { table: string; parameter: nu
  * in the conjunction of its WHERE (`placeholder` is the value the parameter was compiled with).
  */
 export function declareRowUpdate(node: RootOperationNode, table: string, key: string, parameter: number, placeholder: unknown): void {
+  const named = [...tablesIn(node, new Set())];
   const problem = node.kind !== 'UpdateQueryNode' ? 'it is not an UPDATE'
-    : [...tablesIn(node, new Set())].join() !== table ? `it names ${[...tablesIn(node, new Set())].join(', ')}, not ${table} alone`
+    : named.join() !== table ? `it names ${named.join(', ')}, not ${table} alone`
     : (node.updates ?? []).some((u) => ColumnNode.is(u.column) && u.column.column.name === key) ? `it sets ${key}`
     : !requiresEqual(node.where?.where, key, placeholder) ? `its WHERE does not require ${key} = the parameter`
     : undefined;

@@ -109,20 +109,19 @@ export async function findRefreshToken(db: Db, token: string): Promise<RefreshTo
 }
 
 /**
- * PostgreSQL: spends the refresh token and appends `next` in one statement, when nothing about
- * the token refuses it (this client's, current, unexpired, family not revoked). Undefined when it
- * did not append, for whatever reason: then findRefreshToken() and the grant's checks say why
- * (a spent token is a reuse). The checks here only gate the shortcut; they decide no answer.
+ * PostgreSQL: spends the refresh token and appends `next`, the link after it, in one statement,
+ * when nothing about the token refuses it (this client's, current, unexpired, family not revoked).
+ * Undefined when it did not append, for whatever reason: then findRefreshToken() and the grant's
+ * checks say why (a spent token is a reuse). The checks here only gate the shortcut; they decide
+ * no answer. A token that is not the link before `next` matches no hash there and appends nothing.
  */
 export async function spendRefreshToken(db: Db, token: string, next: OAuthRefreshChainTable, clientId: string, now: number): Promise<RefreshTokenState | undefined> {
-  const id = parseRefreshToken(token);
-  if (!id || next.family_id !== id.familyId || next.seq !== id.seq + 1) return undefined;
   const row = await spendLink.first(db, {
-    familyId: id.familyId, seq: id.seq, hash: sha256(token), clientId, now, nextSeq: next.seq, nextHash: next.token_hash, nextExpiresAt: next.expires_at,
+    familyId: next.family_id, seq: next.seq - 1, hash: sha256(token), clientId, now, nextSeq: next.seq, nextHash: next.token_hash, nextExpiresAt: next.expires_at,
   });
   if (!row?.appended) return undefined;
   return {
-    familyId: id.familyId, seq: id.seq, expiresAt: row.expires_at, spent: false,
+    familyId: next.family_id, seq: next.seq - 1, expiresAt: row.expires_at, spent: false,
     connector_id: row.connector_id, user_id: row.user_id, scope: row.scope, auth_time: row.auth_time, revoked_at: row.revoked_at,
   };
 }

@@ -3,7 +3,8 @@
 // Updates of one row by its key (prepared({ updatesRow }), write-watch.ts declareRowUpdate) are
 // heard with their rows, so caches keyed by those rows drop only them; a declaration the statement
 // does not bear out is refused, since it would keep stale rows cached. On PostgreSQL, the
-// notifications of `grants` name the grants a statement changed (migration 0702).
+// notifications of `grants` name the grants a statement changed (migration 0702). A cache region
+// that keys its entries by grant drops just the entries of the grants written (read-cache.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -142,5 +143,33 @@ describe('notifications of grants on PostgreSQL', { skip: !onPostgres() && 'Post
     assert.deepEqual(await notified(() => sql`insert into grants (id, connector_id, group_id, granted_by, created_at)
       values ('bulk-again', ${s.connector.id}, 'bulk-1', 'test', 0)`.execute(k)), ['grants:bulk-again']);
     assert.deepEqual(await notified(() => k.deleteFrom('groups').where('id', 'like', 'bulk-%').execute()), ['groups', 'group_members', 'grants', 'webhooks']);
+  });
+});
+
+describe('a cache region that keys its entries by grant', () => {
+  let t: TestApp;
+  before(async () => { t = await createTestApp(); });
+  after(async () => { await t.close(); });
+
+  test('drops the entries read from an updated grant, and only those, also after evictions; anything else empties it', async () => {
+    const region = t.services.deps.caches.region<{ grant: string }>('test:by-grant', { tables: ['grants'], max: 2, ttlMs: 60_000 }, { grants: (v) => v.grant });
+    const bump = prepared<{ id: string }>({ updatesRow: { table: 'grants', key: 'id' } })((db, p) => db.updateTable('grants').set({ generation: 2 }).where('id', '=', p.id));
+    const cached = (key: string) => region.get(key)?.grant;
+    const load = (key: string, grant: string) => region.load(key, async () => ({ grant }));
+    await load('a', 'g1');
+    await load('b', 'g2');
+    await load('c', 'g1'); // the region holds two: 'a' goes
+    assert.deepEqual([cached('a'), cached('b'), cached('c')], [undefined, 'g2', 'g1']);
+    await bump.run(t.db.kysely, { id: 'g1' });
+    assert.deepEqual([cached('b'), cached('c'), region.size], ['g2', undefined, 1]);
+    await load('a', 'g1'); // read again after the change: kept
+    await bump.run(t.db.kysely, { id: 'g3' });
+    assert.deepEqual([cached('a'), cached('b'), region.size], ['g1', 'g2', 2]);
+    await bump.run(t.db.kysely, { id: 'g2' });
+    assert.deepEqual([cached('a'), cached('b'), region.size], ['g1', undefined, 1]);
+    await t.db.kysely.updateTable('grants').set({ generation: 2 }).where('group_id', '=', 'any').execute();
+    assert.equal(region.size, 0);
+    assert.throws(() => t.services.deps.caches.region('test:unread', { tables: ['groups'], max: 1, ttlMs: 1 }, { grants: () => '' }),
+      { message: 'cache region test:unread keys entries by rows of grants, which it does not read' });
   });
 });
