@@ -14,6 +14,8 @@ export interface LoadFigures {
   durationS: number;
   /** Server CPU time per request (ms), measured from /proc over the run. */
   cpuMsPerRequest?: number;
+  /** A measurement taken in slices (a --large run): each slice's rate, in the order taken. */
+  sliceRps?: number[];
 }
 
 export function figures(r: Result): LoadFigures {

@@ -154,6 +154,15 @@ export function markdown(r: RunReport): string {
   return lines.join('\n');
 }
 
+/**
+ * The change slice by slice (each large slice against the small one just before it): how far the
+ * host's noise spreads a comparison, so a reader can weigh the total's distance from the target.
+ */
+function slicePairs(a: LoadFigures | undefined, b: LoadFigures | undefined): string {
+  if (!a?.sliceRps || !b?.sliceRps) return '–';
+  return b.sliceRps.map((rps, i) => `${Math.round((rps / a.sliceRps![i]! - 1) * 100)}`).join(' / ') + '%';
+}
+
 /** A --large run: the large pass's full report, after a table of each scenario's rate beside the small seed's (issue 17: at most 10% slower). */
 export function largeMarkdown(small: RunReport, large: RunReport): string {
   const rows: string[] = [];
@@ -164,7 +173,7 @@ export function largeMarkdown(small: RunReport, large: RunReport): string {
     for (const [title, a, b] of pairs) {
       const change = a && b ? b.rps / a.rps - 1 : undefined;
       // 4b compares metrics on and off within each pass; its two passes are not alternated.
-      rows.push(`| ${title} | ${l.server} | ${a?.rps ?? '–'} | ${b?.rps ?? '–'} | ${change === undefined ? '–' : `${(change * 100).toFixed(1)}%`} | ${b?.p99Ms ?? '–'} | ${l.server === 'tessera' && change !== undefined ? mark(change >= -0.1) : ''} |`);
+      rows.push(`| ${title} | ${l.server} | ${a?.rps ?? '–'} | ${b?.rps ?? '–'} | ${change === undefined ? '–' : `${(change * 100).toFixed(1)}%`} | ${slicePairs(a, b)} | ${b?.p99Ms ?? '–'} | ${l.server === 'tessera' && change !== undefined ? mark(change >= -0.1) : ''} |`);
     }
   }
   const peak = (r: RunReport, name: string) => r.servers.find((s) => s.name === name)?.peakRssMb;
@@ -176,15 +185,15 @@ export function largeMarkdown(small: RunReport, large: RunReport): string {
   return [
     '# Benchmark at production data sizes (`npm run bench -- --large`)',
     '',
-    `Both seeds were up at once on the same machine (${large.machine.nproc} CPUs, ${large.machine.cpu}), database ${large.settings.database}, commit \`${large.commit}\`; each scenario was measured on the two in turn, four slices of a quarter of the duration a side (small, large, small, large…), so that the host's drift falls on both halves of a comparison alike.`,
+    `Both seeds were up at once on the same machine (${large.machine.nproc} CPUs, ${large.machine.cpu}), database ${large.settings.database}, commit \`${large.commit}\`; each scenario was measured on the two in turn, four slices of a quarter of the duration a side (small, large, small, large…), so that the host's drift falls on both halves of a comparison alike; "each slice pair" gives each large slice's change against the small one just before it, the spread of the host's noise.`,
     `At both sizes the scenarios address the same working set, ${active(large)} spread evenly over all the rows (bench/seed.ts, \`activeGrants\`): the large seed adds data around the requests, not distinct clients to keep in memory.`,
     `Small seed: ${Object.entries(small.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; ${small.seed.databaseMb ?? '?'} MB on disk.`,
     `Large seed: ${Object.entries(large.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; seeded in ${(large.seed.seedMs / 1000).toFixed(0)} s; ${large.seed.databaseMb ?? '?'} MB on disk.`,
     `Tessera's peak RSS: ${fmt(peak(small, 'tessera'), 1)} MB with the small seed, ${fmt(peak(large, 'tessera'), 1)} MB with the large one (one process); with two workers (all three processes) ${fmt(peak(small, 'tessera-2w'), 1)} and ${fmt(peak(large, 'tessera-2w'), 1)} MB.`,
     `Of the resident memory at the end, the process's own against mapped file pages (the node binary and, on SQLite, the memory-mapped database; the kernel's page cache): ${split(small, 'tessera')} small, ${split(large, 'tessera')} large; two workers ${split(small, 'tessera-2w')} and ${split(large, 'tessera-2w')}.`,
     '',
-    '| Scenario | Server | small seed req/s | large seed req/s | change | large p99 ms | within 10% |',
-    '|---|---|--:|--:|--:|--:|---|',
+    '| Scenario | Server | small seed req/s | large seed req/s | change | each slice pair | large p99 ms | within 10% |',
+    '|---|---|--:|--:|--:|--:|--:|---|',
     ...rows,
     '',
     '---',

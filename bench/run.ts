@@ -235,6 +235,7 @@ function combine(parts: LoadFigures[], cpuMs: number): LoadFigures {
     non2xx: sum((f) => f.non2xx),
     durationS: durationSum,
     cpuMsPerRequest: Math.round((cpuMs / Math.max(1, requests)) * 1000) / 1000,
+    ...(parts.length > 1 ? { sliceRps: parts.map((f) => f.rps) } : {}),
   };
 }
 
