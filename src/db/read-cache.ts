@@ -21,7 +21,7 @@
 //   elsewhere cannot pin a stale row forever or grow memory without limit.
 // Misses (unknown keys) are never cached: those paths are rare and rate-limited.
 import type { ChangeFeed } from './change-feed.js';
-import { isRowsWritten, type RowsWritten, type Written } from './write-watch.js';
+import { isRowsWritten, type Written } from './write-watch.js';
 
 export interface RegionOptions {
   /** Tables whose writes empty the region. */
@@ -57,9 +57,10 @@ export class ReadCache<T> {
     if (w !== 'all' && ![...w].some((t) => this.tables.has(t))) return;
     // A read overlapping any change of its tables is not kept, whatever rows it read.
     this.epoch++;
-    const index = isRowsWritten(w) ? this.byRow.get(w.table) : undefined;
-    if (index) {
-      for (const id of (w as RowsWritten).ids) for (const key of index.get(id) ?? []) this.remove(key);
+    const rows = isRowsWritten(w) ? w : undefined;
+    const index = rows && this.byRow.get(rows.table);
+    if (rows && index) {
+      for (const id of rows.ids) for (const key of index.get(id) ?? []) this.remove(key);
       return;
     }
     if (this.map.size) {

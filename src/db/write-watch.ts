@@ -97,22 +97,22 @@ function tablesIn(node: unknown, out: Set<string>): Set<string> {
 // Precompiled statements (prepared.ts) pass the same node on every run: their tables are found once.
 const writtenByNode = new WeakMap<RootOperationNode, ReadonlySet<string>>();
 
+/** The tables named by `writing` (the statement or its writing parts), found once per statement. */
+function tablesWritten(node: RootOperationNode, writing: unknown): ReadonlySet<string> {
+  let tables = writtenByNode.get(node);
+  if (!tables) writtenByNode.set(node, tables = tablesIn(writing, new Set()));
+  return tables;
+}
+
 /** The tables a statement writes; undefined for a read. */
 export function writtenBy(node: RootOperationNode): Written | undefined {
   if (READS.has(node.kind)) {
     // A SELECT is a read unless a WITH clause of it writes (PostgreSQL's data-modifying WITH):
     // then it writes what those clauses name.
     const writing = node.kind === 'SelectQueryNode' ? node.with?.expressions.filter((e) => WRITES.has(e.expression.kind)) : undefined;
-    if (!writing?.length) return undefined;
-    let tables = writtenByNode.get(node);
-    if (!tables) writtenByNode.set(node, tables = tablesIn(writing.map((e) => e.expression), new Set()));
-    return tables;
+    return writing?.length ? tablesWritten(node, writing.map((e) => e.expression)) : undefined;
   }
-  if (WRITES.has(node.kind)) {
-    let tables = writtenByNode.get(node);
-    if (!tables) writtenByNode.set(node, tables = tablesIn(node, new Set()));
-    return tables;
-  }
+  if (WRITES.has(node.kind)) return tablesWritten(node, node);
   if (node.kind === 'RawNode') {
     // `select 1` (readiness) and pragmas are reads; any other raw statement may write anything.
     const text = node.sqlFragments.join('?').trimStart().toLowerCase();
