@@ -6,7 +6,7 @@
 // OAuth server's tables instead: the first link of each family's chain, made by the same function
 // the server uses (src/oauth/refresh-token-format.ts).
 import { newId } from '../src/lib/ids.js';
-import { refreshTokenAt } from '../src/oauth/refresh-token-format.js';
+import { mintRefreshToken } from '../src/oauth/refresh-token-format.js';
 import { openSink, type SeededGrant } from './seed.js';
 import type { OAuthClient } from './scenarios.js';
 
@@ -37,13 +37,13 @@ export async function seedOAuth(opts: {
     const links: unknown[][] = [];
     for (const c of Array.from({ length: opts.rounds }, () => clients).flat()) {
       const familyId = newId();
-      const { token, link } = refreshTokenAt(familyId, 1, now, 30 * 24 * 3600 * 1000);
+      const { token, link } = mintRefreshToken(now, 30 * 24 * 3600 * 1000);
       families.push([familyId, c.clientId, opts.ownerId, SCOPE, now, now]);
-      links.push([link.family_id, link.seq, link.token_hash, link.created_at, link.expires_at]);
+      links.push([link.id, familyId, link.token_hash, link.created_at, link.expires_at]);
       refresh.push({ ...c, refreshToken: token });
     }
     await sink.insert('oauth_families', ['id', 'connector_id', 'user_id', 'scope', 'auth_time', 'created_at'], families);
-    await sink.insert('oauth_refresh_chain', ['family_id', 'seq', 'token_hash', 'created_at', 'expires_at'], links);
+    await sink.insert('oauth_refresh_links', ['id', 'family_id', 'token_hash', 'created_at', 'expires_at'], links);
   } catch (err) {
     return { unavailable: `could not seed OAuth refresh tokens (${(err as Error).message})` };
   } finally {

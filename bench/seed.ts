@@ -9,7 +9,7 @@ import pg from 'pg';
 import { openDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { sha256 } from '../src/lib/hash.js';
-import { newId, newSecret } from '../src/lib/ids.js';
+import { newId, newSecret, uuidv7 } from '../src/lib/ids.js';
 import { PERMISSION_NAMES } from '../src/connectors/permissions.js';
 import { REFRESH_TOKEN_PREFIX, REFRESH_TOKEN_TTL_MS } from '../src/grants/grants.service.js';
 import { SECRET_PREFIX } from '../src/connectors/connectors.service.js';
@@ -273,8 +273,8 @@ export async function seed(target: { databaseUrl: string; databaseSchema?: strin
     const families = Array.from({ length: size.oauthFamilies }, () => newId());
     await insert('oauth_families', ['id', 'connector_id', 'user_id', 'scope', 'auth_time', 'created_at'],
       rows(size.oauthFamilies, (i) => [families[i], connectorRows[i % connectorRows.length]![0], userIds[i % userIds.length], 'groupinfo.read', now, now]));
-    await insert('oauth_refresh_chain', ['family_id', 'seq', 'token_hash', 'created_at', 'expires_at'],
-      rows(size.oauthFamilies, (i) => [families[i], 1, sha256(`bench-family-${i}`), now, now + 30 * day]));
+    await insert('oauth_refresh_links', ['id', 'family_id', 'token_hash', 'created_at', 'expires_at'],
+      rows(size.oauthFamilies, (i) => [uuidv7(now), families[i], sha256(`bench-family-${i}`), now, now + 30 * day]));
 
     // Kandy: one account (on a plan large enough) per organisation that has projects, users spread over the projects.
     if (size.kandyDomains > 0) {

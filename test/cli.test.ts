@@ -51,7 +51,7 @@ test('tessera migrate and tessera keys rotate work on a fresh database', async (
     const pruned = await cli(['prune'], env);
     assert.equal(pruned.stdout, [
       'sessions                     0 deleted', 'oauth_codes                  0 deleted', 'oauth_revoked_access_tokens  1 deleted',
-      'oauth_refresh_chain          0 deleted', 'oauth_families               0 deleted', 'domain_tokens                0 deleted',
+      'oauth_refresh_links          0 deleted', 'oauth_families               0 deleted', 'domain_tokens                0 deleted',
       'webhook_deliveries           0 deleted', 'platform_event_deliveries    0 deleted', 'email_links                  0 deleted',
       'mail_messages                0 deleted', 'federated_logins             0 deleted', 'audit_events                 0 deleted', 'idempotency_keys             0 deleted', ''].join('\n'));
     // With MASTER_KEY the keys are sealed; without it the command stops with the reason.

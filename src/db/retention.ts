@@ -14,6 +14,8 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import type { Clock } from '../lib/clock.js';
 import type { FastifyBaseLogger } from 'fastify';
+import { uuidv7Floor } from '../lib/ids.js';
+import { REFRESH_TOKEN_TTL_MS } from '../oauth/refresh-token-format.js';
 
 const DAY = 24 * 3600_000;
 /** How long a row is kept after it expires. */
@@ -26,7 +28,7 @@ export interface PruneCounts {
   sessions: number;
   oauth_codes: number;
   oauth_revoked_access_tokens: number;
-  oauth_refresh_chain: number;
+  oauth_refresh_links: number;
   oauth_families: number;
   domain_tokens: number;
   webhook_deliveries: number;
@@ -46,7 +48,8 @@ export interface RetentionPolicy {
 export const DEFAULT_RETENTION: RetentionPolicy = { auditMs: 365 * DAY };
 
 type Db = Kysely<Database>;
-type Step = (db: Db, now: number, policy: RetentionPolicy) => Promise<number>;
+/** Deletes one batch of its table and answers how many; what it deletes of another table it adds to `counts`. */
+type Step = (db: Db, now: number, policy: RetentionPolicy, counts: PruneCounts) => Promise<number>;
 
 const deleted = (res: { numDeletedRows: bigint }): number => Number(res.numDeletedRows);
 
@@ -62,30 +65,29 @@ const steps: { [K in keyof PruneCounts]: Step } = {
   oauth_revoked_access_tokens: async (db, now) => deleted(await db.deleteFrom('oauth_revoked_access_tokens').where('jti', 'in', (eb) => eb
     .selectFrom('oauth_revoked_access_tokens').select('jti').where('expires_at', '<', now).limit(BATCH)).executeTakeFirst()),
 
-  // Spent links (their successor exists): a family's newest link is its live refresh token, and
-  // goes with the family below. And links whose family is gone: one appended by a refresh while
-  // its family was being deleted (no foreign key stops it, migration 0701); no lookup can use it.
-  oauth_refresh_chain: async (db, now) => deleted(await db.deleteFrom('oauth_refresh_chain')
-    .where((eb) => eb(eb.refTuple('family_id', 'seq'), 'in', eb.selectFrom('oauth_refresh_chain as c').select(['c.family_id', 'c.seq'])
-      .where('c.expires_at', '<', now - KEPT_AFTER_EXPIRY_MS)
-      .where((e) => e.or([
-        e.exists(e.selectFrom('oauth_refresh_chain as n').select(sql.lit(1).as('one'))
-          .whereRef('n.family_id', '=', 'c.family_id').where('n.seq', '=', sql<number>`${sql.ref('c.seq')} + 1`)),
-        e.not(e.exists(e.selectFrom('oauth_families as f').select(sql.lit(1).as('one')).whereRef('f.id', '=', 'c.family_id'))),
-      ]))
-      .limit(BATCH).$asTuple('family_id', 'seq')))
-    .executeTakeFirst()),
-
-  // A family none of whose refresh tokens is alive, including its grace week (its access tokens
-  // lived an hour). Its remaining links go with it (the family's delete trigger, migration 0701).
-  oauth_families: async (db, now) => {
+  // Refresh links a week past their expiry, and with the last link of a chain its family: the
+  // link no later one spends is the family's newest, and once it is that old no token of the
+  // family is alive or will be (a refresh appends only after an unexpired link). A link's id is a
+  // UUIDv7 of its creation, the key's order, so the batch is read from the old end of the key: a
+  // link that expired before the cutoff was made at least a refresh token's life before it (the
+  // bound narrows the read; expires_at decides). Links whose family is gone go the same way.
+  oauth_refresh_links: async (db, now, _policy, counts) => {
     const cutoff = now - KEPT_AFTER_EXPIRY_MS;
-    return deleted(await db.deleteFrom('oauth_families').where('id', 'in', (eb) => eb.selectFrom('oauth_families as f').select('f.id')
-      .where('f.created_at', '<', cutoff)
-      .where((e) => e.not(e.exists(e.selectFrom('oauth_refresh_chain as l').select(sql.lit(1).as('one'))
-        .whereRef('l.family_id', '=', 'f.id').where('l.expires_at', '>=', cutoff))))
-      .limit(BATCH)).executeTakeFirst());
+    const batch = await db.selectFrom('oauth_refresh_links as l')
+      .select(['l.id', 'l.family_id', (eb) => eb.exists(eb.selectFrom('oauth_refresh_links as n').select(sql.lit(1).as('one')).whereRef('n.spends', '=', 'l.id')).as('spent')])
+      .where('l.id', '<', uuidv7Floor(cutoff - REFRESH_TOKEN_TTL_MS)).where('l.expires_at', '<', cutoff).limit(BATCH).execute();
+    if (!batch.length) return 0;
+    const ended = batch.filter((l) => !l.spent).map((l) => l.family_id);
+    await db.transaction().execute(async (trx) => {
+      if (ended.length) counts.oauth_families += deleted(await trx.deleteFrom('oauth_families').where('id', 'in', ended).executeTakeFirst());
+      await trx.deleteFrom('oauth_refresh_links').where('id', 'in', batch.map((l) => l.id)).execute();
+    });
+    return batch.length;
   },
+
+  // A family issued without a refresh token, a week after its access tokens expired.
+  oauth_families: async (db, now) => deleted(await db.deleteFrom('oauth_families').where('id', 'in', (eb) => eb.selectFrom('oauth_families')
+    .select('id').where('expires_at', '<', now - KEPT_AFTER_EXPIRY_MS).limit(BATCH)).executeTakeFirst()),
 
   domain_tokens: async (db, now) => deleted(await db.deleteFrom('domain_tokens').where('token_hash', 'in', (eb) => eb.selectFrom('domain_tokens')
     .select('token_hash').where('expires_at', '<', now - KEPT_AFTER_EXPIRY_MS).limit(BATCH)).executeTakeFirst()),
@@ -121,11 +123,11 @@ const yieldToRequests = (): Promise<void> => new Promise((resolve) => setImmedia
 
 /** Removes every row past its retention; answers how many of each table. */
 export async function prune(db: Db, now: number, policy: RetentionPolicy = DEFAULT_RETENTION): Promise<PruneCounts> {
-  const counts = {} as PruneCounts;
-  for (const table of Object.keys(steps) as (keyof PruneCounts)[]) {
-    counts[table] = 0;
+  const tables = Object.keys(steps) as (keyof PruneCounts)[];
+  const counts = Object.fromEntries(tables.map((t) => [t, 0])) as unknown as PruneCounts;
+  for (const table of tables) {
     for (;;) {
-      const n = await steps[table](db, now, policy);
+      const n = await steps[table](db, now, policy, counts);
       counts[table] += n;
       if (n < BATCH) break;
       await yieldToRequests();

@@ -221,6 +221,11 @@ export interface OAuthFamiliesTable {
   created_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /**
+   * When a family issued without a refresh token ends (its access tokens' expiry); null while
+   * refresh tokens carry it on, which end it when the last of them expires (db/retention.ts).
+   */
+  expires_at: number | null;
 }
 
 export interface OAuthCodesTable {
@@ -240,9 +245,13 @@ export interface OAuthCodesTable {
 }
 
 /** One link of a family's refresh-token chain (migration 0301): spent once the next link exists. */
-export interface OAuthRefreshChainTable {
+/** A refresh token (migration 0800): its link spends the one before it in its family's chain. */
+export interface OAuthRefreshLinksTable {
+  /** UUIDv7 (time-ordered); `<family id>/<position>` for a link carried over from before 0800. */
+  id: string;
   family_id: string;
-  seq: number;
+  /** The link this one was issued for (unique: each token is spent once); null for a family's first. */
+  spends: string | null;
   token_hash: string;
   created_at: number;
   expires_at: number;
@@ -471,7 +480,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   oauth_families: OAuthFamiliesTable;
   oauth_codes: OAuthCodesTable;
-  oauth_refresh_chain: OAuthRefreshChainTable;
+  oauth_refresh_links: OAuthRefreshLinksTable;
   oauth_revoked_access_tokens: OAuthRevokedAccessTokensTable;
   oauth_consents: OAuthConsentsTable;
   webhooks: WebhooksTable;

@@ -31,6 +31,15 @@ export function uuidv7(now = Date.now()): string {
   return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${seq.toString(16).padStart(3, '0')}-${r.slice(19)}`;
 }
 
+/**
+ * A string that sorts (byte by byte) after every UUIDv7 made before `ms` and before every one
+ * made at or after it: its timestamp, the first 48 bits, as they are written.
+ */
+export function uuidv7Floor(ms: number): string {
+  const t = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}`;
+}
+
 // Random bytes for secrets come from a pooled buffer refilled 4 KiB at a time: a call into
 // OpenSSL per secret was a measurable share of the token endpoint. Every byte is used once.
 const pool = Buffer.alloc(4096);

@@ -1,54 +1,52 @@
 // The authorization server's queries. Each takes the executor, so it runs inside or outside a
 // transaction. Codes and refresh tokens are looked up by their SHA-256 only.
-import type { Kysely } from 'kysely';
-import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshChainTable } from '../db/schema.js';
+import { sql, type Kysely } from 'kysely';
+import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshLinksTable } from '../db/schema.js';
 import { prepared } from '../db/prepared.js';
 import { isUniqueViolation } from '../deps.js';
 import { safeEqual, sha256 } from '../lib/hash.js';
-import { parseRefreshToken } from './refresh-token-format.js';
+import { refreshLinkId, type MintedLink } from './refresh-token-format.js';
 
 type Db = Kysely<Database>;
 
 // The token endpoint's own statements run on every request: precompiled (db/prepared.ts).
 const familyInsert = prepared<OAuthFamiliesTable>()((db, p) => db.insertInto('oauth_families').values({
   id: p.id, connector_id: p.connector_id, user_id: p.user_id, scope: p.scope, auth_time: p.auth_time, created_at: p.created_at,
-  revoked_at: p.revoked_at, revoked_reason: p.revoked_reason,
+  revoked_at: p.revoked_at, revoked_reason: p.revoked_reason, expires_at: p.expires_at,
 }));
 const familyById = prepared<{ id: string }>()((db, p) => db.selectFrom('oauth_families').selectAll().where('id', '=', p.id));
-const chainLinkInsert = prepared<OAuthRefreshChainTable>()((db, p) => db.insertInto('oauth_refresh_chain').values({
-  family_id: p.family_id, seq: p.seq, token_hash: p.token_hash, created_at: p.created_at, expires_at: p.expires_at,
+const linkInsert = prepared<OAuthRefreshLinksTable>()((db, p) => db.insertInto('oauth_refresh_links').values({
+  id: p.id, family_id: p.family_id, spends: p.spends, token_hash: p.token_hash, created_at: p.created_at, expires_at: p.expires_at,
 }));
-// A token's link and, if it exists, the next one (which makes it spent), with the family.
-const chainLinks = prepared<{ familyId: string; seq: number }>()((db, p) => db.selectFrom('oauth_refresh_chain')
-  .innerJoin('oauth_families', 'oauth_families.id', 'oauth_refresh_chain.family_id')
-  .select(['oauth_refresh_chain.seq', 'oauth_refresh_chain.token_hash', 'oauth_refresh_chain.expires_at',
-    'oauth_families.connector_id', 'oauth_families.user_id', 'oauth_families.scope', 'oauth_families.auth_time', 'oauth_families.revoked_at'])
-  .where('oauth_refresh_chain.family_id', '=', p.familyId).where('oauth_refresh_chain.seq', '>=', p.seq)
-  .orderBy('oauth_refresh_chain.seq').limit(2));
+// A token's link with its family, and whether a later link spends it (the token was used).
+const linkById = prepared<{ id: string }>()((db, p) => db.selectFrom('oauth_refresh_links as l')
+  .innerJoin('oauth_families as f', 'f.id', 'l.family_id')
+  .select(['l.family_id', 'l.token_hash', 'l.expires_at', 'f.connector_id', 'f.user_id', 'f.scope', 'f.auth_time', 'f.revoked_at',
+    (eb) => eb.exists(eb.selectFrom('oauth_refresh_links as n').select(sql.lit(1).as('one')).whereRef('n.spends', '=', 'l.id')).as('spent')])
+  .where('l.id', '=', p.id));
 // PostgreSQL: a refresh in one round trip instead of two (the read, then the append). The next
 // link is appended only if the presented token is this client's unexpired link of a family not
 // revoked; the presented link's family comes back either way, with whether the append happened.
-// An append that found its position taken (the token was spent) does nothing (ON CONFLICT). The
-// hash is compared by PostgreSQL, not in constant time: what its timing could tell is how much of
-// a SHA-256 of an unguessable token matched, which no one can steer.
+// An append that found the presented link already spent does nothing (ON CONFLICT). The hash is
+// compared by PostgreSQL, not in constant time: what its timing could tell is how much of a
+// SHA-256 of an unguessable token matched, which no one can steer.
 const spendLink = prepared<{
-  familyId: string; seq: number; hash: string; clientId: string; now: number; nextSeq: number; nextHash: string; nextExpiresAt: number;
+  id: string; hash: string; clientId: string; now: number; nextId: string; nextHash: string; nextExpiresAt: number;
 }>()((db, p) => db
-  .with('presented', (q) => q.selectFrom('oauth_refresh_chain')
-    .innerJoin('oauth_families', 'oauth_families.id', 'oauth_refresh_chain.family_id')
-    .select(['oauth_refresh_chain.family_id', 'oauth_refresh_chain.token_hash', 'oauth_refresh_chain.expires_at',
-      'oauth_families.connector_id', 'oauth_families.user_id', 'oauth_families.scope', 'oauth_families.auth_time', 'oauth_families.revoked_at'])
-    .where('oauth_refresh_chain.family_id', '=', p.familyId).where('oauth_refresh_chain.seq', '=', p.seq))
-  .with('appended', (q) => q.insertInto('oauth_refresh_chain')
-    .columns(['family_id', 'seq', 'token_hash', 'created_at', 'expires_at'])
+  .with('presented', (q) => q.selectFrom('oauth_refresh_links as l')
+    .innerJoin('oauth_families as f', 'f.id', 'l.family_id')
+    .select(['l.family_id', 'l.token_hash', 'l.expires_at', 'f.connector_id', 'f.user_id', 'f.scope', 'f.auth_time', 'f.revoked_at'])
+    .where('l.id', '=', p.id))
+  .with('appended', (q) => q.insertInto('oauth_refresh_links')
+    .columns(['id', 'family_id', 'spends', 'token_hash', 'created_at', 'expires_at'])
     .expression((eb) => eb.selectFrom('presented').select([
-      'family_id', eb.cast<number>(eb.val(p.nextSeq), 'integer').as('seq'), eb.val(p.nextHash).as('token_hash'),
+      eb.val(p.nextId).as('id'), 'family_id', eb.val(p.id).as('spends'), eb.val(p.nextHash).as('token_hash'),
       eb.cast<number>(eb.val(p.now), 'bigint').as('created_at'), eb.cast<number>(eb.val(p.nextExpiresAt), 'bigint').as('expires_at'),
     ]).where('token_hash', '=', p.hash).where('connector_id', '=', p.clientId).where('revoked_at', 'is', null).where('expires_at', '>', p.now))
     .onConflict((oc) => oc.doNothing())
-    .returning('seq'))
+    .returning('id'))
   .selectFrom('presented')
-  .select(['expires_at', 'connector_id', 'user_id', 'scope', 'auth_time', 'revoked_at', (eb) => eb.exists(eb.selectFrom('appended').select('seq')).as('appended')]));
+  .select(['family_id', 'expires_at', 'connector_id', 'user_id', 'scope', 'auth_time', 'revoked_at', (eb) => eb.exists(eb.selectFrom('appended').select('id')).as('appended')]));
 const revokedJti = prepared<{ jti: string }>()((db, p) => db.selectFrom('oauth_revoked_access_tokens').select('jti').where('jti', '=', p.jti));
 
 export const findClient = (db: Db, id: string): Promise<ConnectorsTable | undefined> =>
@@ -84,10 +82,10 @@ export async function revokeFamiliesOf(db: Db, userId: string, connectorId: stri
 }
 
 export interface RefreshTokenState {
+  linkId: string;
   familyId: string;
-  seq: number;
   expiresAt: number;
-  /** The next link exists: this token was used. */
+  /** A later link spends this one: this token was used. */
   spent: boolean;
   connector_id: string;
   user_id: string | null;
@@ -98,41 +96,42 @@ export interface RefreshTokenState {
 
 /** The refresh token's state, or undefined when it is not one this server issued. */
 export async function findRefreshToken(db: Db, token: string): Promise<RefreshTokenState | undefined> {
-  const id = parseRefreshToken(token);
+  const id = refreshLinkId(token);
   if (!id) return undefined;
-  const [link, next] = await chainLinks.all(db, id);
-  if (!link || link.seq !== id.seq || !safeEqual(link.token_hash, sha256(token))) return undefined;
+  const link = await linkById.first(db, { id });
+  if (!link || !safeEqual(link.token_hash, sha256(token))) return undefined;
   return {
-    familyId: id.familyId, seq: id.seq, expiresAt: link.expires_at, spent: next !== undefined,
+    linkId: id, familyId: link.family_id, expiresAt: link.expires_at, spent: Boolean(link.spent),
     connector_id: link.connector_id, user_id: link.user_id, scope: link.scope, auth_time: link.auth_time, revoked_at: link.revoked_at,
   };
 }
 
 /**
- * PostgreSQL: spends the refresh token and appends `next`, the link after it, in one statement,
- * when nothing about the token refuses it (this client's, current, unexpired, family not revoked).
- * Undefined when it did not append, for whatever reason: then findRefreshToken() and the grant's
- * checks say why (a spent token is a reuse). The checks here only gate the shortcut; they decide
- * no answer. A token that is not the link before `next` matches no hash there and appends nothing.
+ * PostgreSQL: spends the refresh token and appends `next`, the link that spends it, in one
+ * statement, when nothing about the token refuses it (this client's, current, unexpired, family
+ * not revoked). Undefined when it did not append, for whatever reason: then findRefreshToken() and
+ * the grant's checks say why (a spent token is a reuse). The checks here only gate the shortcut;
+ * they decide no answer. A token whose hash is not its link's appends nothing.
  */
-export async function spendRefreshToken(db: Db, token: string, next: OAuthRefreshChainTable, clientId: string, now: number): Promise<RefreshTokenState | undefined> {
+export async function spendRefreshToken(db: Db, token: string, linkId: string, next: MintedLink, clientId: string, now: number): Promise<RefreshTokenState | undefined> {
   const row = await spendLink.first(db, {
-    familyId: next.family_id, seq: next.seq - 1, hash: sha256(token), clientId, now, nextSeq: next.seq, nextHash: next.token_hash, nextExpiresAt: next.expires_at,
+    id: linkId, hash: sha256(token), clientId, now, nextId: next.id, nextHash: next.token_hash, nextExpiresAt: next.expires_at,
   });
   if (!row?.appended) return undefined;
   return {
-    familyId: next.family_id, seq: next.seq - 1, expiresAt: row.expires_at, spent: false,
+    linkId, familyId: row.family_id, expiresAt: row.expires_at, spent: false,
     connector_id: row.connector_id, user_id: row.user_id, scope: row.scope, auth_time: row.auth_time, revoked_at: row.revoked_at,
   };
 }
 
 /**
- * Appends a link to a family's chain. False when the position is taken: another use of the
- * previous token got there first — the compare-and-set that makes each refresh token single-use.
+ * Appends a link to a family's chain, spending `spends` (null for a family's first). False when
+ * that link is already spent: another use of its token got there first — the compare-and-set
+ * that makes each refresh token single-use.
  */
-export async function appendRefreshToken(db: Db, link: OAuthRefreshChainTable): Promise<boolean> {
+export async function appendRefreshToken(db: Db, link: MintedLink, familyId: string, spends: string | null): Promise<boolean> {
   try {
-    await chainLinkInsert.run(db, link);
+    await linkInsert.run(db, { ...link, family_id: familyId, spends });
     return true;
   } catch (err) {
     if (isUniqueViolation(err)) return false;
@@ -174,7 +173,6 @@ export async function deleteConsent(db: Db, userId: string, connectorId: string)
   return Number(res.numDeletedRows) > 0;
 }
 
-/** When the session behind a cookie began: the OpenID Connect auth_time. */
 /** When the session's log-in happened, and whether it passed a second factor. */
 export async function sessionLogin(db: Db, sessionHash: string): Promise<{ created_at: number; second_factor: number } | undefined> {
   return db.selectFrom('sessions').select(['created_at', 'second_factor']).where('id_hash', '=', sessionHash).executeTakeFirst();

@@ -3,8 +3,6 @@
 // offline; they also carry the grant family (gid) so introspection and userinfo notice a revoked
 // family or a revoked token id at once. Refresh tokens are opaque, prefixed, stored as SHA-256.
 import type { Deps } from '../deps.js';
-import type { OAuthRefreshChainTable } from '../db/schema.js';
-import { refreshTokenAt } from './refresh-token-format.js';
 import { uuidv7 } from '../lib/ids.js';
 import { signJwt, verifyJwt } from '../keys/jwt.js';
 import type { Client } from './client-auth.js';
@@ -14,8 +12,6 @@ import { findClient, findFamily, isAccessTokenRevoked } from './queries.js';
 
 export const ACCESS_TOKEN_TTL_MS = 60 * 60_000;
 export const ID_TOKEN_TTL_MS = 60 * 60_000;
-/** Zaikio: refresh tokens live 7 days, single use, rotated on every exchange. */
-export const REFRESH_TOKEN_TTL_MS = 7 * 24 * 3600_000;
 export const AT_TYP = 'at+jwt';
 
 export type Bearer = { id: string; type: 'Person' | 'Organization' };
@@ -49,11 +45,6 @@ export interface IssueInput {
 export function bearerFor(scopes: ParsedScope[], userId: string): Bearer {
   const org = scopes.find((s) => s.bearer?.type === 'Org' && s.bearer.id);
   return org ? { id: org.bearer!.id!, type: 'Organization' } : { id: userId, type: 'Person' };
-}
-
-/** The refresh token at a position of a family's chain and its link; the caller stores the link. */
-export function newRefreshToken(familyId: string, seq: number, now: number): { token: string; link: OAuthRefreshChainTable } {
-  return refreshTokenAt(familyId, seq, now, REFRESH_TOKEN_TTL_MS);
 }
 
 /**

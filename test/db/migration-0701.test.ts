@@ -8,8 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { dropSchema, openDatabase, type Db } from '../../src/db/database.js';
 import { migrations } from '../../src/db/migrations/index.js';
-import type { Database } from '../../src/db/schema.js';
+import type { Database, OAuthFamiliesTable } from '../../src/db/schema.js';
 import { onPostgres } from '../helpers/app.js';
+
+/** The schema of 0701's time: the chain, and families without 0800's expires_at. */
+type Schema0701 = Omit<Database, 'oauth_families'> & {
+  oauth_families: Omit<OAuthFamiliesTable, 'expires_at'>;
+  oauth_refresh_chain: { family_id: string; seq: number; token_hash: string; created_at: number; expires_at: number };
+};
 
 const provider: MigrationProvider = { getMigrations: async (): Promise<Record<string, Migration>> => migrations };
 
@@ -17,12 +23,12 @@ describe('migration 0701: a family\'s links without a foreign key', () => {
   const schema = onPostgres() ? `t_${randomBytes(6).toString('hex')}` : undefined;
   const databaseUrl = onPostgres() ? process.env.DATABASE_URL! : 'sqlite::memory:';
   let db: Db;
-  let k: Kysely<Database>;
+  let k: Kysely<Schema0701>;
   let migrator: Migrator;
 
   before(async () => {
     db = await openDatabase({ databaseUrl, databaseSchema: schema });
-    k = db.kysely;
+    k = db.kysely as unknown as Kysely<Schema0701>;
     migrator = new Migrator({ db: k, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
     assert.equal((await migrator.migrateTo('0700_sqlite_change_versions')).error, undefined);
     await k.insertInto('users').values({ id: 'u1', email: 'a@example.com', name: 'A', password_hash: 'x', created_at: 1 }).execute();

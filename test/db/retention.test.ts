@@ -10,7 +10,7 @@ import { basic, codeFor, developer, form, redeem, tokenRequest, type OAuthClient
 import { createUser, domainToken, seedDomain } from '../kandy/setup.js';
 
 const DAY = 24 * 3600_000;
-const none: PruneCounts = { sessions: 0, oauth_codes: 0, oauth_revoked_access_tokens: 0, oauth_refresh_chain: 0, oauth_families: 0, domain_tokens: 0, webhook_deliveries: 0, platform_event_deliveries: 0, idempotency_keys: 0, email_links: 0, mail_messages: 0, federated_logins: 0, audit_events: 0 };
+const none: PruneCounts = { sessions: 0, oauth_codes: 0, oauth_revoked_access_tokens: 0, oauth_refresh_links: 0, oauth_families: 0, domain_tokens: 0, webhook_deliveries: 0, platform_event_deliveries: 0, idempotency_keys: 0, email_links: 0, mail_messages: 0, federated_logins: 0, audit_events: 0 };
 
 describe('pruning expired rows', () => {
   let t: TestApp;
@@ -28,7 +28,7 @@ describe('pruning expired rows', () => {
 
   const refresh = (token: string) => tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: token }, { authorization: basic(web.id, web.secret) });
   const rows = async () => ({
-    chain: (await t.db.kysely.selectFrom('oauth_refresh_chain').select(['family_id', 'seq']).orderBy('family_id').orderBy('seq').execute()).map((r) => `${r.family_id}:${r.seq}`),
+    links: (await t.db.kysely.selectFrom('oauth_refresh_links').select('id').orderBy('id').execute()).map((r) => r.id),
     families: (await t.db.kysely.selectFrom('oauth_families').select('id').orderBy('id').execute()).map((r) => r.id),
   });
   const gidOf = (accessToken: string): string => JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).gid as string;
@@ -61,8 +61,9 @@ describe('pruning expired rows', () => {
       }
     }
     // Day 24. Links 1…6 of the live family expire on days 7, 7, 13, 19, 25, 31; with a week's grace
-    // the spent ones expiring before day 17 go. The dead family's only link expired on day 7.
-    assert.equal((await rows()).chain.length, 7);
+    // those expiring before day 17 go. The dead family's only link, its last, expired on day 7:
+    // the family goes with it.
+    assert.equal((await rows()).links.length, 7);
     // Alice logs in again today: that session is alive. The three made on day 0 (hers, the
     // developer's, the Kandy developer's) expired on day 14; both codes after a minute; the
     // revoked access token's entry after an hour; the Kandy token on day 1.
@@ -72,8 +73,8 @@ describe('pruning expired rows', () => {
 
     const counts = await prune(t.db.kysely, t.clock.now());
     // Each sign-up e-mailed a confirmation link (the development outbox): both gone a week after the link expired.
-    assert.deepEqual(counts, { ...none, sessions: 3, oauth_codes: 2, oauth_revoked_access_tokens: 1, oauth_refresh_chain: 3, oauth_families: 1, domain_tokens: 1, email_links: 3, mail_messages: 3 });
-    assert.deepEqual(await rows(), { families: [live], chain: [`${live}:4`, `${live}:5`, `${live}:6`] });
+    assert.deepEqual(counts, { ...none, sessions: 3, oauth_codes: 2, oauth_revoked_access_tokens: 1, oauth_refresh_links: 4, oauth_families: 1, domain_tokens: 1, email_links: 3, mail_messages: 3 });
+    assert.deepEqual(await rows(), { families: [live], links: tokens.slice(3).map((x) => /^tor_(.{36})_/.exec(x.refresh_token)![1]!) });
     assert.deepEqual(await prune(t.db.kysely, t.clock.now()), none, 'a second run finds nothing');
     assert.equal((await again.get('/dashboard')).statusCode, 200, 'the live session stays');
 

@@ -38,10 +38,10 @@ describe('refresh tokens', () => {
     assert.equal(r1.headers['cache-control'], 'no-store');
     const second = r1.json();
     assert.notEqual(second.refresh_token, first.refresh_token);
-    // tor_<grant family>_<position in its chain>_<256-bit secret>; the family is the access token's gid.
-    const gid = JSON.parse(Buffer.from(second.access_token.split('.')[1], 'base64url').toString()).gid as string;
-    assert.match(first.refresh_token, new RegExp(`^tor_${gid}_1_[A-Za-z0-9_-]{43}$`));
-    assert.match(second.refresh_token, new RegExp(`^tor_${gid}_2_[A-Za-z0-9_-]{43}$`));
+    // tor_<link id: a UUIDv7>_<256-bit secret>; each new link's id sorts after its predecessor's.
+    const shape = /^tor_([0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})_[A-Za-z0-9_-]{43}$/;
+    const [firstLink, secondLink] = [shape.exec(first.refresh_token)?.[1], shape.exec(second.refresh_token)?.[1]];
+    assert.ok(firstLink && secondLink && firstLink < secondLink, `${first.refresh_token} then ${second.refresh_token}`);
     const r2 = await refresh(second.refresh_token);
     assert.equal(r2.statusCode, 200);
     assert.equal((await introspect(t.app, web, r2.json().access_token)).active, true);
@@ -94,12 +94,14 @@ describe('refresh tokens', () => {
     assert.deepEqual((await refresh(fourth.refresh_token)).json(), revoked);
   });
 
-  test('a made-up token naming a real family and position is not valid, and revokes nothing', async () => {
+  test('a made-up token naming a real link, or its family in the format of before 0800, is not valid, and revokes nothing', async () => {
     const first = await start();
     const second = (await refresh(first.refresh_token)).json();
-    const [, family, seq] = /^tor_(.{36})_(\d+)_/.exec(second.refresh_token)!;
+    const link = (t: string) => /^tor_(.{36})_/.exec(t)![1]!;
+    const family = JSON.parse(Buffer.from(second.access_token.split('.')[1], 'base64url').toString()).gid as string;
     const invalid = { error: 'invalid_grant', error_description: 'the refresh token is not valid' };
-    for (const forged of [`tor_${family}_${seq}_${'A'.repeat(43)}`, `tor_${family}_1_${'A'.repeat(43)}`, `tor_${family}_9_${'A'.repeat(43)}`]) {
+    for (const forged of [`tor_${link(second.refresh_token)}_${'A'.repeat(43)}`, `tor_${link(first.refresh_token)}_${'A'.repeat(43)}`,
+      `tor_${family}_1_${'A'.repeat(43)}`, `tor_${family}_2_${'A'.repeat(43)}`]) {
       const res = await refresh(forged);
       assert.deepEqual([res.statusCode, res.json()], [400, invalid]);
     }

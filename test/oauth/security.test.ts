@@ -108,7 +108,7 @@ describe('OAuth security', () => {
     const tokens = (await redeem(t.app, web, c.code, c.verifier)).json();
     const db = t.db.kysely;
     const dump = JSON.stringify(await Promise.all([
-      db.selectFrom('oauth_codes').selectAll().execute(), db.selectFrom('oauth_refresh_chain').selectAll().execute(),
+      db.selectFrom('oauth_codes').selectAll().execute(), db.selectFrom('oauth_refresh_links').selectAll().execute(),
       db.selectFrom('oauth_families').selectAll().execute(), db.selectFrom('connectors').selectAll().execute(),
       db.selectFrom('oauth_consents').selectAll().execute(), db.selectFrom('oauth_revoked_access_tokens').selectAll().execute(),
     ]));

@@ -8,7 +8,8 @@ import { uuidv7 } from '../../lib/ids.js';
 import type { Client } from '../client-auth.js';
 import { InvalidGrant, InvalidRequest } from '../errors.js';
 import { findCode, insertFamily, appendRefreshToken, redeemCode, revokeFamily } from '../queries.js';
-import { bearerFor, issueTokens, newRefreshToken, type TokenResponse } from '../tokens.js';
+import { ACCESS_TOKEN_TTL_MS, bearerFor, issueTokens, type TokenResponse } from '../tokens.js';
+import { mintRefreshToken } from '../refresh-token-format.js';
 import { ANY_DIRECTORY, parseScopes, splitScope } from '../scopes.js';
 import { required, type Grant, type TokenParams } from './types.js';
 
@@ -39,13 +40,17 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   const scope = row.scope;
   // Everything that can fail is decided before the code is spent.
   const bearer = bearerFor(parseScopes(splitScope(scope), client.permissions, ANY_DIRECTORY), row.user_id);
-  const refresh = client.grantTypes.includes('refresh_token') ? newRefreshToken(familyId, 1, now) : undefined;
+  const refresh = client.grantTypes.includes('refresh_token') ? mintRefreshToken(now) : undefined;
   const won = await deps.db.transaction().execute(async (trx) => {
     if (!(await redeemCode(trx, codeHash, now, familyId))) return false;
-    await insertFamily(trx, { id: familyId, connector_id: client.id, user_id: row.user_id, scope, auth_time: row.auth_time, created_at: now, revoked_at: null, revoked_reason: null });
-    // The family is new, so its first link cannot be taken; if it were, the transaction must not
-    // commit a family without its refresh token (on PostgreSQL the failed insert aborted it).
-    if (refresh && !(await appendRefreshToken(trx, refresh.link))) throw new Error('the first refresh token of a new grant family already exists');
+    // Without a refresh token the family ends with its access tokens; with one, with its chain.
+    await insertFamily(trx, {
+      id: familyId, connector_id: client.id, user_id: row.user_id, scope, auth_time: row.auth_time, created_at: now, revoked_at: null, revoked_reason: null,
+      expires_at: refresh ? null : now + ACCESS_TOKEN_TTL_MS,
+    });
+    // A family's first link spends nothing, so nothing can refuse it but a failed write, and the
+    // transaction must not commit a family without its refresh token then.
+    if (refresh && !(await appendRefreshToken(trx, refresh.link, familyId, null))) throw new Error('the first refresh token of a new grant family could not be stored');
     return true;
   });
   if (!won) return replay(deps, codeHash);

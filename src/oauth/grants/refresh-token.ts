@@ -1,29 +1,29 @@
 // RFC 6749 §6: refresh. Every use spends the refresh token and issues the next one of its family's
 // chain (rotation); a spent token presented again means two parties hold it, so the whole family
-// is revoked (RFC 9700 §4.14.2). Of two concurrent uses exactly one appends the next link (the
-// chain's primary key is the compare-and-set) and the other is a reuse: one wins, then the family
-// is revoked.
+// is revoked (RFC 9700 §4.14.2). Of two concurrent uses exactly one appends the link that spends
+// the token (the unique key on what a link spends is the compare-and-set) and the other is a
+// reuse: one wins, then the family is revoked.
 import type { Deps } from '../../deps.js';
 import type { Client } from '../client-auth.js';
 import { InvalidGrant, InvalidScope } from '../errors.js';
 import { appendRefreshToken, findRefreshToken, revokeFamily, spendRefreshToken, type RefreshTokenState } from '../queries.js';
-import { parseRefreshToken } from '../refresh-token-format.js';
+import { mintRefreshToken, refreshLinkId } from '../refresh-token-format.js';
 import { memberRoles } from '../../auth/second-factor.js';
 import { ANY_DIRECTORY, parseScopes, personMayKeep, splitScope, targetedOrgs } from '../scopes.js';
-import { bearerFor, issueTokens, newRefreshToken, type Bearer, type TokenResponse } from '../tokens.js';
+import { bearerFor, issueTokens, type Bearer, type TokenResponse } from '../tokens.js';
 import { required, type Grant, type TokenParams } from './types.js';
 
 async function handler(deps: Deps, client: Client, params: TokenParams): Promise<TokenResponse> {
   const token = required(params, 'refresh_token');
   const now = deps.clock.now();
-  const id = parseRefreshToken(token);
+  const linkId = refreshLinkId(token);
   // PostgreSQL: spend the token and append the next one in the round trip that reads it, when no
   // check after the append can refuse the refresh (no narrower scope asked for; a lost role
   // revokes the whole family anyway). Anything else, and any refusal, takes the path below,
   // which reads the token again and says why.
-  if (id && deps.dialect === 'postgres' && params.scope === undefined) {
-    const next = newRefreshToken(id.familyId, id.seq + 1, now);
-    const row = await spendRefreshToken(deps.db, token, next.link, client.id, now);
+  if (linkId && deps.dialect === 'postgres' && params.scope === undefined) {
+    const next = mintRefreshToken(now);
+    const row = await spendRefreshToken(deps.db, token, linkId, next.link, client.id, now);
     if (row) return issue(deps, client, row, splitScope(row.scope), next.token, now);
   }
 
@@ -39,8 +39,8 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   const extra = asked.find((s) => !granted.includes(s));
   if (extra) throw new InvalidScope(`the scope "${extra}" was not granted to this refresh token`);
 
-  const next = newRefreshToken(row.familyId, row.seq + 1, now);
-  if (!(await appendRefreshToken(deps.db, next.link))) return reuse(deps, row.familyId);
+  const next = mintRefreshToken(now);
+  if (!(await appendRefreshToken(deps.db, next.link, row.familyId, row.linkId))) return reuse(deps, row.familyId);
   return issue(deps, client, row, asked, next.token, now);
 }
 
