@@ -17,7 +17,7 @@ const TokenResponse = {
   required: ['access_token', 'token_type', 'expires_in', 'scope', 'bearer'],
   examples: [{
     access_token: 'eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ik…', token_type: 'Bearer', expires_in: 3600, scope: 'openid groupinfo.read',
-    refresh_token: 'tor_0193a1f5-8a2c-7e14-b3f9-2d4e6f8a0b1c_2_q8Xw3vR0mT5yL2nB7cK9dF4hJ6gP1sA0zE3uI8oY5tW', bearer: { id: '0193a1e7-1a2b-7c3d-8e4f-5a6b7c8d9e0f', type: 'Person' },
+    refresh_token: 'tor_0193a1f5-9b3d-7f25-84a0-3e5f7a9b1c2d_q8Xw3vR0mT5yL2nB7cK9dF4hJ6gP1sA0zE3uI8oY5tW', bearer: { id: '0193a1e7-1a2b-7c3d-8e4f-5a6b7c8d9e0f', type: 'Person' },
   }],
 } as const;
 
