@@ -22,16 +22,7 @@ const isPostgres = (db: Kysely<unknown>): boolean => db.getExecutor().adapter in
 export async function up(db: Kysely<unknown>): Promise<void> {
   if (isPostgres(db)) {
     await sql`alter table oauth_refresh_chain drop constraint oauth_refresh_chain_family_id_fkey`.execute(db);
-    // Statement-level, with the deleted rows as a table: deleting a connector removes its families
-    // (and their links) in one statement each, not one per family.
-    await sql`
-      create or replace function tessera_family_links_cascade() returns trigger language plpgsql as $$
-      begin
-        execute format('delete from %I.oauth_refresh_chain c using gone where c.family_id = gone.id', tg_table_schema);
-        return null;
-      end $$`.execute(db);
-    await sql`create trigger oauth_families_links_cascade after delete on oauth_families
-      referencing old table as gone for each statement execute function tessera_family_links_cascade()`.execute(db);
+    await createLinksCascade(db, true);
     return;
   }
   // SQLite alters a key or a table's kind only by building the table anew; one transaction, so a
@@ -39,9 +30,27 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await rebuildChain(trx, false);
     await rebuildFamilies(trx, true);
-    await sql`create trigger oauth_families_links_cascade after delete on oauth_families for each row
-      begin delete from oauth_refresh_chain where family_id = old.id; end`.execute(trx);
+    await createLinksCascade(trx, false);
   });
+}
+
+/** The trigger by which a deleted family takes its chain's links (also 0800's down). */
+export async function createLinksCascade(db: Kysely<unknown>, postgres: boolean): Promise<void> {
+  if (!postgres) {
+    await sql`create trigger oauth_families_links_cascade after delete on oauth_families for each row
+      begin delete from oauth_refresh_chain where family_id = old.id; end`.execute(db);
+    return;
+  }
+  // Statement-level, with the deleted rows as a table: deleting a connector removes its families
+  // (and their links) in one statement each, not one per family.
+  await sql`
+    create or replace function tessera_family_links_cascade() returns trigger language plpgsql as $$
+    begin
+      execute format('delete from %I.oauth_refresh_chain c using gone where c.family_id = gone.id', tg_table_schema);
+      return null;
+    end $$`.execute(db);
+  await sql`create trigger oauth_families_links_cascade after delete on oauth_families
+    referencing old table as gone for each statement execute function tessera_family_links_cascade()`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -20,6 +20,7 @@
 // Down drops every refresh token (their clients sign in again) rather than rebuild chains from
 // links that may no longer form one.
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
+import { createLinksCascade } from './0701_refresh_family_unlocked.js';
 
 /** An access token's life when this was written (oauth/tokens.ts): a migration does not follow later changes. */
 const ACCESS_TOKEN_TTL_MS = 3_600_000;
@@ -86,19 +87,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
       .addPrimaryKeyConstraint('oauth_refresh_chain_pk', ['family_id', 'seq'])
       .$call((b) => (postgres ? b : b.modifyEnd(sql`without rowid`)))
       .execute();
-    if (postgres) {
-      await sql`
-        create or replace function tessera_family_links_cascade() returns trigger language plpgsql as $$
-        begin
-          execute format('delete from %I.oauth_refresh_chain c using gone where c.family_id = gone.id', tg_table_schema);
-          return null;
-        end $$`.execute(trx);
-      await sql`create trigger oauth_families_links_cascade after delete on oauth_families
-        referencing old table as gone for each statement execute function tessera_family_links_cascade()`.execute(trx);
-    } else {
-      await sql`create trigger oauth_families_links_cascade after delete on oauth_families for each row
-        begin delete from oauth_refresh_chain where family_id = old.id; end`.execute(trx);
-    }
+    await createLinksCascade(trx, postgres);
   };
   if (postgres) await run(db);
   else await db.transaction().execute(run);
