@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --expose-gc
+#!/usr/bin/env -S node --max-semi-space-size=8 --expose-gc
 // tessera start | migrate | keys rotate | master-key rotate|remove | plans | prune
 import { parseArgs } from 'node:util';
 import { loadConfig, masterKey, ConfigError, workerCount } from './config.js';
