@@ -3,6 +3,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshLinksTable } from '../db/schema.js';
 import { prepared } from '../db/prepared.js';
+import { runGrouped } from '../db/group-commit.js';
 import { isUniqueViolation } from '../deps.js';
 import { safeEqual, sha256 } from '../lib/hash.js';
 import { refreshLinkId, type MintedLink } from './refresh-token-format.js';
@@ -131,7 +132,8 @@ export async function spendRefreshToken(db: Db, token: string, linkId: string, n
  */
 export async function appendRefreshToken(db: Db, link: MintedLink, familyId: string, spends: string | null): Promise<boolean> {
   try {
-    await linkInsert.run(db, { ...link, family_id: familyId, spends });
+    // Committed with the other appends of this turn (db/group-commit.ts), before the answer.
+    await runGrouped(db, linkInsert, { ...link, family_id: familyId, spends });
     return true;
   } catch (err) {
     if (isUniqueViolation(err)) return false;

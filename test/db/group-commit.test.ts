@@ -1,0 +1,93 @@
+// Group commit (src/db/group-commit.ts): the single-statement writes of one event-loop turn
+// commit in one SQLite transaction; each is durable — another connection reads it — when its
+// promise resolves; a unique violation fails only its own write; any other failure fails the whole
+// group and leaves nothing of it. Against a file database and a second connection, as another
+// process would read it.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { openDatabase, type Db } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { prepared } from '../../src/db/prepared.js';
+import { runGrouped } from '../../src/db/group-commit.js';
+
+const insertPlan = prepared<{ id: string; name: string }>()((db, p) => db.insertInto('plans').values({ id: p.id, name: p.name, max_users: 5, created_at: 1 }));
+
+describe('SQLite group commit', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-group-'));
+  const file = join(dir, 'tessera.db');
+  let db: Db;
+  let other: SQLite.Database;
+  let statements: string[] = [];
+
+  before(async () => {
+    db = await openDatabase({ databaseUrl: `sqlite:${file}`, databaseSchema: undefined }, (_ms, text) => statements.push(text.split(/\s/, 1)[0]!.toLowerCase()));
+    await migrateToLatest(db);
+    other = new SQLite(file, { readonly: true });
+  });
+  after(async () => {
+    other.close();
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const stored = (prefix: string): string[] =>
+    (other.prepare('select id from plans where id like ? order by id').pluck().all(`${prefix}%`) as string[]);
+
+  test('the writes of one turn commit together, each read by another connection once it resolves', async () => {
+    statements = [];
+    const ids = Array.from({ length: 8 }, (_, i) => `group-a-${i}`);
+    // What another connection reads as each write resolves: all eight, even as the first resolves.
+    const seen = await Promise.all(ids.map(async (id) => [await runGrouped(db.kysely, insertPlan, { id, name: id }), stored('group-a-')]));
+    assert.deepEqual(seen, ids.map(() => [1, ids]));
+    assert.deepEqual(statements, ids.map(() => 'insert'));
+  });
+
+  test('writes of different turns commit apart', async () => {
+    const first = runGrouped(db.kysely, insertPlan, { id: 'group-f-1', name: 'f' }).then(() => stored('group-f-'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = runGrouped(db.kysely, insertPlan, { id: 'group-f-2', name: 'f' }).then(() => stored('group-f-'));
+    assert.deepEqual(await Promise.all([first, second]), [['group-f-1'], ['group-f-1', 'group-f-2']]);
+  });
+
+  test('a write alone in its turn commits by itself, without a transaction', async () => {
+    statements = [];
+    assert.equal(await runGrouped(db.kysely, insertPlan, { id: 'group-b', name: 'b' }), 1);
+    assert.deepEqual(stored('group-b'), ['group-b']);
+    assert.deepEqual(statements, ['insert']);
+  });
+
+  test('a unique violation fails only its own write; the others of the group commit', async () => {
+    const results = await Promise.allSettled(['group-c-1', 'group-a-0', 'group-c-2'].map((id) => runGrouped(db.kysely, insertPlan, { id, name: id })));
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal(((results[1] as PromiseRejectedResult).reason as { code: string }).code, 'SQLITE_CONSTRAINT_PRIMARYKEY');
+    assert.deepEqual(stored('group-c'), ['group-c-1', 'group-c-2']);
+  });
+
+  test('any other failure fails every write of the group, and none of them is stored', async () => {
+    const results = await Promise.allSettled([
+      runGrouped(db.kysely, insertPlan, { id: 'group-d-1', name: 'd' }),
+      // Refused for a reason other than a constraint: a value SQLite cannot bind.
+      runGrouped(db.kysely, insertPlan, { id: 'group-d-x', name: {} as unknown as string }),
+      runGrouped(db.kysely, insertPlan, { id: 'group-d-2', name: 'd' }),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+    const reasons = new Set(results.map((r) => ((r as PromiseRejectedResult).reason as Error).message));
+    assert.equal(reasons.size, 1);
+    assert.deepEqual(stored('group-d'), []);
+    // The connection is usable afterwards: the next group commits.
+    assert.equal(await runGrouped(db.kysely, insertPlan, { id: 'group-d-3', name: 'd' }), 1);
+    assert.deepEqual(stored('group-d'), ['group-d-3']);
+  });
+
+  test('inside a transaction a write runs at once, as part of it', async () => {
+    await assert.rejects(db.kysely.transaction().execute(async (trx) => {
+      assert.equal(await runGrouped(trx, insertPlan, { id: 'group-e', name: 'e' }), 1);
+      throw new Error('roll back');
+    }), /roll back/);
+    assert.deepEqual(stored('group-e'), []);
+  });
+});
