@@ -9,8 +9,9 @@
 // commit and the pages they touch (the links of one turn land side by side at the end of their
 // time-ordered key): in a loop of inserts, ≈ 15 µs of CPU each alone against ≈ 8 µs in groups
 // of eight. On several workers, fewer commits also mean fewer times another worker's page cache
-// is dropped. PostgreSQL commits each on its own connection, in parallel: there a write runs as
-// it comes.
+// is dropped. On PostgreSQL runGrouped() runs a write as it comes (each connection commits on its
+// own); what batches there is a statement written for many rows at once, through perTurn()
+// (the refresh grant's spend: oauth/queries.ts).
 //
 // What a request waits for: the rest of the turn (the writes of the requests read in the same
 // poll), not a timer. A statement is atomic on its own — a failed one (a unique violation: the
@@ -23,60 +24,64 @@ import type { Prepared } from './prepared.js';
 
 type Db = Kysely<Database>;
 
-interface Pending {
-  write: (db: Db) => Promise<number>;
-  resolve: (changes: number) => void;
+interface Pending<I, O> {
+  item: I;
+  resolve: (out: O) => void;
   reject: (err: unknown) => void;
 }
 
-const queues = new WeakMap<Db, Pending[]>();
+/**
+ * What requests ask of `db` within one turn of the event loop, handed to `flush` together at the
+ * end of the turn; `flush` answers each item, in order, or fails them all by throwing.
+ */
+export function perTurn<I, O>(flush: (db: Db, items: I[]) => Promise<O[]>): (db: Db, item: I) => Promise<O> {
+  const queues = new WeakMap<Db, Pending<I, O>[]>();
+  return (db, item) => new Promise<O>((resolve, reject) => {
+    let queue = queues.get(db);
+    if (!queue) {
+      const group: Pending<I, O>[] = queue = [];
+      queues.set(db, group);
+      setImmediate(() => {
+        queues.delete(db);
+        flush(db, group.map((p) => p.item)).then(
+          (outs) => group.forEach((p, i) => p.resolve(outs[i]!)),
+          (err: unknown) => group.forEach((p) => p.reject(err)),
+        );
+      });
+    }
+    queue.push({ item, resolve, reject });
+  });
+}
+
+type Outcome = { ok: true; changes: number } | { ok: false; err: unknown };
 
 const undoneAlone = (err: unknown): boolean => String((err as { code?: unknown })?.code ?? '').startsWith('SQLITE_CONSTRAINT');
+
+const commitTogether = perTurn<(db: Db) => Promise<number>, Outcome>(async (db, writes) => {
+  const outcomes: Outcome[] = [];
+  const attempt = async (run: Db, write: (db: Db) => Promise<number>): Promise<void> => {
+    try {
+      outcomes.push({ ok: true, changes: await write(run) });
+    } catch (err) {
+      // A failure other than a constraint's may have ended SQLite's transaction: it fails the group.
+      if (!undoneAlone(err) && writes.length > 1) throw err;
+      outcomes.push({ ok: false, err });
+    }
+  };
+  // Alone in its turn: a transaction of its own, as any statement.
+  if (writes.length === 1) await attempt(db, writes[0]!);
+  else await db.transaction().execute(async (trx) => { for (const write of writes) await attempt(trx, write); });
+  return outcomes;
+});
 
 /**
  * Runs one prepared write (one statement) and answers how many rows it changed once it is
  * durable; on SQLite in a group with the other writes of this turn. Inside a transaction it runs
  * at once, as part of that transaction.
  */
-export function runGrouped<P>(db: Db, statement: Prepared<P, unknown>, params: P): Promise<number> {
+export async function runGrouped<P>(db: Db, statement: Prepared<P, unknown>, params: P): Promise<number> {
   if (db.isTransaction || !(db.getExecutor().adapter instanceof SqliteAdapter)) return statement.run(db, params);
-  return new Promise((resolve, reject) => {
-    let queue = queues.get(db);
-    if (!queue) {
-      queues.set(db, queue = []);
-      setImmediate(() => {
-        queues.delete(db);
-        void commitGroup(db, queue!);
-      });
-    }
-    queue.push({ write: (trx) => statement.run(trx, params), resolve, reject });
-  });
-}
-
-async function commitGroup(db: Db, group: Pending[]): Promise<void> {
-  if (group.length === 1) {
-    const [only] = group as [Pending];
-    return only.write(db).then(only.resolve, only.reject);
-  }
-  const outcomes: ({ ok: true; changes: number } | { ok: false; err: unknown })[] = [];
-  try {
-    await db.transaction().execute(async (trx) => {
-      for (const pending of group) {
-        try {
-          outcomes.push({ ok: true, changes: await pending.write(trx) });
-        } catch (err) {
-          if (!undoneAlone(err)) throw err;
-          outcomes.push({ ok: false, err });
-        }
-      }
-    });
-  } catch (err) {
-    for (const pending of group) pending.reject(err);
-    return;
-  }
-  group.forEach((pending, i) => {
-    const outcome = outcomes[i]!;
-    if (outcome.ok) pending.resolve(outcome.changes);
-    else pending.reject(outcome.err);
-  });
+  const outcome = await commitTogether(db, (run) => statement.run(run, params));
+  if (!outcome.ok) throw outcome.err;
+  return outcome.changes;
 }

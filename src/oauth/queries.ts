@@ -3,7 +3,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshLinksTable } from '../db/schema.js';
 import { prepared } from '../db/prepared.js';
-import { runGrouped } from '../db/group-commit.js';
+import { perTurn, runGrouped } from '../db/group-commit.js';
 import { isUniqueViolation } from '../deps.js';
 import { safeEqual, sha256 } from '../lib/hash.js';
 import { refreshLinkId, type MintedLink } from './refresh-token-format.js';
@@ -25,29 +25,36 @@ const linkById = prepared<{ id: string }>()((db, p) => db.selectFrom('oauth_refr
   .select(['l.family_id', 'l.token_hash', 'l.expires_at', 'f.connector_id', 'f.user_id', 'f.scope', 'f.auth_time', 'f.revoked_at',
     (eb) => eb.exists(eb.selectFrom('oauth_refresh_links as n').select(sql.lit(1).as('one')).whereRef('n.spends', '=', 'l.id')).as('spent')])
   .where('l.id', '=', p.id));
-// PostgreSQL: a refresh in one round trip instead of two (the read, then the append). The next
-// link is appended only if the presented token is this client's unexpired link of a family not
-// revoked; the presented link's family comes back either way, with whether the append happened.
-// An append that found the presented link already spent does nothing (ON CONFLICT). The hash is
-// compared by PostgreSQL, not in constant time: what its timing could tell is how much of a
+// PostgreSQL: the refreshes of one event-loop turn in one statement — one round trip and one
+// commit for all of them, instead of a read and an append each (db/group-commit.ts says why on
+// SQLite; here each commit also waits for its WAL flush). For each presented token the next link
+// is appended only if the token is this client's unexpired link of a family not revoked; each
+// presented link that exists comes back with its family and whether that request's own next link
+// was appended. Of two requests presenting one link (in this statement or another) one appends,
+// the other's append does nothing (ON CONFLICT on the unique key of what a link spends). The hash
+// is compared by PostgreSQL, not in constant time: what its timing could tell is how much of a
 // SHA-256 of an unguessable token matched, which no one can steer.
-const spendLink = prepared<{
-  id: string; hash: string; clientId: string; now: number; nextId: string; nextHash: string; nextExpiresAt: number;
+const spendLinks = prepared<{
+  ids: string[]; hashes: string[]; clientIds: string[]; nows: number[]; nextIds: string[]; nextHashes: string[]; nextExpiries: number[];
 }>()((db, p) => db
-  .with('presented', (q) => q.selectFrom('oauth_refresh_links as l')
+  .with('asked(id, hash, client_id, now, next_id, next_hash, next_expires_at)', () => sql<{
+    id: string; hash: string; client_id: string; now: number; next_id: string; next_hash: string; next_expires_at: number;
+  }>`(select * from unnest(${p.ids}::text[], ${p.hashes}::text[], ${p.clientIds}::text[], ${p.nows}::bigint[], ${p.nextIds}::text[], ${p.nextHashes}::text[], ${p.nextExpiries}::bigint[]))`)
+  .with('presented', (q) => q.selectFrom('asked as a')
+    .innerJoin('oauth_refresh_links as l', 'l.id', 'a.id')
     .innerJoin('oauth_families as f', 'f.id', 'l.family_id')
-    .select(['l.family_id', 'l.token_hash', 'l.expires_at', 'f.connector_id', 'f.user_id', 'f.scope', 'f.auth_time', 'f.revoked_at'])
-    .where('l.id', '=', p.id))
+    .select(['a.id', 'a.hash', 'a.client_id', 'a.now', 'a.next_id', 'a.next_hash', 'a.next_expires_at',
+      'l.family_id', 'l.token_hash', 'l.expires_at', 'f.connector_id', 'f.user_id', 'f.scope', 'f.auth_time', 'f.revoked_at']))
   .with('appended', (q) => q.insertInto('oauth_refresh_links')
     .columns(['id', 'family_id', 'spends', 'token_hash', 'created_at', 'expires_at'])
-    .expression((eb) => eb.selectFrom('presented').select([
-      eb.val(p.nextId).as('id'), 'family_id', eb.val(p.id).as('spends'), eb.val(p.nextHash).as('token_hash'),
-      eb.cast<number>(eb.val(p.now), 'bigint').as('created_at'), eb.cast<number>(eb.val(p.nextExpiresAt), 'bigint').as('expires_at'),
-    ]).where('token_hash', '=', p.hash).where('connector_id', '=', p.clientId).where('revoked_at', 'is', null).where('expires_at', '>', p.now))
+    .expression((eb) => eb.selectFrom('presented')
+      .select(['next_id as id', 'family_id', 'id as spends', 'next_hash as token_hash', 'now as created_at', 'next_expires_at as expires_at'])
+      .whereRef('token_hash', '=', 'hash').whereRef('connector_id', '=', 'client_id').where('revoked_at', 'is', null).whereRef('expires_at', '>', 'now'))
     .onConflict((oc) => oc.doNothing())
     .returning('id'))
   .selectFrom('presented')
-  .select(['family_id', 'expires_at', 'connector_id', 'user_id', 'scope', 'auth_time', 'revoked_at', (eb) => eb.exists(eb.selectFrom('appended').select('id')).as('appended')]));
+  .select(['next_id', 'family_id', 'expires_at', 'connector_id', 'user_id', 'scope', 'auth_time', 'revoked_at',
+    (eb) => eb.exists(eb.selectFrom('appended').select('appended.id').whereRef('appended.id', '=', 'presented.next_id')).as('appended')]));
 const revokedJti = prepared<{ jti: string }>()((db, p) => db.selectFrom('oauth_revoked_access_tokens').select('jti').where('jti', '=', p.jti));
 
 export const findClient = (db: Db, id: string): Promise<ConnectorsTable | undefined> =>
@@ -107,22 +114,34 @@ export async function findRefreshToken(db: Db, token: string): Promise<RefreshTo
   };
 }
 
+interface SpendAsk { token: string; linkId: string; next: MintedLink; clientId: string; now: number }
+
+const spendTogether = perTurn<SpendAsk, RefreshTokenState | undefined>(async (db, asks) => {
+  const rows = await spendLinks.all(db, {
+    ids: asks.map((a) => a.linkId), hashes: asks.map((a) => sha256(a.token)), clientIds: asks.map((a) => a.clientId), nows: asks.map((a) => a.now),
+    nextIds: asks.map((a) => a.next.id), nextHashes: asks.map((a) => a.next.token_hash), nextExpiries: asks.map((a) => a.next.expires_at),
+  });
+  const byNext = new Map(rows.map((r) => [r.next_id, r]));
+  return asks.map((a) => {
+    const row = byNext.get(a.next.id);
+    if (!row?.appended) return undefined;
+    return {
+      linkId: a.linkId, familyId: row.family_id, expiresAt: row.expires_at, spent: false,
+      connector_id: row.connector_id, user_id: row.user_id, scope: row.scope, auth_time: row.auth_time, revoked_at: row.revoked_at,
+    };
+  });
+});
+
 /**
  * PostgreSQL: spends the refresh token and appends `next`, the link that spends it, in one
- * statement, when nothing about the token refuses it (this client's, current, unexpired, family
- * not revoked). Undefined when it did not append, for whatever reason: then findRefreshToken() and
- * the grant's checks say why (a spent token is a reuse). The checks here only gate the shortcut;
- * they decide no answer. A token whose hash is not its link's appends nothing.
+ * statement with the other refreshes of this turn, when nothing about the token refuses it (this
+ * client's, current, unexpired, family not revoked). Undefined when it did not append, for
+ * whatever reason: then findRefreshToken() and the grant's checks say why (a spent token is a
+ * reuse). The checks here only gate the shortcut; they decide no answer. A token whose hash is
+ * not its link's appends nothing.
  */
-export async function spendRefreshToken(db: Db, token: string, linkId: string, next: MintedLink, clientId: string, now: number): Promise<RefreshTokenState | undefined> {
-  const row = await spendLink.first(db, {
-    id: linkId, hash: sha256(token), clientId, now, nextId: next.id, nextHash: next.token_hash, nextExpiresAt: next.expires_at,
-  });
-  if (!row?.appended) return undefined;
-  return {
-    linkId, familyId: row.family_id, expiresAt: row.expires_at, spent: false,
-    connector_id: row.connector_id, user_id: row.user_id, scope: row.scope, auth_time: row.auth_time, revoked_at: row.revoked_at,
-  };
+export function spendRefreshToken(db: Db, token: string, linkId: string, next: MintedLink, clientId: string, now: number): Promise<RefreshTokenState | undefined> {
+  return spendTogether(db, { token, linkId, next, clientId, now });
 }
 
 /**

@@ -47,12 +47,13 @@ describe('refresh tokens', () => {
     assert.equal((await introspect(t.app, web, r2.json().access_token)).active, true);
   });
 
+  const statements = async () => {
+    const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const count = (kind: string) => Number(new RegExp(`^tessera_db_query_duration_seconds_count\\{statement="${kind}",outcome="ok"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    return { with: count('with'), select: count('select'), insert: count('insert'), update: count('update'), other: count('other') };
+  };
+
   test('a refresh reads and appends in one statement on PostgreSQL (a data-modifying WITH), in a read and an insert on SQLite', async () => {
-    const statements = async () => {
-      const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
-      const count = (kind: string) => Number(new RegExp(`^tessera_db_query_duration_seconds_count\\{statement="${kind}",outcome="ok"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
-      return { with: count('with'), select: count('select'), insert: count('insert'), update: count('update'), other: count('other') };
-    };
     const expected = onPostgres() ? { with: 1, select: 0, insert: 0, update: 0, other: 0 } : { with: 0, select: 1, insert: 1, update: 0, other: 0 };
     let token = (await refresh((await start()).refresh_token)).json().refresh_token as string; // the client is cached from here on
     // A scrape runs statements of its own (gauges read at scrape time), counted between two
@@ -71,6 +72,22 @@ describe('refresh tokens', () => {
       })));
     }
     assert.deepEqual(counts.at(-1), expected, `counts: ${JSON.stringify(counts)}`);
+  });
+
+  test('refreshes arriving together each rotate; on PostgreSQL in one statement (db/group-commit.ts)', async () => {
+    const families = await Promise.all(Array.from({ length: 8 }, () => start()));
+    const before = await statements();
+    const results = await Promise.all(families.map((f) => refresh(f.refresh_token)));
+    const after = await statements();
+    assert.deepEqual(results.map((r) => r.statusCode), families.map(() => 200));
+    // Only refreshes make WITH statements; SQLite's group is one transaction of eight inserts
+    // (test/db/group-commit.test.ts), here eight reads and eight inserts.
+    if (onPostgres()) assert.equal(after.with - before.with, 1);
+    else assert.deepEqual([after.with - before.with, after.insert - before.insert], [0, 8]);
+    // Each new token is the current one of its family, and each spent one a reuse.
+    const next = await Promise.all(results.map((r) => refresh(r.json().refresh_token as string)));
+    assert.deepEqual(next.map((r) => r.statusCode), families.map(() => 200));
+    assert.deepEqual((await refresh(families[0]!.refresh_token)).json(), reused);
   });
 
   test('presenting a spent refresh token revokes the whole family, including the newest tokens', async () => {
