@@ -12,6 +12,7 @@ import { newId, uuidv7 } from '../lib/ids.js';
 import { toE164 } from '../lib/phone.js';
 import type { Database, GroupRole, GroupsTable, MessagesTable, OrgRole } from '../db/schema.js';
 import { prepared } from '../db/prepared.js';
+import { runGrouped } from '../db/group-commit.js';
 import { normaliseEmail } from '../accounts/accounts.service.js';
 import type { EventSource, WebhookEvents } from '../webhooks/events.js';
 
@@ -399,8 +400,9 @@ export async function postMessage(deps: Pick<Deps, 'db' | 'clock'>, groupId: str
   const now = deps.clock.now();
   const msg = { id: uuidv7(now), group_id: groupId, sender_type: sender.type, sender_id: sender.id, sender_name: sender.name, text, created_at: now };
   const { group_id: _g, ...out } = msg;
-  // The common case is one statement with no transaction around it (the platform write's hot path).
-  if (!record) await insertMessage.run(deps.db, msg);
+  // The common case is one statement with no transaction around it (the platform write's hot
+  // path), committed with the other messages of this turn (db/group-commit.ts).
+  if (!record) await runGrouped(deps.db, insertMessage, msg);
   else {
     await deps.db.transaction().execute(async (trx) => {
       await insertMessage.run(trx, msg);

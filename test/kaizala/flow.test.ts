@@ -171,6 +171,15 @@ describe('the platform API', () => {
     assert.deepEqual([third.messages.map((m: { message: string }) => m.message), third.nextCursor], [['m1'], null]);
   });
 
+  test('messages posted together are each stored as answered (their inserts commit together on SQLite)', async () => {
+    const texts = Array.from({ length: 8 }, (_, i) => `together ${i}`);
+    const posted = await Promise.all(texts.map((message) => t.app.inject({ method: 'POST', url: `/v1/groups/${groupId}/messages`, headers: auth, payload: { message } })));
+    assert.deepEqual(posted.map((r) => r.statusCode), texts.map(() => 201));
+    const ids = posted.map((r) => r.json().referenceId as string);
+    const stored = await t.db.kysely.selectFrom('messages').select(['id', 'text']).where('id', 'in', ids).orderBy('id').execute();
+    assert.deepEqual(stored.map((m) => [m.id, m.text]), posted.map((r, i) => [r.json().referenceId, texts[i]]).sort(([a], [b]) => (a! < b! ? -1 : 1)));
+  });
+
   test('validates message bodies: empty, too long, unknown fields', async () => {
     const cases: [unknown, number, unknown][] = [
       [{}, 400, { error: { code: 'validation_failed', message: 'message: is required', details: { field: 'message' } } }],
