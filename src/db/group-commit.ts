@@ -85,3 +85,30 @@ export async function runGrouped<P>(db: Db, statement: Prepared<P, unknown>, par
   if (!outcome.ok) throw outcome.err;
   return outcome.changes;
 }
+
+/**
+ * Inserts rows of one table, each answered once it is durable: on SQLite through runGrouped()
+ * with `one`; on PostgreSQL the rows of one turn go in one statement, `many`, whose parameter
+ * `rows` is their JSON array (written with json_populate_recordset), one round trip and one commit
+ * for all. If that statement fails (one row refused, say a foreign key gone meanwhile), each row
+ * is inserted alone, so that each request hears its own outcome.
+ */
+export function groupedInserts<R>(one: Prepared<R, unknown>, many: Prepared<{ rows: string }, unknown>): (db: Db, row: R) => Promise<number> {
+  const together = perTurn<R, Outcome>(async (db, rows) => {
+    if (rows.length > 1) {
+      try {
+        await many.run(db, { rows: JSON.stringify(rows) });
+        return rows.map(() => ({ ok: true, changes: 1 }));
+      } catch {
+        // Said row by row below.
+      }
+    }
+    return Promise.all(rows.map((row) => one.run(db, row).then((changes): Outcome => ({ ok: true, changes }), (err: unknown): Outcome => ({ ok: false, err }))));
+  });
+  return async (db, row) => {
+    if (db.isTransaction || db.getExecutor().adapter instanceof SqliteAdapter) return runGrouped(db, one, row);
+    const outcome = await together(db, row);
+    if (!outcome.ok) throw outcome.err;
+    return outcome.changes;
+  };
+}

@@ -1,6 +1,6 @@
 // Organisations, their members and roles, conversation groups and group members.
 // Every method takes the acting person and asks the policy before it reads or writes.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Deps } from '../deps.js';
 import { byPerson, recordAudit, type AuditBy } from '../audit/audit-log.js';
 import type { RecordAnswer } from '../idempotency/idempotency.js';
@@ -12,7 +12,7 @@ import { newId, uuidv7 } from '../lib/ids.js';
 import { toE164 } from '../lib/phone.js';
 import type { Database, GroupRole, GroupsTable, MessagesTable, OrgRole } from '../db/schema.js';
 import { prepared } from '../db/prepared.js';
-import { runGrouped } from '../db/group-commit.js';
+import { groupedInserts } from '../db/group-commit.js';
 import { normaliseEmail } from '../accounts/accounts.service.js';
 import type { EventSource, WebhookEvents } from '../webhooks/events.js';
 
@@ -391,6 +391,12 @@ export const MESSAGE_MAX = 4000;
 const insertMessage = prepared<MessagesTable>()((db, p) => db.insertInto('messages').values({
   id: p.id, group_id: p.group_id, sender_type: p.sender_type, sender_id: p.sender_id, sender_name: p.sender_name, text: p.text, created_at: p.created_at,
 }));
+const MESSAGE_COLUMNS = ['id', 'group_id', 'sender_type', 'sender_id', 'sender_name', 'text', 'created_at'] as const;
+// The messages posted in one turn, committed together (db/group-commit.ts): on PostgreSQL in one
+// statement, from their JSON.
+const insertMessages = prepared<{ rows: string }>()((db, p) => db.insertInto('messages').columns([...MESSAGE_COLUMNS])
+  .expression(sql<MessagesTable>`(select ${sql.join(MESSAGE_COLUMNS.map((c) => sql.ref(c)))} from json_populate_recordset(null::messages, ${p.rows}::json))`));
+const postTogether = groupedInserts(insertMessage, insertMessages);
 
 /** Posts a message; `record` (an Idempotency-Key's answer) is written in the same transaction. */
 export async function postMessage(deps: Pick<Deps, 'db' | 'clock'>, groupId: string, sender: { type: 'user' | 'connector'; id: string; name: string }, textInput: string, record?: RecordAnswer<Message>): Promise<Message> {
@@ -402,7 +408,7 @@ export async function postMessage(deps: Pick<Deps, 'db' | 'clock'>, groupId: str
   const { group_id: _g, ...out } = msg;
   // The common case is one statement with no transaction around it (the platform write's hot
   // path), committed with the other messages of this turn (db/group-commit.ts).
-  if (!record) await runGrouped(deps.db, insertMessage, msg);
+  if (!record) await postTogether(deps.db, msg);
   else {
     await deps.db.transaction().execute(async (trx) => {
       await insertMessage.run(trx, msg);

@@ -1,5 +1,5 @@
 // Group commit (src/db/group-commit.ts): the single-statement writes of one event-loop turn
-// commit in one SQLite transaction; each is durable — another connection reads it — when its
+// commit in one SQLite transaction (on PostgreSQL grouped inserts are one statement, last suite); each is durable — another connection reads it — when its
 // promise resolves; a unique violation fails only its own write; any other failure fails the whole
 // group and leaves nothing of it. Against a file database and a second connection, as another
 // process would read it.
@@ -12,7 +12,10 @@ import SQLite from 'better-sqlite3';
 import { openDatabase, type Db } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { prepared } from '../../src/db/prepared.js';
-import { runGrouped } from '../../src/db/group-commit.js';
+import { groupedInserts, runGrouped } from '../../src/db/group-commit.js';
+import { isUniqueViolation } from '../../src/deps.js';
+import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
+import { sql } from 'kysely';
 
 const insertPlan = prepared<{ id: string; name: string }>()((db, p) => db.insertInto('plans').values({ id: p.id, name: p.name, max_users: 5, created_at: 1 }));
 
@@ -89,5 +92,37 @@ describe('SQLite group commit', () => {
       throw new Error('roll back');
     }), /roll back/);
     assert.deepEqual(stored('group-e'), []);
+  });
+});
+
+// groupedInserts on whichever database the suite runs: on PostgreSQL the rows of one turn are one
+// statement, and when it fails, each row alone says which failed.
+describe('grouped inserts', () => {
+  let t: TestApp;
+  type Plan = { id: string; name: string; max_users: number; created_at: number };
+  const one = prepared<Plan>()((db, p) => db.insertInto('plans').values({ id: p.id, name: p.name, max_users: p.max_users, created_at: p.created_at }));
+  const many = prepared<{ rows: string }>()((db, p) => db.insertInto('plans').columns(['id', 'name', 'max_users', 'created_at'])
+    .expression(sql<Plan>`(select id, name, max_users, created_at from json_populate_recordset(null::plans, ${p.rows}::json))`));
+  const insert = groupedInserts(one, many);
+  const plan = (id: string): Plan => ({ id, name: id, max_users: 5, created_at: 1 });
+  const inserts = async () => Number(/^tessera_db_query_duration_seconds_count\{statement="insert",outcome="ok"\} (\d+)$/m
+    .exec((await t.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0);
+  const stored = async (prefix: string) => (await t.db.kysely.selectFrom('plans').select('id').where('id', 'like', `${prefix}%`).orderBy('id').execute()).map((r) => r.id);
+
+  before(async () => { t = await createTestApp(); });
+  after(async () => { await t.close(); });
+
+  test('the rows of one turn are stored together: one statement on PostgreSQL, one transaction on SQLite', async () => {
+    const before = await inserts();
+    assert.deepEqual(await Promise.all(['gi-a-1', 'gi-a-2', 'gi-a-3'].map((id) => insert(t.db.kysely, plan(id)))), [1, 1, 1]);
+    assert.equal(await inserts() - before, onPostgres() ? 1 : 3);
+    assert.deepEqual(await stored('gi-a-'), ['gi-a-1', 'gi-a-2', 'gi-a-3']);
+  });
+
+  test('a row refused fails alone: the others are stored', async () => {
+    const results = await Promise.allSettled(['gi-b-1', 'gi-a-2', 'gi-b-2'].map((id) => insert(t.db.kysely, plan(id))));
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.ok(isUniqueViolation((results[1] as PromiseRejectedResult).reason));
+    assert.deepEqual(await stored('gi-b-'), ['gi-b-1', 'gi-b-2']);
   });
 });

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
 import { ALL_PERMISSIONS, PortalClient, accessToken } from '../helpers/portal.js';
 
 describe('the connector flow of the Kaizala seed', () => {
@@ -171,10 +171,15 @@ describe('the platform API', () => {
     assert.deepEqual([third.messages.map((m: { message: string }) => m.message), third.nextCursor], [['m1'], null]);
   });
 
-  test('messages posted together are each stored as answered (their inserts commit together on SQLite)', async () => {
+  test('messages posted together are each stored as answered: one transaction on SQLite, one statement on PostgreSQL', async () => {
+    const inserts = async () => Number(/^tessera_db_query_duration_seconds_count\{statement="insert",outcome="ok"\} (\d+)$/m
+      .exec((await t.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0);
     const texts = Array.from({ length: 8 }, (_, i) => `together ${i}`);
+    const before = await inserts();
     const posted = await Promise.all(texts.map((message) => t.app.inject({ method: 'POST', url: `/v1/groups/${groupId}/messages`, headers: auth, payload: { message } })));
     assert.deepEqual(posted.map((r) => r.statusCode), texts.map(() => 201));
+    // SQLite's eight inserts commit in one transaction (test/db/group-commit.test.ts).
+    assert.equal(await inserts() - before, onPostgres() ? 1 : 8);
     const ids = posted.map((r) => r.json().referenceId as string);
     const stored = await t.db.kysely.selectFrom('messages').select(['id', 'text']).where('id', 'in', ids).orderBy('id').execute();
     assert.deepEqual(stored.map((m) => [m.id, m.text]), posted.map((r, i) => [r.json().referenceId, texts[i]]).sort(([a], [b]) => (a! < b! ? -1 : 1)));
