@@ -1,5 +1,6 @@
-// Group commit on SQLite: the single-statement writes that requests make within one turn of the
-// event loop commit together, in one transaction, before any of those requests is answered.
+// Group commit: what requests write within one turn of the event loop is committed together,
+// before any of those requests is answered. On SQLite, single statements in one transaction
+// (runGrouped); on PostgreSQL, one statement written for many rows (perTurn, groupedInserts).
 //
 // Outside a transaction every statement that writes is a transaction of its own: it takes the
 // write lock, appends its pages to the WAL, commits and gives the lock back, and every 1,000
@@ -32,11 +33,12 @@ interface Pending<I, O> {
 
 /**
  * What requests ask of `db` within one turn of the event loop, handed to `flush` together at the
- * end of the turn; `flush` answers each item, in order, or fails them all by throwing.
+ * end of the turn; `flush` answers each item, in order, or fails them all by throwing. Inside a
+ * transaction an item is flushed at once, alone: the transaction may be over by the turn's end.
  */
 export function perTurn<I, O>(flush: (db: Db, items: I[]) => Promise<O[]>): (db: Db, item: I) => Promise<O> {
   const queues = new WeakMap<Db, Pending<I, O>[]>();
-  return (db, item) => new Promise<O>((resolve, reject) => {
+  return (db, item) => db.isTransaction ? flush(db, [item]).then((outs) => outs[0]!) : new Promise<O>((resolve, reject) => {
     let queue = queues.get(db);
     if (!queue) {
       const group: Pending<I, O>[] = queue = [];

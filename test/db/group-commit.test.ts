@@ -12,7 +12,7 @@ import SQLite from 'better-sqlite3';
 import { openDatabase, type Db } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { prepared } from '../../src/db/prepared.js';
-import { groupedInserts, runGrouped } from '../../src/db/group-commit.js';
+import { groupedInserts, perTurn, runGrouped } from '../../src/db/group-commit.js';
 import { isUniqueViolation } from '../../src/deps.js';
 import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
 import { sql } from 'kysely';
@@ -84,6 +84,20 @@ describe('SQLite group commit', () => {
     // The connection is usable afterwards: the next group commits.
     assert.equal(await runGrouped(db.kysely, insertPlan, { id: 'group-d-3', name: 'd' }), 1);
     assert.deepEqual(stored('group-d'), ['group-d-3']);
+  });
+
+  test('perTurn: the asks of one turn reach one flush, in order; inside a transaction an ask is flushed at once, alone', async () => {
+    const flushed: string[][] = [];
+    const ask = perTurn<string, string>(async (_db, items) => {
+      flushed.push(items);
+      return items.map((i) => i.toUpperCase());
+    });
+    assert.deepEqual(await Promise.all(['a', 'b', 'c'].map((i) => ask(db.kysely, i))), ['A', 'B', 'C']);
+    assert.deepEqual(flushed, [['a', 'b', 'c']]);
+    await db.kysely.transaction().execute(async (trx) => {
+      assert.deepEqual(await Promise.all([ask(trx, 'd'), ask(trx, 'e')]), ['D', 'E']);
+    });
+    assert.deepEqual(flushed, [['a', 'b', 'c'], ['d'], ['e']]);
   });
 
   test('inside a transaction a write runs at once, as part of it', async () => {
