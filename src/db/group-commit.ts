@@ -57,6 +57,12 @@ export function perTurn<I, O>(flush: (db: Db, items: I[]) => Promise<O[]>): (db:
 
 type Outcome = { ok: true; changes: number } | { ok: false; err: unknown };
 
+/** What one write's request hears: the rows it changed, or its own error. */
+function settle(outcome: Outcome): number {
+  if (!outcome.ok) throw outcome.err;
+  return outcome.changes;
+}
+
 const undoneAlone = (err: unknown): boolean => String((err as { code?: unknown })?.code ?? '').startsWith('SQLITE_CONSTRAINT');
 
 const commitTogether = perTurn<(db: Db) => Promise<number>, Outcome>(async (db, writes) => {
@@ -83,9 +89,7 @@ const commitTogether = perTurn<(db: Db) => Promise<number>, Outcome>(async (db, 
  */
 export async function runGrouped<P>(db: Db, statement: Prepared<P, unknown>, params: P): Promise<number> {
   if (db.isTransaction || !(db.getExecutor().adapter instanceof SqliteAdapter)) return statement.run(db, params);
-  const outcome = await commitTogether(db, (run) => statement.run(run, params));
-  if (!outcome.ok) throw outcome.err;
-  return outcome.changes;
+  return settle(await commitTogether(db, (run) => statement.run(run, params)));
 }
 
 /**
@@ -109,8 +113,6 @@ export function groupedInserts<R>(one: Prepared<R, unknown>, many: Prepared<{ ro
   });
   return async (db, row) => {
     if (db.isTransaction || db.getExecutor().adapter instanceof SqliteAdapter) return runGrouped(db, one, row);
-    const outcome = await together(db, row);
-    if (!outcome.ok) throw outcome.err;
-    return outcome.changes;
+    return settle(await together(db, row));
   };
 }
