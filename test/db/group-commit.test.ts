@@ -1,8 +1,8 @@
 // Group commit (src/db/group-commit.ts): the single-statement writes of one event-loop turn
-// commit in one SQLite transaction (on PostgreSQL grouped inserts are one statement, last suite); each is durable — another connection reads it — when its
+// commit in one SQLite transaction; each is durable — another connection reads it — when its
 // promise resolves; a unique violation fails only its own write; any other failure fails the whole
 // group and leaves nothing of it. Against a file database and a second connection, as another
-// process would read it.
+// process would read it. On PostgreSQL grouped inserts are one statement (the last suite).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import { prepared } from '../../src/db/prepared.js';
 import { groupedInserts, perTurn, runGrouped } from '../../src/db/group-commit.js';
 import { isUniqueViolation } from '../../src/deps.js';
-import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
+import { createTestApp, onPostgres, statementCounts, type TestApp } from '../helpers/app.js';
 import { sql } from 'kysely';
 
 const insertPlan = prepared<{ id: string; name: string }>()((db, p) => db.insertInto('plans').values({ id: p.id, name: p.name, max_users: 5, created_at: 1 }));
@@ -119,8 +119,7 @@ describe('grouped inserts', () => {
     .expression(sql<Plan>`(select id, name, max_users, created_at from json_populate_recordset(null::plans, ${p.rows}::json))`));
   const insert = groupedInserts(one, many);
   const plan = (id: string): Plan => ({ id, name: id, max_users: 5, created_at: 1 });
-  const inserts = async () => Number(/^tessera_db_query_duration_seconds_count\{statement="insert",outcome="ok"\} (\d+)$/m
-    .exec((await t.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0);
+  const inserts = async () => (await statementCounts(t))('insert');
   const stored = async (prefix: string) => (await t.db.kysely.selectFrom('plans').select('id').where('id', 'like', `${prefix}%`).orderBy('id').execute()).map((r) => r.id);
 
   before(async () => { t = await createTestApp(); });

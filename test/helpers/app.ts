@@ -16,6 +16,15 @@ export interface TestApp extends Tessera {
 
 export const onPostgres = (): boolean => /^postgres(ql)?:/.test(process.env.DATABASE_URL ?? '');
 
+/**
+ * One scrape of the app's /metrics: how many statements of a kind (`insert`, `select`, `with`…)
+ * it has run successfully so far, to count what a request costs in statements.
+ */
+export async function statementCounts(t: Pick<TestApp, 'app'>): Promise<(kind: string) => number> {
+  const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+  return (kind) => Number(new RegExp(`^tessera_db_query_duration_seconds_count\\{statement="${kind}",outcome="ok"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
 export async function createTestApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}, build: { logLevel?: string; logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
   const pg = onPostgres();
   const schema = pg ? `t_${randomBytes(6).toString('hex')}` : undefined;

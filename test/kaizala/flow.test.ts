@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
+import { createTestApp, onPostgres, statementCounts, type TestApp } from '../helpers/app.js';
 import { ALL_PERMISSIONS, PortalClient, accessToken } from '../helpers/portal.js';
 
 describe('the connector flow of the Kaizala seed', () => {
@@ -172,8 +172,7 @@ describe('the platform API', () => {
   });
 
   test('messages posted together are each stored as answered: one transaction on SQLite, one statement on PostgreSQL', async () => {
-    const inserts = async () => Number(/^tessera_db_query_duration_seconds_count\{statement="insert",outcome="ok"\} (\d+)$/m
-      .exec((await t.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0);
+    const inserts = async () => (await statementCounts(t))('insert');
     const texts = Array.from({ length: 8 }, (_, i) => `together ${i}`);
     const before = await inserts();
     const posted = await Promise.all(texts.map((message) => t.app.inject({ method: 'POST', url: `/v1/groups/${groupId}/messages`, headers: auth, payload: { message } })));

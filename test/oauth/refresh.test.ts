@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
-import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
+import { createTestApp, onPostgres, statementCounts, type TestApp } from '../helpers/app.js';
 import { PortalClient } from '../helpers/portal.js';
 import { basic, codeFor, developer, introspect, redeem, tokenRequest, type OAuthClientReg } from './helpers.js';
 
@@ -48,8 +48,7 @@ describe('refresh tokens', () => {
   });
 
   const statements = async () => {
-    const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
-    const count = (kind: string) => Number(new RegExp(`^tessera_db_query_duration_seconds_count\\{statement="${kind}",outcome="ok"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const count = await statementCounts(t);
     return { with: count('with'), select: count('select'), insert: count('insert'), update: count('update'), other: count('other') };
   };
 
