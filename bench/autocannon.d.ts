@@ -19,6 +19,8 @@ declare module 'autocannon' {
     pipelining?: number;
     timeout?: number;
     requests?: Request[];
+    /** Answer the run's raw counts and its encoded histograms (RawResult) instead of aggregating them. */
+    skipAggregateResult?: boolean;
   }
 
   export interface Histogram {
@@ -49,10 +51,26 @@ declare module 'autocannon' {
     '5xx': number;
   }
 
-  export interface Instance extends EventEmitter, PromiseLike<Result> {
+  /** A run with `skipAggregateResult`: totals, and each histogram encoded so that runs can be merged. */
+  export interface RawResult {
+    latencies: string;
+    totalCompletedRequests: number;
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+    /** Seconds. */
+    duration: number;
+  }
+
+  export interface Instance<R = Result> extends EventEmitter, PromiseLike<R> {
     stop(): void;
   }
 
+  function autocannon(opts: Options & { skipAggregateResult: true }): Instance<RawResult>;
   function autocannon(opts: Options): Instance;
+  namespace autocannon {
+    /** Merges raw results: the latency percentiles are those of every request of every run. */
+    function aggregateResult(results: RawResult[], opts: { url: string }): Result;
+  }
   export default autocannon;
 }

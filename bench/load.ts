@@ -1,6 +1,6 @@
 // One load run: autocannon at a fixed concurrency for a fixed time, reduced to the figures the
 // report needs. Every scenario, Tessera's or a peer's, goes through here with the same settings.
-import autocannon, { type Options, type Result } from 'autocannon';
+import autocannon, { type Options, type RawResult } from 'autocannon';
 
 export interface LoadFigures {
   requests: number;
@@ -14,27 +14,40 @@ export interface LoadFigures {
   durationS: number;
   /** Server CPU time per request (ms), measured from /proc over the run. */
   cpuMsPerRequest?: number;
-  /** A measurement taken in slices (a --large run): each slice's rate, in the order taken. */
+  /** A measurement taken in slices: each slice's rate, in the order taken. */
   sliceRps?: number[];
 }
 
-export function figures(r: Result): LoadFigures {
-  return {
-    requests: r.requests.total,
-    rps: Math.round(r.requests.average),
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-    maxMs: r.latency.max,
-    errors: r.errors,
-    non2xx: r.non2xx,
-    durationS: r.duration,
-  };
+/**
+ * A run as autocannon has it before aggregating: its latency histogram is still whole (encoded),
+ * so the slices of a measurement merge into the percentiles of all their requests together,
+ * not the worst slice's.
+ */
+export type LoadRun = RawResult;
+
+export async function runLoad(opts: Options): Promise<LoadRun> {
+  // A 5 s timeout turns a stuck server into counted errors rather than a hung benchmark.
+  return autocannon({ timeout: 5, pipelining: 1, ...opts, skipAggregateResult: true });
 }
 
-export async function runLoad(opts: Options): Promise<LoadFigures> {
-  // A 5 s timeout turns a stuck server into counted errors rather than a hung benchmark.
-  const result = await autocannon({ timeout: 5, pipelining: 1, ...opts });
-  return figures(result);
+/** One server's runs (the slices of a measurement, or a single run) as one figure; `cpuMs` is the server's CPU over them. */
+export function figures(runs: LoadRun[], cpuMs?: number): LoadFigures {
+  const sum = (pick: (r: LoadRun) => number): number => runs.reduce((n, r) => n + pick(r), 0);
+  const requests = sum((r) => r.totalCompletedRequests);
+  const durationS = sum((r) => r.duration);
+  const { latency } = autocannon.aggregateResult(runs, { url: 'http://merged.invalid' });
+  return {
+    requests,
+    rps: Math.round(requests / durationS),
+    p50Ms: latency.p50,
+    p99Ms: latency.p99,
+    maxMs: latency.max,
+    errors: sum((r) => r.errors),
+    non2xx: sum((r) => r.non2xx),
+    durationS: Math.round(durationS * 100) / 100,
+    ...(cpuMs === undefined ? {} : { cpuMsPerRequest: Math.round((cpuMs / Math.max(1, requests)) * 1000) / 1000 }),
+    ...(runs.length > 1 ? { sliceRps: runs.map((r) => Math.round(r.totalCompletedRequests / r.duration)) } : {}),
+  };
 }
 
 /** Cycles through items so that consecutive requests hit different connectors and grants. */

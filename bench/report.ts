@@ -16,6 +16,8 @@ export interface ScenarioResult {
   figures?: LoadFigures;
   /** The same scenario on `tessera start --workers 2` (Tessera's scenarios only). */
   workers2?: LoadFigures;
+  /** The peer measured in the same slices, taken in turn with this scenario's (a run without --large). */
+  against?: { id: string; figures: LoadFigures };
 }
 
 export interface ServerFigures {
@@ -34,7 +36,7 @@ export interface RunReport {
   startedAt: string;
   machine: { nproc: number; cpu: string; memoryGb: number; node: string; os: string };
   commit: string;
-  settings: { connections: number; durationS: number; warmupS: number; database: 'sqlite' | 'postgres'; loadGenerator: string; oidcTokenFormat: string; logLevel: string };
+  settings: { connections: number; durationS: number; warmupS: number; slices: number; database: 'sqlite' | 'postgres'; loadGenerator: string; oidcTokenFormat: string; logLevel: string };
   /** active: the grants and groups the scenarios address (bench/seed.ts SeedSize). */
   seed: { counts: Record<string, number>; seedMs: number; databaseMb?: number; active?: { grants: number; groups: number } };
   notes: string[];
@@ -74,19 +76,24 @@ const mark = (ok: boolean | undefined): string => (ok === undefined ? 'n/a' : ok
 
 export interface Verdict { target: string; value: string; status: string }
 
+/** The rate a scenario is compared with: its peer's slices taken in turn with its own, else the peer's own run. */
+function peerRps(r: RunReport, s: ScenarioResult | undefined, peer: string | undefined): number | undefined {
+  if (s?.against && s.against.id === peer) return s.against.figures.rps;
+  return r.scenarios.find((x) => x.id === peer)?.figures?.rps;
+}
+
 export function verdicts(r: RunReport): Verdict[] {
-  const by = (id: string): LoadFigures | undefined => r.scenarios.find((s) => s.id === id)?.figures;
-  const ceiling = by('ceiling')?.rps;
   const out: Verdict[] = [];
   for (const s of r.scenarios.filter((x) => x.kind === 'token')) {
     const peer = r.scenarios.find((x) => x.id === s.peer);
-    const q = ratio(s.figures?.rps, peer?.figures?.rps);
+    const q = ratio(s.figures?.rps, peerRps(r, s, s.peer));
     out.push({ target: `${s.title}: ≥ ${TARGETS.tokenVsPeer}× ${peer?.title ?? s.peer}`, value: q === undefined ? (s.unavailable ?? 'not run') : `${q.toFixed(2)}×`, status: mark(q === undefined ? undefined : q >= TARGETS.tokenVsPeer) });
   }
   const refresh = r.scenarios.find((s) => s.id === 'oauth-refresh');
   const scaling = ratio(refresh?.workers2?.rps, refresh?.figures?.rps);
   out.push({ target: `refresh_token grant with 2 workers ≥ ${TARGETS.refreshScaling}× one process`, value: scaling === undefined ? 'not run' : `${scaling.toFixed(2)}×`, status: mark(scaling === undefined ? undefined : scaling >= TARGETS.refreshScaling) });
-  const read = ratio(by('platform-read')?.rps, ceiling);
+  const platformRead = r.scenarios.find((s) => s.id === 'platform-read');
+  const read = ratio(platformRead?.figures?.rps, peerRps(r, platformRead, 'ceiling'));
   out.push({ target: `Platform read ≥ ${TARGETS.readVsCeiling * 100}% of ceiling`, value: read === undefined ? 'not run' : `${(read * 100).toFixed(0)}%`, status: mark(read === undefined ? undefined : read >= TARGETS.readVsCeiling) });
   const ran = r.scenarios.filter((s) => s.figures && s.server === 'tessera');
   const runs = ran.flatMap((s) => [{ id: s.id, f: s.figures! }, ...(s.workers2 ? [{ id: `${s.id}, 2 workers`, f: s.workers2 }] : [])]);
@@ -103,7 +110,6 @@ export function verdicts(r: RunReport): Verdict[] {
 export function markdown(r: RunReport): string {
   const by = (id: string): LoadFigures | undefined => r.scenarios.find((s) => s.id === id)?.figures;
   const ccPeer = by('oidc-provider-client-credentials')?.rps;
-  const ceiling = by('ceiling')?.rps;
   const m = r.machine;
   const lines = [
     '# Benchmark results',
@@ -112,6 +118,7 @@ export function markdown(r: RunReport): string {
     '',
     `Machine: ${m.nproc} CPUs (\`nproc\`), ${m.cpu}, ${m.memoryGb} GB, Node.js ${m.node}, ${m.os}.`,
     `Load: ${r.settings.loadGenerator}, ${r.settings.connections} connections, ${r.settings.warmupS} s warm-up then ${r.settings.durationS} s per scenario, loopback; the load generator shares the machine with the server under test.`,
+    ...(r.scenarios.some((s) => s.against) ? [`Each Tessera scenario's ${r.settings.durationS} s were taken in ${r.settings.slices} slices in turn with its two-worker run and its peer (oidc-provider's same grant; the ceiling for the platform read): one process, two workers, peer, one process… So the host's drift falls on both sides of every ratio alike; a peer's row gives all the slices it ran in. p50 and p99 are those of every request of the slices together.`] : []),
     `Database: ${r.settings.database}, seeded with ${Object.entries(r.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')} (${r.seed.seedMs.toLocaleString('en')} ms${r.seed.databaseMb !== undefined ? `; ${r.seed.databaseMb.toLocaleString('en')} MB on disk` : ''}).`,
     `Tessera runs with NODE_ENV=production and LOG_LEVEL=${r.settings.logLevel}. oidc-provider issues ${r.settings.oidcTokenFormat === 'jwt' ? 'ES256 JWT access tokens (the same signature work as Tessera)' : 'opaque access tokens stored in its in-memory adapter'}.`,
     '',
@@ -124,10 +131,9 @@ export function markdown(r: RunReport): string {
       lines.push(`| ${s.title} | ${s.server} | not available: ${s.unavailable ?? 'not run'} | | | | | | | | |`);
       continue;
     }
-    const samePeer = s.peer ? by(s.peer)?.rps : undefined;
-    const vsSame = s.server === 'tessera' && s.kind === 'token' ? fmt(ratio(f.rps, samePeer), 2) : '';
+    const vsSame = s.server === 'tessera' && s.kind === 'token' ? fmt(ratio(f.rps, peerRps(r, s, s.peer)), 2) : '';
     const vsCc = s.server === 'tessera' ? fmt(ratio(f.rps, ccPeer), 2) : '';
-    const vsCeil = s.server !== 'ceiling' ? fmt(ratio(f.rps, ceiling), 2) : '';
+    const vsCeil = s.server !== 'ceiling' ? fmt(ratio(f.rps, peerRps(r, s, 'ceiling')), 2) : '';
     lines.push(`| ${s.title} | ${s.server} | ${f.rps} | ${f.p50Ms} | ${f.p99Ms} | ${f.errors} | ${f.non2xx} | ${fmt(f.cpuMsPerRequest, 3)} | ${vsSame} | ${vsCc} | ${vsCeil} |`);
   }
   const scaled = r.scenarios.filter((s) => s.figures && s.workers2);

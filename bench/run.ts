@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { dropSchema } from '../src/db/database.js';
 import { countRotations, databaseSize, DEFAULT_SIZE, LARGE_SIZE, MEASURED_ROUNDS, seed, type Seeded, type SeedSize } from './seed.js';
 import { freePort, httpStatus, npmStartArgs, perfRecord, procCpuMs, procMemMb, startServer, type Server } from './procs.js';
-import { cycler, runLoad, type LoadFigures } from './load.js';
+import { cycler, figures, runLoad, type LoadFigures, type LoadRun } from './load.js';
 import { buildScenarios, type Scenario, type ScenarioInputs, type ServerName } from './scenarios.js';
 import { gitCommit, largeMarkdown, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
 import { seedOAuth } from './oauth.js';
@@ -75,6 +75,8 @@ interface Pass {
   notes: string[];
   /** Refresh tokens the token service rotated in scenario 1's measured run, by measured Tessera. */
   rotations: number[];
+  /** A peer's slices taken alongside the Tessera scenarios that name it (measureScenario), for its own row. */
+  alongside: Map<string, { runs: LoadRun[]; cpuMs: number; with: string[] }>;
   tmp: string;
 }
 
@@ -88,7 +90,7 @@ async function preparePass(size: SeedSize, label: string): Promise<Pass> {
   const target = { databaseUrl, ...(schema ? { databaseSchema: schema } : {}) };
   const servers: Partial<Record<ServerName, Server>> = {};
   // The rest is filled in as the pass is prepared; closePass needs only what is set here.
-  const pass = { label, size, startedAt, target, servers, tmp, results: [], notes: [], rotations: [] } as unknown as Pass;
+  const pass = { label, size, startedAt, target, servers, tmp, results: [], notes: [], rotations: [], alongside: new Map() } as unknown as Pass;
   try {
     log(`${label}seeding ${args.postgres ? `PostgreSQL schema ${schema}` : databaseUrl}`);
     const seeded = pass.seeded = await seed(target, size, (m) => log(`  ${m}`));
@@ -154,11 +156,54 @@ async function preparePass(size: SeedSize, label: string): Promise<Pass> {
   }
 }
 
+/** A server driven with one scenario's requests in a measurement, and what it answered. */
+interface Side {
+  pass: Pass;
+  scenario: Scenario;
+  /** The scenario's round: 0 is the single process (and any peer), 1 the two workers. */
+  round: number;
+  server: Server;
+  /** Where `--perf` records this side, when it is Tessera's. */
+  perfFile?: string;
+  runs: LoadRun[];
+  cpuMs: number;
+}
+
+/** The slices a measurement is cut into, and the pause after each (one side's tail of collections or checkpoints stays out of the next side's slice). */
+const SLICES = 4;
+const SLICE_PAUSE_MS = 250;
+
 /**
- * Measures scenario `index` on each pass (one, or a --large run's two): on the single process,
- * then (Tessera's) on two workers. With two passes the measured time is cut into slices taken in
- * turn (small, large, small, large…): on a shared virtual machine the host's speed drifts by tens
- * of percent within a minute, and alternating puts that drift on both sides of the comparison.
+ * Measures the sides in turn: each is primed and warmed up, then the measured time is cut into
+ * `slices` taken in turn (a, b, c, a, b, c…). On a shared virtual machine the host's speed drifts by
+ * tens of percent within a minute (one build measured twice in a row has differed by more than
+ * half), and alternating puts that drift on every side of a comparison alike.
+ */
+async function measureSides(sides: Side[], slices: number): Promise<void> {
+  for (const { server, scenario, round } of sides) {
+    if (scenario.prime) await runLoad({ url: server.baseUrl, connections, amount: scenario.prime(), ...scenario.options('warmup', round) });
+    if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...scenario.options('warmup', round) });
+  }
+  for (let slice = 0; slice < slices; slice++) {
+    for (const side of sides) {
+      const cpuBefore = procCpuMs(side.server.pid);
+      const perf = side.perfFile && slices === 1 ? perfRecord(side.server.pid, side.perfFile) : undefined;
+      side.runs.push(await runLoad({ url: side.server.baseUrl, connections, duration: durationS / slices, ...side.scenario.options('measure', side.round) }));
+      if (perf) await perf.stop();
+      // Every process of the server: a primary and its workers.
+      side.cpuMs += procCpuMs(side.server.pid) - cpuBefore;
+      if (slices > 1) await sleep(SLICE_PAUSE_MS);
+    }
+  }
+}
+
+/**
+ * Measures scenario `index`. With one pass, a Tessera scenario is measured in slices taken in turn
+ * with its two-worker run and its peer (oidc-provider doing the same grant, or the ceiling for the
+ * read) when that is in the run, so each ratio the report gives compares slices taken seconds, not
+ * minutes, apart; the peer's own row is then filled from those slices. With two passes (--large)
+ * the slices alternate between the small and the large seed instead, the single process first and
+ * then the two workers.
  */
 async function measureScenario(passes: Pass[], index: number): Promise<void> {
   const scenario = passes[0]!.scenarios[index]!;
@@ -179,64 +224,63 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
     await sleep(1000);
     return;
   }
-  const slices = passes.length > 1 ? 4 : 1;
-  const measure = async (round: number): Promise<LoadFigures[]> => {
-    const servers = passes.map((pass) => pass.servers[round ? 'tessera-2w' : scenario.server]!);
-    const own = passes.map((pass) => pass.scenarios[index]!);
-    for (const [k, server] of servers.entries()) {
-      if (own[k]!.prime) await runLoad({ url: server.baseUrl, connections, amount: own[k]!.prime!(), ...own[k]!.options('warmup', round) });
-      if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...own[k]!.options('warmup', round) });
+  const side = (pass: Pass, round: number, own = pass.scenarios[index]!): Side => ({
+    pass, scenario: own, round, server: pass.servers[round ? 'tessera-2w' : own.server]!, runs: [], cpuMs: 0,
+    ...(args.perf && own.server === 'tessera' ? { perfFile: join(root, 'bench/.tmp/perf', `${own.id}${round ? '-2w' : ''}.data`) } : {}),
+  });
+  const rounds = scenario.server === 'tessera' ? [0, 1] : [0];
+  if (passes.length > 1) {
+    for (const round of rounds) {
+      const sides = passes.map((pass) => side(pass, round));
+      const from = Date.now();
+      await measureSides(sides, SLICES);
+      for (const [k, s] of sides.entries()) await record(s, results[k]!, from);
+      await sleep(1000);
     }
-    const parts: LoadFigures[][] = passes.map(() => []);
-    const cpu = passes.map(() => 0);
-    const measuredFrom = Date.now();
-    for (let slice = 0; slice < slices; slice++) {
-      for (const [k, server] of servers.entries()) {
-        const cpuBefore = procCpuMs(server.pid);
-        const perf = args.perf && slices === 1 && scenario.server === 'tessera' ? perfRecord(server.pid, join(root, 'bench/.tmp/perf', `${scenario.id}${round ? '-2w' : ''}.data`)) : undefined;
-        parts[k]!.push(await runLoad({ url: server.baseUrl, connections, duration: durationS / slices, ...own[k]!.options('measure', round) }));
-        if (perf) await perf.stop();
-        // Every process of the server: a primary and its workers.
-        cpu[k]! += procCpuMs(server.pid) - cpuBefore;
-      }
-    }
-    const out: LoadFigures[] = [];
-    for (const [k, pass] of passes.entries()) {
-      const f = combine(parts[k]!, cpu[k]!);
-      if (scenario.id === 'token-exchange') pass.rotations[round] = await countRotations(pass.target, measuredFrom);
-      log(`${pass.label}${scenario.id}${round ? ' (2 workers)' : ''}: ${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req`);
-      out.push(f);
-    }
-    // Let the servers settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
-    await sleep(1000);
-    return out;
-  };
-  const single = await measure(0);
-  for (const [k, r] of results.entries()) r.figures = single[k];
-  if (scenario.server === 'tessera') {
-    const two = await measure(1);
-    for (const [k, r] of results.entries()) r.workers2 = two[k];
+    return;
   }
+  const pass = passes[0]!;
+  const result = results[0]!;
+  const earlier = pass.alongside.get(scenario.id);
+  if (earlier) {
+    result.figures = figures(earlier.runs, earlier.cpuMs);
+    log(`${scenario.id}: measured alongside ${earlier.with.join(' and ')}: ${summary(result.figures)}`);
+    return;
+  }
+  const peer = scenario.server === 'tessera' ? pass.scenarios.find((s) => s.id === scenario.peer && !s.unavailable) : undefined;
+  const sides = [...rounds.map((round) => side(pass, round)), ...(peer ? [side(pass, 0, peer)] : [])];
+  const from = Date.now();
+  // A profiler's run is one piece per side: perf records a side's run into a file of its own.
+  await measureSides(sides, args.perf ? 1 : SLICES);
+  for (const s of sides) {
+    if (s.scenario !== peer) {
+      await record(s, result, from);
+      continue;
+    }
+    const f = figures(s.runs, s.cpuMs);
+    result.against = { id: peer.id, figures: f };
+    log(`${peer.id} (alongside ${scenario.id}): ${summary(f)}`);
+    const kept = pass.alongside.get(peer.id) ?? { runs: [], cpuMs: 0, with: [] };
+    pass.alongside.set(peer.id, { runs: [...kept.runs, ...s.runs], cpuMs: kept.cpuMs + s.cpuMs, with: [...kept.with, scenario.id] });
+  }
+  // Let the servers settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
+  await sleep(1000);
 }
 
-/** One server's slices of a measurement as one figure: rates and CPU over the whole, p50 the slices' median, p99 and max the worst slice's. */
-function combine(parts: LoadFigures[], cpuMs: number): LoadFigures {
-  const sum = (pick: (f: LoadFigures) => number) => parts.reduce((n, f) => n + pick(f), 0);
-  const requests = sum((f) => f.requests);
-  const durationSum = sum((f) => f.durationS);
-  const p50s = parts.map((f) => f.p50Ms).sort((a, b) => a - b);
-  return {
-    requests,
-    rps: Math.round(requests / durationSum),
-    p50Ms: p50s[Math.floor((p50s.length - 1) / 2)]!,
-    p99Ms: Math.max(...parts.map((f) => f.p99Ms)),
-    maxMs: Math.max(...parts.map((f) => f.maxMs)),
-    errors: sum((f) => f.errors),
-    non2xx: sum((f) => f.non2xx),
-    durationS: durationSum,
-    cpuMsPerRequest: Math.round((cpuMs / Math.max(1, requests)) * 1000) / 1000,
-    ...(parts.length > 1 ? { sliceRps: parts.map((f) => f.rps) } : {}),
-  };
+const summary = (f: LoadFigures): string =>
+  `${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req${f.sliceRps ? ` (slices ${f.sliceRps.join(' / ')})` : ''}`;
+
+/** A side's figures into its scenario's result: the single process's, or the two workers'. */
+async function record(s: Side, result: ScenarioResult, measuredFrom: number): Promise<void> {
+  const f = figures(s.runs, s.cpuMs);
+  if (s.round) result.workers2 = f;
+  else result.figures = f;
+  if (s.scenario.id === 'token-exchange') {
+    // Each round has due grants of its own (seed.ts), so the count is of that round's.
+    const due = s.pass.seeded.grants.filter((g) => g.dueInRound === s.round).map((g) => g.grantId);
+    s.pass.rotations[s.round] = await countRotations(s.pass.target, measuredFrom, due);
+  }
+  log(`${s.pass.label}${s.scenario.id}${s.round ? ' (2 workers)' : ''}: ${summary(f)}`);
 }
 
 /** The pass's report; its servers' figures (peak RSS) are read here, so call it before closePass. */
@@ -257,7 +301,7 @@ function passReport(pass: Pass): RunReport {
     startedAt: pass.startedAt,
     machine: machine(),
     commit: gitCommit(),
-    settings: { connections, durationS, warmupS, database: args.postgres ? 'postgres' : 'sqlite', loadGenerator: 'autocannon 9 (in-process, one thread)', oidcTokenFormat: args['oidc-format'], logLevel: args['log-level'] },
+    settings: { connections, durationS, warmupS, slices: args.perf ? 1 : SLICES, database: args.postgres ? 'postgres' : 'sqlite', loadGenerator: 'autocannon 9 (in-process, one thread)', oidcTokenFormat: args['oidc-format'], logLevel: args['log-level'] },
     seed: { counts: pass.seeded.counts, seedMs: pass.seeded.seedMs, databaseMb: pass.databaseMb, active: { grants: pass.size.activeGrants, groups: pass.size.activeGroups } },
     notes,
     servers,
@@ -335,31 +379,18 @@ async function metricsCost(scenario: Scenario, result: ScenarioResult, pass: Pas
   };
   const on = await start('on');
   const off = await start('off');
-  const totals = { on: { requests: 0, cpu: 0, seconds: 0 }, off: { requests: 0, cpu: 0, seconds: 0 } };
-  let last: LoadFigures | undefined;
+  const sides = [on, off].map((server): Side => ({ pass, scenario, round: 0, server, runs: [], cpuMs: 0 }));
   try {
-    for (const round of [0, 1]) {
-      for (const [name, server] of [['on', on], ['off', off]] as const) {
-        if (round === 0 && scenario.prime) await runLoad({ url: server.baseUrl, connections, amount: scenario.prime(), ...scenario.options('warmup', 0) });
-        if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...scenario.options('warmup', 0) });
-        const cpuBefore = procCpuMs(server.pid);
-        const f = await runLoad({ url: server.baseUrl, connections, duration: durationS / 2, ...scenario.options('measure', 0) });
-        totals[name].requests += f.requests;
-        totals[name].cpu += procCpuMs(server.pid) - cpuBefore;
-        totals[name].seconds += durationS / 2;
-        if (name === 'off' && round === 1) last = f;
-        await sleep(500);
-      }
-    }
+    await measureSides(sides, 2);
   } finally {
     await on.stop();
     await off.stop();
   }
-  const rps = (t: { requests: number; seconds: number }) => Math.round(t.requests / t.seconds);
-  const cpu = (t: { requests: number; cpu: number }) => Math.round((t.cpu / Math.max(1, t.requests)) * 1000) / 1000;
-  const f = result.figures = { ...last!, rps: rps(totals.off), cpuMsPerRequest: cpu(totals.off) };
-  log(`${label}${scenario.id}: metrics on ${rps(totals.on)} req/s (${cpu(totals.on)} ms CPU/req), off ${rps(totals.off)} req/s (${cpu(totals.off)} ms CPU/req)`);
-  notes.push(`Metrics cost in the platform read, two fresh processes alternating on/off/on/off: ${(100 * (1 - rps(totals.on) / rps(totals.off))).toFixed(1)}% of the rate (${rps(totals.on)} against ${rps(totals.off)} req/s), ${(100 * (cpu(totals.on) / cpu(totals.off) - 1)).toFixed(1)}% more CPU per request (${cpu(totals.on)} against ${cpu(totals.off)} ms); errors ${f.errors}, non-2xx ${f.non2xx}.`);
+  const [withMetrics, f] = sides.map((s) => figures(s.runs, s.cpuMs)) as [LoadFigures, LoadFigures];
+  result.figures = f;
+  const cpu = (x: LoadFigures) => x.cpuMsPerRequest ?? 0;
+  log(`${label}${scenario.id}: metrics on ${withMetrics.rps} req/s (${cpu(withMetrics)} ms CPU/req), off ${f.rps} req/s (${cpu(f)} ms CPU/req)`);
+  notes.push(`Metrics cost in the platform read, two fresh processes alternating on/off/on/off: ${(100 * (1 - withMetrics.rps / f.rps)).toFixed(1)}% of the rate (${withMetrics.rps} against ${f.rps} req/s), ${(100 * (cpu(withMetrics) / cpu(f) - 1)).toFixed(1)}% more CPU per request (${cpu(withMetrics)} against ${cpu(f)} ms); errors ${f.errors}, non-2xx ${f.non2xx}.`);
 }
 
 /**

@@ -21,7 +21,7 @@ export interface Scenario {
   kind: 'token' | 'read' | 'write' | 'peer' | 'ceiling';
   /** Set when the scenario cannot run here, with the reason; it is reported, not skipped silently. */
   unavailable?: string;
-  /** The oidc-provider scenario doing the same work (a token scenario's like-with-like peer). */
+  /** What the scenario is compared with: the oidc-provider scenario doing the same grant, or the ceiling for the read. */
   peer?: string;
   /** `round` 0 is the single-process Tessera, 1 the one with two workers (their pools differ where tokens are spent). */
   options(phase: Phase, round: number): Omit<Options, 'url'>;
@@ -74,8 +74,7 @@ const basic = (id: string, secret: string): string =>
 const FORM = 'application/x-www-form-urlencoded';
 
 /** A request whose headers, path and body come from the next item of a cycle. */
-function spread<T>(items: readonly T[], build: (item: T) => Request): Request {
-  const next = cycler(shuffled(items));
+function spread<T>(next: () => T, build: (item: T) => Request): Request {
   return { setupRequest: (req) => ({ ...req, ...build(next()) }) };
 }
 
@@ -136,13 +135,20 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
   };
   const oauthRefresh = (round: number, phase: Phase) => pooled(`oauth ${round} ${phase}`, () => inp.oauth!.refresh[round]![phase]);
   const oidcRefresh = (phase: Phase) => pooled(`oidc ${phase}`, () => inp.oidcRefresh[phase].map((token) => ({ token })));
+  // A measurement in slices asks for its options once a slice: each cycle goes on where the last
+  // slice left it, so a run reaches every grant (every one due for rotation included) as one long run would.
+  const cycles = new Map<string, () => unknown>();
+  const cycle = <T>(key: string, items: () => readonly T[]): (() => T) => {
+    if (!cycles.has(key)) cycles.set(key, cycler(shuffled(items())));
+    return cycles.get(key) as () => T;
+  };
   const needsOAuth = (pool: OAuthClient[], missing: string): Pick<Scenario, 'unavailable'> => {
     const reason = inp.oauthUnavailable ?? (pool.length ? undefined : missing);
     return reason ? { unavailable: reason } : {};
   };
   /** Scenario 4's requests: each grant's member list with its access token. */
-  const platformRead = () => ({
-    requests: [spread(withTokens(), (g) => ({
+  const platformRead = (phase: Phase) => ({
+    requests: [spread(cycle(`platform-read ${phase}`, withTokens), (g) => ({
       method: 'GET',
       path: `/v1/groups/${g.groupId}/members`,
       headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}` },
@@ -162,12 +168,12 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
         // (a compare-and-set write) happens inside the measured run, once per due grant. Each
         // measured Tessera has due grants of its own, as many as the other's: rotations write
         // `grants` and so empty its caches, and a run without them would not be the same work.
-        const pool = inp.grants.filter((g) => g.dueInRound === undefined || (phase === 'measure' && g.dueInRound === round));
+        const pool = () => inp.grants.filter((g) => g.dueInRound === undefined || (phase === 'measure' && g.dueInRound === round));
         return {
           // No onResponse: reading every body would load the load generator, not the server.
           // A client that keeps presenting the rotated-out token is served from the "previous
           // token" slot until its own expiry; rotations are counted in the database afterwards.
-          requests: [spread(pool, (g) => ({
+          requests: [spread(cycle(`token-exchange ${phase} ${round}`, pool), (g) => ({
             method: 'GET',
             path: '/v1/accessToken',
             headers: { applicationid: g.connectorId, applicationsecret: g.connectorSecret, refreshtoken: g.refreshToken },
@@ -202,9 +208,9 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       ...needsOAuth(oauthCc, 'no OAuth clients could be seeded'),
       peer: 'oidc-provider-client-credentials',
       prime: () => oauthCc.length,
-      options() {
+      options(phase) {
         return {
-          requests: [spread(oauthCc, (c) => ({
+          requests: [spread(cycle(`client-credentials ${phase}`, () => oauthCc), (c) => ({
             method: 'POST',
             path: '/oauth/token',
             headers: { 'content-type': FORM, authorization: basic(c.clientId, c.clientSecret) },
@@ -222,7 +228,7 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       kind: 'peer',
       options() {
         return {
-          requests: [spread([inp.oidcClient], (c) => ({
+          requests: [spread(() => inp.oidcClient, (c) => ({
             method: 'POST',
             path: '/token',
             headers: { 'content-type': FORM, authorization: basic(c.id, c.secret) },
@@ -253,6 +259,7 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       title: '4. Platform read GET /v1/groups/{id}/members',
       server: 'tessera',
       kind: 'read',
+      peer: 'ceiling',
       prime: () => withTokens().length,
       options: platformRead,
     },
@@ -271,10 +278,10 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       server: 'tessera',
       kind: 'write',
       prime: () => withTokens().length,
-      options() {
+      options(phase) {
         let n = 0;
         return {
-          requests: [spread(withTokens(), (g) => ({
+          requests: [spread(cycle(`platform-write ${phase}`, withTokens), (g) => ({
             method: 'POST',
             path: `/v1/groups/${g.groupId}/messages`,
             headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}`, 'content-type': 'application/json' },
@@ -289,7 +296,7 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       server: 'ceiling',
       kind: 'ceiling',
       options() {
-        return { requests: [spread([null], () => ({ method: 'GET', path: '/token' }))] };
+        return { requests: [spread(() => null, () => ({ method: 'GET', path: '/token' }))] };
       },
     },
   ];

@@ -167,12 +167,15 @@ export async function databaseSize(target: { databaseUrl: string; databaseSchema
 }
 
 /** Grants whose refresh token was issued at or after `since`: the rotations the token service made. */
-export async function countRotations(target: { databaseUrl: string; databaseSchema?: string }, since: number): Promise<number> {
-  const query = 'select count(*) as n from grants where refresh_token_issued_at >= ';
+/** How many of `grantIds` had their refresh token rotated at or after `since` (ms). */
+export async function countRotations(target: { databaseUrl: string; databaseSchema?: string }, since: number, grantIds: string[]): Promise<number> {
+  if (!grantIds.length) return 0;
+  const query = (param: (i: number) => string) =>
+    `select count(*) as n from grants where refresh_token_issued_at >= ${param(0)} and id in (${grantIds.map((_, i) => param(i + 1)).join(', ')})`;
   if (target.databaseUrl.startsWith('sqlite:')) {
     const db = new SQLite(target.databaseUrl.slice('sqlite:'.length), { readonly: true });
     try {
-      return Number((db.prepare(`${query}?`).get(since) as { n: number }).n);
+      return Number((db.prepare(query(() => '?')).get(since, ...grantIds) as { n: number }).n);
     } finally {
       db.close();
     }
@@ -180,7 +183,7 @@ export async function countRotations(target: { databaseUrl: string; databaseSche
   const client = new pg.Client({ connectionString: target.databaseUrl, options: `-c search_path="${target.databaseSchema ?? 'public'}"` });
   await client.connect();
   try {
-    return Number((await client.query<{ n: string }>(`${query}$1`, [since])).rows[0]!.n);
+    return Number((await client.query<{ n: string }>(query((i) => `$${i + 1}`), [since, ...grantIds])).rows[0]!.n);
   } finally {
     await client.end();
   }
