@@ -16,6 +16,8 @@ export interface ScenarioResult {
   figures?: LoadFigures;
   /** The same scenario on `tessera start --workers 2` (Tessera's scenarios only). */
   workers2?: LoadFigures;
+  /** The same scenario on a single Tessera process started with `--versus`'s environment, in the same slices. */
+  versus?: LoadFigures;
   /** The peer measured in the same slices, taken in turn with this scenario's (a run without --large). */
   against?: { id: string; figures: LoadFigures };
 }
@@ -36,7 +38,7 @@ export interface RunReport {
   startedAt: string;
   machine: { nproc: number; cpu: string; memoryGb: number; node: string; os: string };
   commit: string;
-  settings: { connections: number; durationS: number; warmupS: number; slices: number; database: 'sqlite' | 'postgres'; loadGenerator: string; oidcTokenFormat: string; logLevel: string };
+  settings: { connections: number; durationS: number; warmupS: number; slices: number; database: 'sqlite' | 'postgres'; loadGenerator: string; versus?: string; oidcTokenFormat: string; logLevel: string };
   /** active: the grants and groups the scenarios address (bench/seed.ts SeedSize). */
   seed: { counts: Record<string, number>; seedMs: number; databaseMb?: number; active?: { grants: number; groups: number } };
   notes: string[];
@@ -144,6 +146,15 @@ export function markdown(r: RunReport): string {
       const one = s.figures!;
       const two = s.workers2!;
       lines.push(`| ${s.title} | ${one.rps} | ${two.rps} | ${fmt(ratio(two.rps, one.rps), 2)}× | ${two.p99Ms} | ${fmt(two.cpuMsPerRequest, 3)} | ${two.errors + two.non2xx} |`);
+    }
+  }
+  const versus = r.scenarios.filter((s) => s.figures && s.versus);
+  if (versus.length) {
+    lines.push('', `### Against \`--versus ${r.settings.versus ?? ''}\` (a second single process with that environment, slices taken in turn)`, '',
+      '| Scenario | tessera req/s | versus req/s | change | tessera CPU ms/req | versus CPU ms/req | versus p99 ms | versus slices req/s |', '|---|--:|--:|--:|--:|--:|--:|--:|');
+    for (const s of versus) {
+      const [a, b] = [s.figures!, s.versus!];
+      lines.push(`| ${s.title} | ${a.rps} | ${b.rps} | ${fmt((ratio(b.rps, a.rps)! - 1) * 100, 1)}% | ${fmt(a.cpuMsPerRequest, 3)} | ${fmt(b.cpuMsPerRequest, 3)} | ${b.p99Ms} | ${b.sliceRps?.join(' / ') ?? '–'} |`);
     }
   }
   const [one, two] = r.rotations;

@@ -1,10 +1,11 @@
 // npm run bench [-- --duration 10 --warmup 3 --connections 64 --postgres --profile --only id,id
-//                   --oidc-format jwt|opaque --log-level warn|info --large --keep]
+//                   --oidc-format jwt|opaque --log-level warn|info --large --keep --versus KEY=VALUE]
 //
 // One run on loopback: seed a fresh database, start Tessera, oidc-provider and a bare node:http
 // server each in its own process, drive every scenario with autocannon at the same concurrency and
 // duration after a warm-up, and write bench/results/latest.{md,json}. With --large, a small and a
 // large seed run side by side and each scenario is measured on the two in alternating slices.
+// With --versus, a second Tessera process with other environment variables is measured beside the first.
 // Environment variables BENCH_DURATION, BENCH_WARMUP and BENCH_CONNECTIONS set the same defaults as the flags.
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,10 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string', default: 'warn' },
     // Production data sizes (seed.ts LARGE_SIZE), run beside the small seed in the same invocation.
     large: { type: 'boolean', default: false },
+    // KEY=VALUE[,KEY=VALUE…]: a second single Tessera process with these environment variables,
+    // measured in turn with the first in every Tessera scenario: what a setting changes, with the
+    // host's drift on both sides (e.g. --versus UV_THREADPOOL_SIZE=1).
+    versus: { type: 'string' },
     // Leave the databases in place afterwards (the SQLite files, the PostgreSQL schemas), to read
     // their query plans; the log says where they are.
     keep: { type: 'boolean', default: false },
@@ -49,6 +54,12 @@ const durationS = Number(args.duration);
 const warmupS = Number(args.warmup);
 const connections = Number(args.connections);
 const only = args.only ? new Set(args.only.split(',')) : undefined;
+const versusEnv = args.versus ? Object.fromEntries(args.versus.split(',').map((kv) => {
+  const at = kv.indexOf('=');
+  if (at < 1) throw new Error(`--versus takes KEY=VALUE pairs, not ${kv}`);
+  return [kv.slice(0, at), kv.slice(at + 1)];
+})) : undefined;
+if (versusEnv && args.large) throw new Error('--versus compares two processes on one seed; --large compares two seeds: one at a time');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -136,6 +147,12 @@ async function preparePass(size: SeedSize, label: string): Promise<Pass> {
     servers['tessera-2w'] = await startServer({
       name: 'tessera-2w', args: [...profiling, ...startCommand(2)], env: { ...tesseraEnv, PORT: String(workersPort) }, port: workersPort, readyPath: '/readyz', discardStdout,
     });
+    if (versusEnv) {
+      const versusPort = await freePort();
+      servers['tessera-versus'] = await startServer({
+        name: 'tessera-versus', args: [...profiling, ...startCommand()], env: { ...tesseraEnv, ...versusEnv, PORT: String(versusPort) }, port: versusPort, readyPath: '/readyz', discardStdout,
+      });
+    }
     const ceilingPort = await freePort();
     servers.ceiling = await startServer({ name: 'ceiling', args: [join(root, 'bench/peers/ceiling.mjs')], port: ceilingPort, readyPath: '/', env: { PORT: String(ceilingPort), HOST: '127.0.0.1' } });
 
@@ -224,9 +241,9 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
     await sleep(1000);
     return;
   }
-  const side = (pass: Pass, round: number, own = pass.scenarios[index]!): Side => ({
-    pass, scenario: own, round, server: pass.servers[round ? 'tessera-2w' : own.server]!, runs: [], cpuMs: 0,
-    ...(args.perf && own.server === 'tessera' ? { perfFile: join(root, 'bench/.tmp/perf', `${own.id}${round ? '-2w' : ''}.data`) } : {}),
+  const side = (pass: Pass, round: number, own = pass.scenarios[index]!, name: ServerName = round ? 'tessera-2w' : own.server): Side => ({
+    pass, scenario: own, round, server: pass.servers[name]!, runs: [], cpuMs: 0,
+    ...(args.perf && own.server === 'tessera' ? { perfFile: join(root, 'bench/.tmp/perf', `${own.id}${name === own.server ? '' : name.slice('tessera'.length)}.data`) } : {}),
   });
   const rounds = scenario.server === 'tessera' ? [0, 1] : [0];
   if (passes.length > 1) {
@@ -248,11 +265,17 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
     return;
   }
   const peer = scenario.server === 'tessera' ? pass.scenarios.find((s) => s.id === scenario.peer && !s.unavailable) : undefined;
-  const sides = [...rounds.map((round) => side(pass, round)), ...(peer ? [side(pass, 0, peer)] : [])];
+  const versus = scenario.server === 'tessera' && pass.servers['tessera-versus'] ? side(pass, 0, scenario, 'tessera-versus') : undefined;
+  const sides = [...rounds.map((round) => side(pass, round)), ...(versus ? [versus] : []), ...(peer ? [side(pass, 0, peer)] : [])];
   const from = Date.now();
   // A profiler's run is one piece per side: perf records a side's run into a file of its own.
   await measureSides(sides, args.perf ? 1 : SLICES);
   for (const s of sides) {
+    if (s === versus) {
+      result.versus = figures(s.runs, s.cpuMs);
+      log(`${scenario.id} (--versus ${args.versus}): ${summary(result.versus)}`);
+      continue;
+    }
     if (s.scenario !== peer) {
       await record(s, result, from);
       continue;
@@ -290,8 +313,9 @@ function passReport(pass: Pass): RunReport {
     notes.push('No refresh token was rotated during scenario 1 (none was due).');
   }
   const servers: ServerFigures[] = [];
-  for (const name of ['tessera', 'tessera-2w', 'oidc-provider', 'ceiling'] as const) {
-    const s = pass.servers[name]!;
+  for (const name of ['tessera', 'tessera-2w', 'tessera-versus', 'oidc-provider', 'ceiling'] as const) {
+    const s = pass.servers[name];
+    if (!s) continue;
     servers.push({
       name, readyMs: s.readyMs, ...(name === 'tessera' ? { firstStartReadyMs: pass.firstReadyMs } : {}), idleRssMb: s.idleRssMb, peakRssMb: s.peakRssMb(),
       endRssAnonMb: procMemMb(s.pid, 'RssAnon'), endRssFileMb: procMemMb(s.pid, 'RssFile'),
@@ -301,7 +325,7 @@ function passReport(pass: Pass): RunReport {
     startedAt: pass.startedAt,
     machine: machine(),
     commit: gitCommit(),
-    settings: { connections, durationS, warmupS, slices: args.perf ? 1 : SLICES, database: args.postgres ? 'postgres' : 'sqlite', loadGenerator: 'autocannon 9 (in-process, one thread)', oidcTokenFormat: args['oidc-format'], logLevel: args['log-level'] },
+    settings: { connections, durationS, warmupS, slices: args.perf ? 1 : SLICES, database: args.postgres ? 'postgres' : 'sqlite', loadGenerator: 'autocannon 9 (in-process, one thread)', ...(args.versus ? { versus: args.versus } : {}), oidcTokenFormat: args['oidc-format'], logLevel: args['log-level'] },
     seed: { counts: pass.seeded.counts, seedMs: pass.seeded.seedMs, databaseMb: pass.databaseMb, active: { grants: pass.size.activeGrants, groups: pass.size.activeGroups } },
     notes,
     servers,

@@ -8,9 +8,10 @@ import type { OAuthSeed } from './oauth.js';
 
 /**
  * `tessera-no-metrics`: the same Tessera with METRICS=off, started only for its scenario;
- * `tessera-2w`: the same Tessera with `--workers 2`, measured after `tessera` in every scenario.
+ * `tessera-2w`: the same Tessera with `--workers 2`, measured in turn with `tessera` in every scenario;
+ * `tessera-versus`: the same Tessera with `--versus`'s environment (a change to judge), likewise.
  */
-export type ServerName = 'tessera' | 'tessera-2w' | 'tessera-no-metrics' | 'oidc-provider' | 'ceiling';
+export type ServerName = 'tessera' | 'tessera-2w' | 'tessera-versus' | 'tessera-no-metrics' | 'oidc-provider' | 'ceiling';
 export type Phase = 'warmup' | 'measure';
 
 export interface Scenario {

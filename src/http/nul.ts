@@ -83,6 +83,8 @@ export function nulError(req: FastifyRequest): NulCharacterError | undefined {
 
 /** Registered once on the root instance (app.ts), so every plugin's routes inherit it. */
 export function refuseNulCharacters(req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  if (req.routeOptions.config.checksNulItself) return done();
-  done(nulError(req));
+  const error = nulError(req);
+  // The route's config is read only when there is a NUL: Fastify builds `routeOptions` afresh on
+  // every read, and nearly every request has none.
+  done(error && !req.routeOptions.config.checksNulItself ? error : undefined);
 }
