@@ -1,22 +1,17 @@
 // Signing and verifying Tessera's JWTs with the current signing keys.
-import { KeyObject, sign as nodeSign } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, errors, type JWTPayload, type JWTHeaderParameters } from 'jose';
 import type { SigningKeys } from './signing-keys.js';
+import { SigningThread } from './signing-thread.js';
 
 // ES256 signatures are made with node:crypto directly: jose goes through WebCrypto, whose
 // promise-based job costs about 4× the signature itself (≈ 290 µs against ≈ 60 µs per token on
-// the benchmark machine, and a fifth of the token service's CPU). The callback form of
-// crypto.sign() runs the signature in libuv's thread pool: the event loop pays ≈ 6 µs to hand it
-// over instead of ≈ 22–36 µs to compute it, and on a machine with a spare core the signatures of
-// concurrent requests are made in parallel. Same bytes on the wire: a JWS compact serialisation
-// with the raw r||s (IEEE P1363) signature that JWS requires.
+// the benchmark machine, and a fifth of the token service's CPU). They are made on a thread of
+// their own, a turn's worth at a time (signing-thread.ts), not on the event loop. Same bytes on the
+// wire: a JWS compact serialisation with the raw r||s (IEEE P1363) signature that JWS requires.
 const keyObjects = new WeakMap<CryptoKey, KeyObject>();
 
-function signAsync(input: Buffer, key: KeyObject): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    nodeSign('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, (err, signature) => (err ? reject(err) : resolve(signature)));
-  });
-}
+const signingThread = new SigningThread();
 const b64json = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 // The protected header only depends on the key and the token type: encoded once for each.
 const encodedHeaders = new Map<string, string>();
@@ -50,8 +45,7 @@ export async function signJwt(keys: SigningKeys, claims: JWTPayload, opts: SignO
       iat: Math.floor(opts.issuedAt / 1000), exp: Math.floor(opts.expiresAt / 1000),
     };
     const input = `${header}.${b64json(payload)}`;
-    const signature = await signAsync(Buffer.from(input), keyObject);
-    return `${input}.${signature.toString('base64url')}`;
+    return `${input}.${await signingThread.sign(input, keyObject)}`;
   }
   return new SignJWT(claims)
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: opts.typ })
