@@ -192,7 +192,7 @@ const SLICE_PAUSE_MS = 250;
 
 /**
  * Measures the sides in turn: each is primed and warmed up, then the measured time is cut into
- * `slices` taken in turn (a, b, c, a, b, c…). On a shared virtual machine the host's speed drifts by
+ * `slices` taken in turn (a, b, c, c, b, a…). On a shared virtual machine the host's speed drifts by
  * tens of percent within a minute (one build measured twice in a row has differed by more than
  * half), and alternating puts that drift on every side of a comparison alike.
  */
@@ -202,7 +202,9 @@ async function measureSides(sides: Side[], slices: number): Promise<void> {
     if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...scenario.options('warmup', round) });
   }
   for (let slice = 0; slice < slices; slice++) {
-    for (const side of sides) {
+    // Every other slice in the reverse order (a, b, b, a…): a side's wake (its collections, the
+    // host's reaction to its load) lands on the next side alike, and a drift within the slice too.
+    for (const side of slice % 2 ? [...sides].reverse() : sides) {
       const cpuBefore = procCpuMs(side.server.pid);
       const perf = side.perfFile && slices === 1 ? perfRecord(side.server.pid, side.perfFile) : undefined;
       side.runs.push(await runLoad({ url: side.server.baseUrl, connections, duration: durationS / slices, ...side.scenario.options('measure', side.round) }));
@@ -243,14 +245,15 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
   }
   const side = (pass: Pass, round: number, own = pass.scenarios[index]!, name: ServerName = round ? 'tessera-2w' : own.server): Side => ({
     pass, scenario: own, round, server: pass.servers[name]!, runs: [], cpuMs: 0,
-    ...(args.perf && own.server === 'tessera' ? { perfFile: join(root, 'bench/.tmp/perf', `${own.id}${name === own.server ? '' : name.slice('tessera'.length)}.data`) } : {}),
+    // With --large, each seed's file is named after it: large-oauth-refresh-2w.data.
+    ...(args.perf && own.server === 'tessera' ? { perfFile: join(root, 'bench/.tmp/perf', `${passes.length > 1 ? `${pass.label.slice(1, -2)}-` : ''}${own.id}${name === own.server ? '' : name.slice('tessera'.length)}.data`) } : {}),
   });
   const rounds = scenario.server === 'tessera' ? [0, 1] : [0];
   if (passes.length > 1) {
     for (const round of rounds) {
       const sides = passes.map((pass) => side(pass, round));
       const from = Date.now();
-      await measureSides(sides, SLICES);
+      await measureSides(sides, args.perf ? 1 : SLICES);
       for (const [k, s] of sides.entries()) await record(s, results[k]!, from);
       await sleep(1000);
     }
