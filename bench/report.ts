@@ -202,7 +202,7 @@ export function largeMarkdown(small: RunReport, large: RunReport): string {
   return [
     '# Benchmark at production data sizes (`npm run bench -- --large`)',
     '',
-    `Both seeds were up at once on the same machine (${large.machine.nproc} CPUs, ${large.machine.cpu}), database ${large.settings.database}, commit \`${large.commit}\`; each scenario was measured on the two in turn, four slices of a quarter of the duration a side (small, large, small, large…), so that the host's drift falls on both halves of a comparison alike; "each slice pair" gives each large slice's change against the small one just before it, the spread of the host's noise.`,
+    `Both seeds were up at once on the same machine (${large.machine.nproc} CPUs, ${large.machine.cpu}), database ${large.settings.database}, commit \`${large.commit}\`; each scenario was measured on the two in turn, four slices of a quarter of the duration a side (small, large, then large, small, and again), so that the host's drift falls on both halves of a comparison alike; "each slice pair" gives each large slice's change against the small one beside it, the spread of the host's noise.`,
     `At both sizes the scenarios address the same working set, ${active(large)} spread evenly over all the rows (bench/seed.ts, \`activeGrants\`): the large seed adds data around the requests, not distinct clients to keep in memory.`,
     `Small seed: ${Object.entries(small.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; ${small.seed.databaseMb ?? '?'} MB on disk.`,
     `Large seed: ${Object.entries(large.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; seeded in ${(large.seed.seedMs / 1000).toFixed(0)} s; ${large.seed.databaseMb ?? '?'} MB on disk.`,

@@ -10,19 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
+import { openAsTessera } from './sqlite-open.js';
 
 const ROWS = 200_000;
 const GIB = 1024 * 1024 * 1024;
 
 interface Figures { cpuUs: number; systemUs: number }
 
-/** In a child: the rounds, on the same pragmas Tessera sets (busy waits inside SQLite here: its sleeps cost no CPU). */
+/** In a child: the rounds, on a connection as Tessera opens it (sqlite-open.ts). */
 function rounds(file: string, mmap: number, n: number, tag: string): Figures {
-  const db = new SQLite(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma(`mmap_size = ${mmap}`);
+  const db = openAsTessera(file, mmap);
   const read = db.prepare('select v from big where id = ?');
   const write = db.prepare('insert into log (id, v) values (?, ?)');
   const before = process.cpuUsage();

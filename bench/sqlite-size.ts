@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
+import { openAsTessera } from './sqlite-open.js';
 
 const GIB = 1024 * 1024 * 1024;
 const GROUP = 20;
@@ -24,16 +25,12 @@ const LOOKUP = `select l.family_id, l.token_hash, l.expires_at, f.connector_id, 
 const APPEND = 'insert into oauth_refresh_links (id, family_id, spends, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?, ?)';
 
 /**
- * In a child: refreshes each chain's newest link in turn, as the bench's clients do, with
- * Tessera's pragmas (busy waits inside SQLite here: its sleeps cost no CPU). The chains' new heads
- * go back to the file, so the next child spends links that are still unspent.
+ * In a child: refreshes each chain's newest link in turn, as the bench's clients do, on a
+ * connection as Tessera opens it (sqlite-open.ts). The chains' new heads go back to the file, so
+ * the next child spends links that are still unspent.
  */
 function refreshes(file: string, mmap: number, headsFile: string, n: number): number {
-  const db = new SQLite(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma(`mmap_size = ${mmap}`);
+  const db = openAsTessera(file, mmap);
   const heads = JSON.parse(readFileSync(headsFile, 'utf8')) as string[];
   const lookup = db.prepare(LOOKUP);
   const append = db.prepare(APPEND);

@@ -24,6 +24,7 @@ import * as m0700 from './0700_sqlite_change_versions.js';
 import * as m0701 from './0701_refresh_family_unlocked.js';
 import * as m0702 from './0702_grant_row_notifications.js';
 import * as m0800 from './0800_refresh_links.js';
+import * as m0801 from './0801_prune_indexes.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -47,4 +48,5 @@ export const migrations: Record<string, Migration> = {
   '0701_refresh_family_unlocked': m0701,
   '0702_grant_row_notifications': m0702,
   '0800_refresh_links': m0800,
+  '0801_prune_indexes': m0801,
 };
