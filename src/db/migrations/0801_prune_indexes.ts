@@ -4,6 +4,9 @@
 // run read every such table to its end. On SQLite that read is a synchronous call: with a million
 // Kandy tokens or audit events the server stopped answering for as long as it took, every hour.
 // With these, a step reads the rows it deletes and one index entry beyond them.
+//
+// Built in the migration's transaction (CONCURRENTLY cannot run in one): on a large PostgreSQL
+// database, writes to these tables wait while `tessera migrate` builds them; reads do not.
 import type { Kysely } from 'kysely';
 
 /** [index, table, columns]: what each step of the pruner filters on, in that order. */
