@@ -10,7 +10,7 @@
 import type { Kysely } from 'kysely';
 
 /** [index, table, columns]: what each step of the pruner filters on, in that order. */
-export const PRUNE_INDEXES: readonly (readonly [string, string, readonly string[]])[] = [
+const PRUNE_INDEXES: readonly (readonly [string, string, readonly string[]])[] = [
   ['sessions_expiry', 'sessions', ['expires_at']],
   ['oauth_codes_expiry', 'oauth_codes', ['expires_at']],
   ['oauth_revoked_access_tokens_expiry', 'oauth_revoked_access_tokens', ['expires_at']],
