@@ -7,15 +7,16 @@
 //
 //   node --import tsx bench/sqlite-size.ts <small tessera.db> <large tessera.db> [refreshes per process, default 20000]
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
+import { uuidv7 } from '../src/lib/ids.js';
 import { openAsTessera } from './sqlite-open.js';
 
 const GIB = 1024 * 1024 * 1024;
+const DAY = 86_400_000;
 const GROUP = 20;
 
 // src/oauth/queries.ts's linkById and linkInsert, as SQLite receives them.
@@ -36,7 +37,7 @@ function refreshes(file: string, mmap: number, headsFile: string, n: number): nu
   const append = db.prepare(APPEND);
   const appendAll = db.transaction((links: { k: number; id: string; familyId: string }[]) => {
     const now = Date.now();
-    for (const l of links) append.run(l.id, l.familyId, heads[l.k], 'h'.repeat(64), now, now + GIB);
+    for (const l of links) append.run(l.id, l.familyId, heads[l.k], 'h'.repeat(64), now, now + 30 * DAY);
   });
   let k = 0;
   const before = process.cpuUsage();
@@ -45,8 +46,8 @@ function refreshes(file: string, mmap: number, headsFile: string, n: number): nu
     for (let j = 0; j < GROUP; j++, k = (k + 1) % heads.length) {
       const row = lookup.get(heads[k]) as { family_id: string } | undefined;
       if (!row) throw new Error(`link ${heads[k]} not found`);
-      // Time-ordered like the server's UUIDv7 links: appends go to the end of the key.
-      links.push({ k, id: `${Date.now().toString(16).padStart(12, '0')}-${randomUUID().slice(13)}`, familyId: row.family_id });
+      // The server's own link ids (time-ordered: appends go to the end of the key).
+      links.push({ k, id: uuidv7(), familyId: row.family_id });
     }
     appendAll(links);
     for (const l of links) heads[l.k] = l.id;
