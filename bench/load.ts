@@ -14,6 +14,10 @@ export interface LoadFigures {
   durationS: number;
   /** Server CPU time per request (ms), measured from /proc over the run. */
   cpuMsPerRequest?: number;
+  /** KB the server had fetched from storage per request (pages the kernel's cache no longer held). */
+  readKbPerRequest?: number;
+  /** A measurement taken in slices: what each slice read from storage, KB. */
+  sliceReadKb?: number[];
   /** A measurement taken in slices: each slice's rate, in the order taken. */
   sliceRps?: number[];
 }
@@ -30,10 +34,11 @@ export async function runLoad(opts: Options): Promise<LoadRun> {
   return autocannon({ timeout: 5, pipelining: 1, ...opts, skipAggregateResult: true });
 }
 
-/** One server's runs (the slices of a measurement, or a single run) as one figure; `cpuMs` is the server's CPU over them. */
-export function figures(runs: LoadRun[], cpuMs?: number): LoadFigures {
+/** One server's runs (the slices of a measurement, or a single run) as one figure; `cpuMs` is the server's CPU over them, `reads` its storage reads in each (bytes). */
+export function figures(runs: LoadRun[], cpuMs?: number, reads?: number[]): LoadFigures {
   const sum = (pick: (r: LoadRun) => number): number => runs.reduce((n, r) => n + pick(r), 0);
   const requests = sum((r) => r.totalCompletedRequests);
+  const readBytes = reads?.reduce((n, b) => n + b, 0);
   const durationS = sum((r) => r.duration);
   const { latency } = autocannon.aggregateResult(runs, { url: 'http://merged.invalid' });
   return {
@@ -46,7 +51,9 @@ export function figures(runs: LoadRun[], cpuMs?: number): LoadFigures {
     non2xx: sum((r) => r.non2xx),
     durationS: Math.round(durationS * 100) / 100,
     ...(cpuMs === undefined ? {} : { cpuMsPerRequest: Math.round((cpuMs / Math.max(1, requests)) * 1000) / 1000 }),
+    ...(readBytes === undefined ? {} : { readKbPerRequest: Math.round((readBytes / 1024 / Math.max(1, requests)) * 100) / 100 }),
     ...(runs.length > 1 ? { sliceRps: runs.map((r) => Math.round(r.totalCompletedRequests / r.duration)) } : {}),
+    ...(reads && runs.length > 1 ? { sliceReadKb: reads.map((b) => Math.round(b / 1024)) } : {}),
   };
 }
 

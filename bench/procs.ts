@@ -86,6 +86,22 @@ export function procCpuMs(pid: number): number {
   return ms;
 }
 
+/**
+ * Bytes a process and its children have had fetched from storage (`read_bytes` of /proc/<pid>/io,
+ * Linux): reads the kernel's page cache could not answer, whether by read() or by a fault on a
+ * memory-mapped file. A page the kernel dropped while it sat unused comes back this way.
+ */
+export function procStorageReadBytes(pid: number): number {
+  let bytes = 0;
+  for (const p of procTree(pid)) {
+    try {
+      const m = /^read_bytes: (\d+)$/m.exec(readFileSync(`/proc/${p}/io`, 'utf8'));
+      if (m) bytes += Number(m[1]);
+    } catch { /* gone */ }
+  }
+  return bytes;
+}
+
 export function httpStatus(url: string, method = 'GET'): Promise<number> {
   return new Promise((resolve) => {
     const req = request(url, { method, timeout: 1000 }, (res) => {

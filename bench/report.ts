@@ -190,7 +190,8 @@ export function largeMarkdown(small: RunReport, large: RunReport): string {
     for (const [title, a, b] of pairs) {
       const change = a && b ? b.rps / a.rps - 1 : undefined;
       // 4b compares metrics on and off within each pass; its two passes are not alternated.
-      rows.push(`| ${title} | ${l.server} | ${a?.rps ?? '–'} | ${b?.rps ?? '–'} | ${change === undefined ? '–' : `${(change * 100).toFixed(1)}%`} | ${slicePairs(a, b)} | ${b?.p99Ms ?? '–'} | ${l.server === 'tessera' && change !== undefined ? mark(change >= -0.1) : ''} |`);
+      const both = (pick: (f: LoadFigures) => number | undefined, digits: number) => `${fmt(a && pick(a), digits)} / ${fmt(b && pick(b), digits)}`;
+      rows.push(`| ${title} | ${l.server} | ${a?.rps ?? '–'} | ${b?.rps ?? '–'} | ${change === undefined ? '–' : `${(change * 100).toFixed(1)}%`} | ${slicePairs(a, b)} | ${both((f) => f.cpuMsPerRequest, 3)} | ${both((f) => f.readKbPerRequest, 2)} | ${b?.p99Ms ?? '–'} | ${l.server === 'tessera' && change !== undefined ? mark(change >= -0.1) : ''} |`);
     }
   }
   const peak = (r: RunReport, name: string) => r.servers.find((s) => s.name === name)?.peakRssMb;
@@ -207,10 +208,11 @@ export function largeMarkdown(small: RunReport, large: RunReport): string {
     `Small seed: ${Object.entries(small.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; ${small.seed.databaseMb ?? '?'} MB on disk.`,
     `Large seed: ${Object.entries(large.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; seeded in ${(large.seed.seedMs / 1000).toFixed(0)} s; ${large.seed.databaseMb ?? '?'} MB on disk.`,
     `Tessera's peak RSS: ${fmt(peak(small, 'tessera'), 1)} MB with the small seed, ${fmt(peak(large, 'tessera'), 1)} MB with the large one (one process); with two workers (all three processes) ${fmt(peak(small, 'tessera-2w'), 1)} and ${fmt(peak(large, 'tessera-2w'), 1)} MB.`,
+    "CPU and storage reads are each side's, summed over its slices and divided by its requests; what is read from storage (`read_bytes` of /proc/<pid>/io) is pages the kernel's cache no longer held, by read() or by a fault on the memory-mapped file.",
     `Of the resident memory at the end, the process's own against mapped file pages (the node binary and, on SQLite, the memory-mapped database; the kernel's page cache): ${split(small, 'tessera')} small, ${split(large, 'tessera')} large; two workers ${split(small, 'tessera-2w')} and ${split(large, 'tessera-2w')}.`,
     '',
-    '| Scenario | Server | small seed req/s | large seed req/s | change | each slice pair | large p99 ms | within 10% |',
-    '|---|---|--:|--:|--:|--:|--:|---|',
+    '| Scenario | Server | small seed req/s | large seed req/s | change | each slice pair | CPU ms/req, small / large | KB/req read from storage, small / large | large p99 ms | within 10% |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|---|',
     ...rows,
     '',
     '---',

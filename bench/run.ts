@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { dropSchema } from '../src/db/database.js';
 import { countRotations, databaseSize, DEFAULT_SIZE, LARGE_SIZE, MEASURED_ROUNDS, seed, type Seeded, type SeedSize } from './seed.js';
-import { freePort, httpStatus, npmStartArgs, perfRecord, procCpuMs, procMemMb, startServer, type Server } from './procs.js';
+import { freePort, httpStatus, npmStartArgs, perfRecord, procCpuMs, procMemMb, procStorageReadBytes, startServer, type Server } from './procs.js';
 import { cycler, figures, runLoad, type LoadFigures, type LoadRun } from './load.js';
 import { buildScenarios, type Scenario, type ScenarioInputs, type ServerName } from './scenarios.js';
 import { gitCommit, largeMarkdown, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
@@ -87,7 +87,7 @@ interface Pass {
   /** Refresh tokens the token service rotated in scenario 1's measured run, by measured Tessera. */
   rotations: number[];
   /** A peer's slices taken alongside the Tessera scenarios that name it (measureScenario), for its own row. */
-  alongside: Map<string, { runs: LoadRun[]; cpuMs: number; with: string[] }>;
+  alongside: Map<string, { runs: LoadRun[]; cpuMs: number; reads: number[]; with: string[] }>;
   tmp: string;
 }
 
@@ -184,6 +184,8 @@ interface Side {
   perfFile?: string;
   runs: LoadRun[];
   cpuMs: number;
+  /** What the server had fetched from storage in each of its runs (procStorageReadBytes). */
+  reads: number[];
 }
 
 /** The slices a measurement is cut into, and the pause after each (one side's tail of collections or checkpoints stays out of the next side's slice). */
@@ -198,7 +200,10 @@ const SLICE_PAUSE_MS = 250;
  */
 async function measureSides(sides: Side[], slices: number): Promise<void> {
   for (const { server, scenario, round } of sides) {
-    if (scenario.prime) await runLoad({ url: server.baseUrl, connections, amount: scenario.prime(), ...scenario.options('warmup', round) });
+    if (scenario.prime) {
+      const primed = await runLoad({ url: server.baseUrl, connections, amount: scenario.prime(), ...(scenario.primeOptions?.(round) ?? scenario.options('warmup', round)) });
+      if (primed.errors || primed.non2xx) log(`${server.name} ${scenario.id}: priming met ${primed.errors} errors and ${primed.non2xx} non-2xx answers`);
+    }
     if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...scenario.options('warmup', round) });
   }
   for (let slice = 0; slice < slices; slice++) {
@@ -206,11 +211,13 @@ async function measureSides(sides: Side[], slices: number): Promise<void> {
     // host's reaction to its load) lands on the next side alike, and a drift within the slice too.
     for (const side of slice % 2 ? [...sides].reverse() : sides) {
       const cpuBefore = procCpuMs(side.server.pid);
+      const readBefore = procStorageReadBytes(side.server.pid);
       const perf = side.perfFile && slices === 1 ? perfRecord(side.server.pid, side.perfFile) : undefined;
       side.runs.push(await runLoad({ url: side.server.baseUrl, connections, duration: durationS / slices, ...side.scenario.options('measure', side.round) }));
       if (perf) await perf.stop();
       // Every process of the server: a primary and its workers.
       side.cpuMs += procCpuMs(side.server.pid) - cpuBefore;
+      side.reads.push(procStorageReadBytes(side.server.pid) - readBefore);
       if (slices > 1) await sleep(SLICE_PAUSE_MS);
     }
   }
@@ -244,7 +251,7 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
     return;
   }
   const side = (pass: Pass, round: number, own = pass.scenarios[index]!, name: ServerName = round ? 'tessera-2w' : own.server): Side => ({
-    pass, scenario: own, round, server: pass.servers[name]!, runs: [], cpuMs: 0,
+    pass, scenario: own, round, server: pass.servers[name]!, runs: [], cpuMs: 0, reads: [],
     // With --large, each seed's file is named after it: large-oauth-refresh-2w.data.
     ...(args.perf && own.server === 'tessera' ? { perfFile: join(root, 'bench/.tmp/perf', `${passes.length > 1 ? `${pass.label.slice(1, -2)}-` : ''}${own.id}${name === own.server ? '' : name.slice('tessera'.length)}.data`) } : {}),
   });
@@ -263,7 +270,7 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
   const result = results[0]!;
   const earlier = pass.alongside.get(scenario.id);
   if (earlier) {
-    result.figures = figures(earlier.runs, earlier.cpuMs);
+    result.figures = figures(earlier.runs, earlier.cpuMs, earlier.reads);
     log(`${scenario.id}: measured alongside ${earlier.with.join(' and ')}: ${summary(result.figures)}`);
     return;
   }
@@ -275,7 +282,7 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
   await measureSides(sides, args.perf ? 1 : SLICES);
   for (const s of sides) {
     if (s === versus) {
-      result.versus = figures(s.runs, s.cpuMs);
+      result.versus = figures(s.runs, s.cpuMs, s.reads);
       log(`${scenario.id} (--versus ${args.versus}): ${summary(result.versus)}`);
       continue;
     }
@@ -283,22 +290,22 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
       await record(s, result, from);
       continue;
     }
-    const f = figures(s.runs, s.cpuMs);
+    const f = figures(s.runs, s.cpuMs, s.reads);
     result.against = { id: peer.id, figures: f };
     log(`${peer.id} (alongside ${scenario.id}): ${summary(f)}`);
-    const kept = pass.alongside.get(peer.id) ?? { runs: [], cpuMs: 0, with: [] };
-    pass.alongside.set(peer.id, { runs: [...kept.runs, ...s.runs], cpuMs: kept.cpuMs + s.cpuMs, with: [...kept.with, scenario.id] });
+    const kept = pass.alongside.get(peer.id) ?? { runs: [], cpuMs: 0, reads: [], with: [] };
+    pass.alongside.set(peer.id, { runs: [...kept.runs, ...s.runs], cpuMs: kept.cpuMs + s.cpuMs, reads: [...kept.reads, ...s.reads], with: [...kept.with, scenario.id] });
   }
   // Let the servers settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
   await sleep(1000);
 }
 
 const summary = (f: LoadFigures): string =>
-  `${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req${f.sliceRps ? ` (slices ${f.sliceRps.join(' / ')})` : ''}`;
+  `${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req${f.readKbPerRequest ? `, ${f.readKbPerRequest} KB/req read from storage (slices ${f.sliceReadKb?.join(' / ') ?? '–'} KB)` : ''}${f.sliceRps ? ` (slices ${f.sliceRps.join(' / ')})` : ''}`;
 
 /** A side's figures into its scenario's result: the single process's, or the two workers'. */
 async function record(s: Side, result: ScenarioResult, measuredFrom: number): Promise<void> {
-  const f = figures(s.runs, s.cpuMs);
+  const f = figures(s.runs, s.cpuMs, s.reads);
   if (s.round) result.workers2 = f;
   else result.figures = f;
   if (s.scenario.id === 'token-exchange') {
@@ -406,14 +413,14 @@ async function metricsCost(scenario: Scenario, result: ScenarioResult, pass: Pas
   };
   const on = await start('on');
   const off = await start('off');
-  const sides = [on, off].map((server): Side => ({ pass, scenario, round: 0, server, runs: [], cpuMs: 0 }));
+  const sides = [on, off].map((server): Side => ({ pass, scenario, round: 0, server, runs: [], cpuMs: 0, reads: [] }));
   try {
     await measureSides(sides, 2);
   } finally {
     await on.stop();
     await off.stop();
   }
-  const [withMetrics, f] = sides.map((s) => figures(s.runs, s.cpuMs)) as [LoadFigures, LoadFigures];
+  const [withMetrics, f] = sides.map((s) => figures(s.runs, s.cpuMs, s.reads)) as [LoadFigures, LoadFigures];
   result.figures = f;
   const cpu = (x: LoadFigures) => x.cpuMsPerRequest ?? 0;
   log(`${label}${scenario.id}: metrics on ${withMetrics.rps} req/s (${cpu(withMetrics)} ms CPU/req), off ${f.rps} req/s (${cpu(f)} ms CPU/req)`);

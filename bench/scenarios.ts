@@ -33,6 +33,8 @@ export interface Scenario {
    * SQLite, but on PostgreSQL, where a cold read is three round trips, it reached a third of them.)
    */
   prime?(): number;
+  /** That pass's requests where they cannot be the warm-up's (a refresh spends what it presents); by default the warm-up's. */
+  primeOptions?(round: number): Omit<Options, 'url'>;
 }
 
 export interface OAuthClient {
@@ -189,6 +191,20 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       kind: 'token',
       ...needsOAuth(oauthRt, 'no OAuth refresh tokens could be seeded'),
       peer: 'oidc-provider-refresh',
+      // The measured families' tokens read once without being spent: introspection (RFC 7662)
+      // seeks the link, its family and whether a link spends it, as the refresh does. The
+      // warm-up's own families reach every page of a small file but a few of a large one's, so
+      // without this pass the large seed's measured run began on pages not read since seeding,
+      // which this host's kernel had dropped (docs/performance.md, "Pages the host drops").
+      prime: () => oauthRt.length,
+      primeOptions: (round) => ({
+        requests: [spread(cycler(inp.oauth!.refresh[round]!.measure), (c) => ({
+          method: 'POST',
+          path: '/oauth/introspect',
+          headers: { 'content-type': FORM, authorization: basic(c.clientId, c.clientSecret) },
+          body: `token=${encodeURIComponent(c.refreshToken!)}&token_type_hint=refresh_token`,
+        }))],
+      }),
       options(phase, round) {
         // The warm-up and the measured run have families of their own (RotatingPool).
         return {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
 import { uuidv7 } from '../src/lib/ids.js';
 import { openAsTessera } from './sqlite-open.js';
+import { procStorageReadBytes } from './procs.js';
 
 const GIB = 1024 * 1024 * 1024;
 const DAY = 86_400_000;
@@ -30,7 +31,7 @@ const APPEND = 'insert into oauth_refresh_links (id, family_id, spends, token_ha
  * connection as Tessera opens it (sqlite-open.ts). The chains' new heads go back to the file, so
  * the next child spends links that are still unspent.
  */
-function refreshes(file: string, mmap: number, headsFile: string, n: number): number {
+function refreshes(file: string, mmap: number, headsFile: string, n: number): Cost {
   const db = openAsTessera(file, mmap);
   const heads = JSON.parse(readFileSync(headsFile, 'utf8')) as string[];
   const lookup = db.prepare(LOOKUP);
@@ -41,6 +42,7 @@ function refreshes(file: string, mmap: number, headsFile: string, n: number): nu
   });
   let k = 0;
   const before = process.cpuUsage();
+  const readBefore = procStorageReadBytes(process.pid);
   for (let done = 0; done < n; done += GROUP) {
     const links: { k: number; id: string; familyId: string }[] = [];
     for (let j = 0; j < GROUP; j++, k = (k + 1) % heads.length) {
@@ -53,17 +55,23 @@ function refreshes(file: string, mmap: number, headsFile: string, n: number): nu
     for (const l of links) heads[l.k] = l.id;
   }
   const cpu = process.cpuUsage(before);
+  const read = procStorageReadBytes(process.pid) - readBefore;
   db.close();
   writeFileSync(headsFile, JSON.stringify(heads));
-  return (cpu.user + cpu.system) / n;
+  return { cpuUs: (cpu.user + cpu.system) / n, readKb: read / 1024 / n };
 }
 
-function child(file: string, mmap: number, headsFile: string, n: number): Promise<number> {
+/** A refresh's CPU µs and the KB it had read from storage (pages the kernel no longer held). */
+interface Cost { cpuUs: number; readKb: number }
+
+const show = (c: Cost): string => `${c.cpuUs.toFixed(1)} µs (${c.readKb.toFixed(2)} KB read)`;
+
+function child(file: string, mmap: number, headsFile: string, n: number): Promise<Cost> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', file, String(mmap), headsFile, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    p.on('exit', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`child exited ${code}`))));
+    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Cost) : reject(new Error(`child exited ${code}`))));
   });
 }
 
@@ -81,12 +89,12 @@ async function main(files: Record<'small' | 'large', string>, n: number): Promis
       for (const half of [0, 1]) writeFileSync(heads(name, half), JSON.stringify(ids.filter((_, i) => i % 2 === half)));
       console.log(`${name}: ${file}, ${ids.length} chains`);
     }
-    console.log(`${n} refreshes a process; CPU µs a refresh`);
+    console.log(`${n} refreshes a process; CPU µs a refresh, and what it read from storage`);
     for (let r = 0; r < 3; r++) {
       for (const name of ['small', 'large'] as const) {
         const one = await child(files[name], GIB, heads(name, 0), n);
         const two = await Promise.all([0, 1].map((half) => child(files[name], 0, heads(name, half), n)));
-        console.log(`round ${r + 1}, ${name}: one process ${one.toFixed(1)}; two processes ${two.map((t) => t.toFixed(1)).join(', ')}`);
+        console.log(`round ${r + 1}, ${name}: one process ${show(one)}; two processes ${two.map(show).join(', ')}`);
       }
     }
   } finally {
@@ -96,7 +104,7 @@ async function main(files: Record<'small' | 'large', string>, n: number): Promis
 
 const argv = process.argv.slice(2);
 if (argv[0] === '--child') {
-  process.stdout.write(String(refreshes(argv[1]!, Number(argv[2]), argv[3]!, Number(argv[4]))));
+  process.stdout.write(JSON.stringify(refreshes(argv[1]!, Number(argv[2]), argv[3]!, Number(argv[4]))));
 } else {
   if (argv.length < 2) throw new Error('usage: bench/sqlite-size.ts <small tessera.db> <large tessera.db> [refreshes per process]');
   await main({ small: argv[0]!, large: argv[1]! }, Number(argv[2] ?? 20_000));
