@@ -300,6 +300,14 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
   await sleep(1000);
 }
 
+/** Each Tessera's resident high-water mark after a scenario, so a report's peak can be traced to the scenario that set it. */
+function logPeaks(passes: Pass[], index: number): void {
+  for (const pass of passes) {
+    const peaks = (['tessera', 'tessera-2w'] as const).flatMap((name) => (pass.servers[name] ? [`${name} ${pass.servers[name].peakRssMb()} MB`] : []));
+    log(`${pass.label}after ${pass.scenarios[index]!.id}: peak RSS ${peaks.join(', ')}`);
+  }
+}
+
 const summary = (f: LoadFigures): string =>
   `${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req${f.readKbPerRequest ? `, ${f.readKbPerRequest} KB/req read from storage (slices ${f.sliceReadKb?.join(' / ') ?? '–'} KB)` : ''}${f.sliceRps ? ` (slices ${f.sliceRps.join(' / ')})` : ''}`;
 
@@ -374,7 +382,10 @@ async function main(): Promise<void> {
       passes.push(large);
       // Seeding leaves gigabytes of dirty pages; the kernel writing them back would slow the first scenarios.
       execSync('sync');
-      for (const i of small.scenarios.keys()) await measureScenario(passes, i);
+      for (const i of small.scenarios.keys()) {
+        await measureScenario(passes, i);
+        logPeaks(passes, i);
+      }
       const reports = passes.map(passReport);
       text = largeMarkdown(reports[0]!, reports[1]!);
       json = { small: reports[0], large: reports[1] };
@@ -384,7 +395,10 @@ async function main(): Promise<void> {
   } else {
     const pass = await preparePass(DEFAULT_SIZE, '');
     try {
-      for (const i of pass.scenarios.keys()) await measureScenario([pass], i);
+      for (const i of pass.scenarios.keys()) {
+        await measureScenario([pass], i);
+        logPeaks([pass], i);
+      }
       const report = passReport(pass);
       text = markdown(report);
       json = report;
