@@ -309,7 +309,7 @@ function logPeaks(passes: Pass[], index: number): void {
 }
 
 const summary = (f: LoadFigures): string =>
-  `${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req${f.readKbPerRequest ? `, ${f.readKbPerRequest} KB/req read from storage (slices ${f.sliceReadKb?.join(' / ') ?? '–'} KB)` : ''}${f.sliceRps ? ` (slices ${f.sliceRps.join(' / ')})` : ''}`;
+  `${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req${f.readKbPerRequest ? `, ${f.readKbPerRequest} KB/req read from storage (by slice: ${f.sliceReadKb?.join(' / ') ?? '–'} KB)` : ''}${f.sliceRps ? ` (slices ${f.sliceRps.join(' / ')})` : ''}`;
 
 /** A side's figures into its scenario's result: the single process's, or the two workers'. */
 async function record(s: Side, result: ScenarioResult, measuredFrom: number): Promise<void> {
