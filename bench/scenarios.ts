@@ -192,10 +192,10 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       ...needsOAuth(oauthRt, 'no OAuth refresh tokens could be seeded'),
       peer: 'oidc-provider-refresh',
       // The measured families' tokens read once without being spent: introspection (RFC 7662)
-      // seeks the link, its family and whether a link spends it, as the refresh does. The
-      // warm-up's own families reach every page of a small file but a few of a large one's, so
-      // without this pass the large seed's measured run began on pages not read since seeding,
-      // which this host's kernel had dropped (docs/performance.md, "Pages the host drops").
+      // seeks the link, its family and whether a link spends it, as the refresh does. Their rows
+      // were last read by the seed and the warm-up spends families of its own; without this pass
+      // the large seed's measured run began fetching back from storage the pages this host's
+      // kernel drops after a minute unread (docs/performance.md, "Pages the host drops").
       prime: () => oauthRt.length,
       primeOptions: (round) => ({
         requests: [spread(cycler(inp.oauth!.refresh[round]!.measure), (c) => ({

@@ -3,7 +3,8 @@
 // behind, rounds of what a refresh asks of SQLite (the link with its family, then the next link
 // appended, twenty to a transaction as group commit writes them), one process with the memory map
 // Tessera gives a lone writer, then two without it as workers run, small and large in turn, three
-// times over. Prints CPU µs a refresh. It appends links to the kept files: use it on kept runs only.
+// times over. Prints CPU µs a refresh and the KB it read from storage. It appends links to the
+// kept files: use it on kept runs only.
 //
 //   node --import tsx bench/sqlite-size.ts <small tessera.db> <large tessera.db> [refreshes per process, default 20000]
 import { spawn } from 'node:child_process';
@@ -25,6 +26,11 @@ const LOOKUP = `select l.family_id, l.token_hash, l.expires_at, f.connector_id, 
   exists (select 1 from oauth_refresh_links n where n.spends = l.id) as spent
   from oauth_refresh_links l inner join oauth_families f on f.id = l.family_id where l.id = ?`;
 const APPEND = 'insert into oauth_refresh_links (id, family_id, spends, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?, ?)';
+
+/** A refresh's CPU µs and the KB it had read from storage (pages the kernel no longer held). */
+interface Cost { cpuUs: number; readKb: number }
+
+const show = (c: Cost): string => `${c.cpuUs.toFixed(1)} µs (${c.readKb.toFixed(2)} KB read)`;
 
 /**
  * In a child: refreshes each chain's newest link in turn, as the bench's clients do, on a
@@ -60,11 +66,6 @@ function refreshes(file: string, mmap: number, headsFile: string, n: number): Co
   writeFileSync(headsFile, JSON.stringify(heads));
   return { cpuUs: (cpu.user + cpu.system) / n, readKb: read / 1024 / n };
 }
-
-/** A refresh's CPU µs and the KB it had read from storage (pages the kernel no longer held). */
-interface Cost { cpuUs: number; readKb: number }
-
-const show = (c: Cost): string => `${c.cpuUs.toFixed(1)} µs (${c.readKb.toFixed(2)} KB read)`;
 
 function child(file: string, mmap: number, headsFile: string, n: number): Promise<Cost> {
   return new Promise((resolve, reject) => {
