@@ -52,19 +52,27 @@ export function procTree(pid: number): number[] {
   return out;
 }
 
+/** A figure of /proc/<p>/<file> (Linux), summed over a process and its descendants; a process gone meanwhile counts nothing. */
+function sumOverTree(pid: number, file: string, figure: (text: string) => number): number {
+  let sum = 0;
+  for (const p of procTree(pid)) {
+    try {
+      sum += figure(readFileSync(`/proc/${p}/${file}`, 'utf8'));
+    } catch { /* gone */ }
+  }
+  return sum;
+}
+
+/** The number after `name` in a /proc file of `name: value` lines, 0 if absent. */
+const field = (text: string, name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+
 /**
  * VmRSS or VmHWM in MB, from /proc (Linux), summed over the process and its children. RssAnon and
  * RssFile split VmRSS: the process's own memory, and the pages of mapped files it has touched
  * (the node binary, and SQLite's memory-mapped database: the kernel's page cache, reclaimable).
  */
-export function procMemMb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile'): number {
-  let kb = 0;
-  for (const p of procTree(pid)) {
-    try {
-      const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${p}/status`, 'utf8'));
-      if (m) kb += Number(m[1]);
-    } catch { /* gone */ }
-  }
+export function procMemMb(pid: number, name: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile'): number {
+  const kb = sumOverTree(pid, 'status', (text) => field(text, name));
   return kb ? Math.round(kb / 102.4) / 10 : NaN;
 }
 
@@ -74,16 +82,11 @@ export function procMemMb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'R
  * second — does not move when other work competes for the same cores.
  */
 export function procCpuMs(pid: number): number {
-  let ms = 0;
-  for (const p of procTree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces) start at index 2 ("state").
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ms += (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch { /* gone */ }
-  }
-  return ms;
+  return sumOverTree(pid, 'stat', (stat) => {
+    // Fields after the command name (which may hold spaces) start at index 2 ("state").
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  });
 }
 
 /**
@@ -91,16 +94,7 @@ export function procCpuMs(pid: number): number {
  * Linux): reads the kernel's page cache could not answer, whether by read() or by a fault on a
  * memory-mapped file. A page the kernel dropped while it sat unused comes back this way.
  */
-export function procStorageReadBytes(pid: number): number {
-  let bytes = 0;
-  for (const p of procTree(pid)) {
-    try {
-      const m = /^read_bytes: (\d+)$/m.exec(readFileSync(`/proc/${p}/io`, 'utf8'));
-      if (m) bytes += Number(m[1]);
-    } catch { /* gone */ }
-  }
-  return bytes;
-}
+export const procStorageReadBytes = (pid: number): number => sumOverTree(pid, 'io', (text) => field(text, 'read_bytes'));
 
 export function httpStatus(url: string, method = 'GET'): Promise<number> {
   return new Promise((resolve) => {
