@@ -17,8 +17,12 @@
 //   queries, and any reported change moves the epoch.
 // - While the feed cannot vouch for other processes (PostgreSQL listener down), regions answer
 //   nothing from memory and store nothing.
-// - Rows also expire after ttlMs, and regions are bounded (the oldest entry goes first), so a bug
-//   elsewhere cannot pin a stale row forever or grow memory without limit.
+// - Rows also expire, and regions are bounded (the oldest entry goes first), so a bug elsewhere
+//   cannot pin a stale row forever or grow memory without limit. Each row expires at a random
+//   point between half of ttlMs and ttlMs after it was read: rows read together (a region emptied
+//   by one write, a process just started) would otherwise all expire together, be read again
+//   together, and so come back as a storm of misses every ttlMs for as long as the load lasts (the
+//   benchmark caught one: a fifth of a slice's requests, then every grant and member list at once).
 // Misses (unknown keys) are never cached: those paths are rare and rate-limited.
 import type { ChangeFeed } from './change-feed.js';
 import { isRowsWritten, type Written } from './write-watch.js';
@@ -27,10 +31,14 @@ export interface RegionOptions {
   /** Tables whose writes empty the region. */
   tables: readonly string[];
   max: number;
+  /** The longest a row is kept (ms); each expires at random between half of it and all of it. */
   ttlMs: number;
 }
 
-interface Entry<T> { value: T; at: number }
+interface Entry<T> { value: T; expires: number }
+
+/** Milliseconds on a clock that only moves forward. */
+export type Now = () => number;
 
 export class ReadCache<T> {
   private map = new Map<string, Entry<T>>();
@@ -47,6 +55,7 @@ export class ReadCache<T> {
     private readonly feed: ChangeFeed,
     private readonly opts: RegionOptions,
     private readonly rows: Readonly<Record<string, (value: T) => string>> = {},
+    private readonly now: Now = () => performance.now(),
   ) {
     this.tables = new Set(opts.tables);
     for (const table of Object.keys(rows)) this.byRow.set(table, new Map());
@@ -71,7 +80,7 @@ export class ReadCache<T> {
 
   private store(key: string, value: T): void {
     this.remove(key);
-    this.map.set(key, { value, at: performance.now() });
+    this.map.set(key, { value, expires: this.now() + this.opts.ttlMs * (1 - Math.random() / 2) });
     for (const [table, index] of this.byRow) {
       const id = this.rows[table]!(value);
       let keys = index.get(id);
@@ -97,7 +106,7 @@ export class ReadCache<T> {
     this.feed.sync();
     const e = this.map.get(key);
     if (!e) return undefined;
-    if (!this.feed.reliable || performance.now() - e.at > this.opts.ttlMs) {
+    if (!this.feed.reliable || this.now() > e.expires) {
       this.remove(key);
       return undefined;
     }
@@ -127,7 +136,7 @@ export class ReadCaches {
   private readonly regions = new Map<string, { cache: ReadCache<unknown>; tables: readonly string[] }>();
 
   /** watchable: the tables whose changes other processes hear of (the PostgreSQL triggers). */
-  constructor(private readonly feed: ChangeFeed, private readonly watchable: readonly string[]) {}
+  constructor(private readonly feed: ChangeFeed, private readonly watchable: readonly string[], private readonly now?: Now) {}
 
   /** rows: see ReadCache; each table in it must be one of opts.tables. */
   region<T>(name: string, opts: RegionOptions, rows: Readonly<Record<string, (value: T) => string>> = {}): ReadCache<T> {
@@ -138,7 +147,7 @@ export class ReadCaches {
       if (unwatched.length) throw new Error(`cache region ${name} reads ${unwatched.join(', ')}: add them to the change-feed triggers first`);
       const unread = Object.keys(rows).filter((t) => !opts.tables.includes(t));
       if (unread.length) throw new Error(`cache region ${name} keys entries by rows of ${unread.join(', ')}, which it does not read`);
-      r = { cache: new ReadCache<T>(this.feed, opts, rows) as ReadCache<unknown>, tables: opts.tables };
+      r = { cache: new ReadCache<T>(this.feed, opts, rows, this.now) as ReadCache<unknown>, tables: opts.tables };
       this.regions.set(name, r);
     }
     return r.cache as ReadCache<T>;

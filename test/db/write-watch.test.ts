@@ -12,6 +12,8 @@ import { sql } from 'kysely';
 import { prepared } from '../../src/db/prepared.js';
 import { CHANGE_CHANNEL } from '../../src/db/change-feed.js';
 import { isRowsWritten, writtenBy, type Written } from '../../src/db/write-watch.js';
+import { ReadCaches } from '../../src/db/read-cache.js';
+import { NOTIFYING_TABLES } from '../../src/db/migrations/0300_change_feed.js';
 import { ROW_LIMIT } from '../../src/db/migrations/0702_grant_row_notifications.js';
 import { createTestApp, onPostgres, type TestApp } from '../helpers/app.js';
 import { seedConnectorFlow } from '../helpers/portal.js';
@@ -171,5 +173,32 @@ describe('a cache region that keys its entries by grant', () => {
     assert.equal(region.size, 0);
     assert.throws(() => t.services.deps.caches.region('test:unread', { tables: ['groups'], max: 1, ttlMs: 1 }, { grants: () => '' }),
       { message: 'cache region test:unread keys entries by rows of grants, which it does not read' });
+  });
+});
+
+describe('a cache region\'s rows expire', () => {
+  let t: TestApp;
+  before(async () => { t = await createTestApp(); });
+  after(async () => { await t.close(); });
+
+  test('each at a random point between half of ttlMs and ttlMs after it was read, so rows read together do not expire together', async () => {
+    let now = 0;
+    const region = new ReadCaches(t.db.changes, NOTIFYING_TABLES, () => now).region<number>('test:expiry', { tables: ['grants'], max: 1000, ttlMs: 1000 });
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    for (const [i, key] of keys.entries()) await region.load(key, async () => i);
+    const cached = () => keys.filter((key) => region.get(key) !== undefined).length;
+    now = 500;
+    assert.equal(cached(), 200);
+    // Uniform over (500, 1000]: about half are gone at 750 (the chance of fewer than 40 or more
+    // than 160 of 200 is below 10⁻¹⁷).
+    now = 750;
+    const left = cached();
+    assert.ok(left >= 40 && left <= 160, `${left} of 200 rows left at 750 ms`);
+    now = 1000.001;
+    assert.equal(cached(), 0);
+    // Read again, a row is kept for a new span of its own.
+    await region.load('k0', async () => 0);
+    now = 1500;
+    assert.equal(region.get('k0'), 0);
   });
 });
