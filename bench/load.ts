@@ -20,6 +20,22 @@ export interface LoadFigures {
   sliceReadKb?: number[];
   /** A measurement taken in slices: each slice's rate, in the order taken. */
   sliceRps?: number[];
+  /**
+   * PostgreSQL's CPU per request (ms) and what it fetched from storage per request (KB): the
+   * postmaster and all its backends over the same slices. Both seeds share one server, but a
+   * slice drives one side at a time, so what the server does in it is that side's (and the
+   * server's own background work: autovacuum, the checkpointer).
+   */
+  dbCpuMsPerRequest?: number;
+  dbReadKbPerRequest?: number;
+}
+
+/** What the server under test (and, on PostgreSQL, the database server) used over a side's runs. */
+export interface Usage {
+  cpuMs: number;
+  /** Bytes fetched from storage in each run. */
+  reads: number[];
+  db?: { cpuMs: number; reads: number };
 }
 
 /**
@@ -34,11 +50,13 @@ export async function runLoad(opts: Options): Promise<LoadRun> {
   return autocannon({ timeout: 5, pipelining: 1, ...opts, skipAggregateResult: true });
 }
 
-/** One server's runs (the slices of a measurement, or a single run) as one figure; `cpuMs` is the server's CPU over them, `reads` its storage reads in each (bytes). */
-export function figures(runs: LoadRun[], cpuMs?: number, reads?: number[]): LoadFigures {
+/** One server's runs (the slices of a measurement, or a single run) as one figure, with what it used over them. */
+export function figures(runs: LoadRun[], usage?: Usage): LoadFigures {
   const sum = (pick: (r: LoadRun) => number): number => runs.reduce((n, r) => n + pick(r), 0);
   const requests = sum((r) => r.totalCompletedRequests);
+  const { cpuMs, reads, db } = usage ?? {};
   const readBytes = reads?.reduce((n, b) => n + b, 0);
+  const perRequest = (x: number, digits: number) => Math.round((x / Math.max(1, requests)) * 10 ** digits) / 10 ** digits;
   const durationS = sum((r) => r.duration);
   const { latency } = autocannon.aggregateResult(runs, { url: 'http://merged.invalid' });
   return {
@@ -50,10 +68,11 @@ export function figures(runs: LoadRun[], cpuMs?: number, reads?: number[]): Load
     errors: sum((r) => r.errors),
     non2xx: sum((r) => r.non2xx),
     durationS: Math.round(durationS * 100) / 100,
-    ...(cpuMs === undefined ? {} : { cpuMsPerRequest: Math.round((cpuMs / Math.max(1, requests)) * 1000) / 1000 }),
-    ...(readBytes === undefined ? {} : { readKbPerRequest: Math.round((readBytes / 1024 / Math.max(1, requests)) * 100) / 100 }),
+    ...(cpuMs === undefined ? {} : { cpuMsPerRequest: perRequest(cpuMs, 3) }),
+    ...(readBytes === undefined ? {} : { readKbPerRequest: perRequest(readBytes / 1024, 2) }),
     ...(runs.length > 1 ? { sliceRps: runs.map((r) => Math.round(r.totalCompletedRequests / r.duration)) } : {}),
     ...(reads && runs.length > 1 ? { sliceReadKb: reads.map((b) => Math.round(b / 1024)) } : {}),
+    ...(db ? { dbCpuMsPerRequest: perRequest(db.cpuMs, 3), dbReadKbPerRequest: perRequest(db.reads / 1024, 2) } : {}),
   };
 }
 

@@ -77,22 +77,26 @@ export function procMemMb(pid: number, name: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'Rs
 }
 
 /**
- * CPU time (user + system) a process has used, in ms, from /proc/<pid>/stat (clock ticks of
- * 10 ms). Divided by the requests served it gives CPU per request, which — unlike requests per
- * second — does not move when other work competes for the same cores.
+ * CPU time (user + system) a process and its descendants have used, in ms, from /proc/<pid>/stat
+ * (clock ticks of 10 ms). Divided by the requests served it gives CPU per request, which — unlike
+ * requests per second — does not move when other work competes for the same cores. A child that
+ * has exited and been waited for counts in its parent's cutime and cstime, so the sum never goes
+ * back when one ends (PostgreSQL's backends come and go with their connections).
  */
 export function procCpuMs(pid: number): number {
   return sumOverTree(pid, 'stat', (stat) => {
-    // Fields after the command name (which may hold spaces) start at index 2 ("state").
+    // Fields after the command name (which may hold spaces) start at index 2 ("state"): utime,
+    // stime, cutime and cstime are fields 14 to 17.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 10;
   });
 }
 
 /**
  * Bytes a process and its children have had fetched from storage (`read_bytes` of /proc/<pid>/io,
  * Linux): reads the kernel's page cache could not answer, whether by read() or by a fault on a
- * memory-mapped file. A page the kernel dropped while it sat unused comes back this way.
+ * memory-mapped file. A page the kernel dropped while it sat unused comes back this way. The
+ * kernel adds a child's reads to its parent's when it is waited for, as it does its CPU.
  */
 export const procStorageReadBytes = (pid: number): number => sumOverTree(pid, 'io', (text) => field(text, 'read_bytes'));
 

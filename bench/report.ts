@@ -183,6 +183,8 @@ function slicePairs(a: LoadFigures | undefined, b: LoadFigures | undefined): str
 /** A --large run: the large pass's full report, after a table of each scenario's rate beside the small seed's (issue 17: at most 10% slower). */
 export function largeMarkdown(small: RunReport, large: RunReport): string {
   const rows: string[] = [];
+  // The database server's columns, where the bench could read its processes (PostgreSQL on this machine).
+  const postgres = large.scenarios.some((s) => s.figures?.dbCpuMsPerRequest !== undefined);
   for (const l of large.scenarios) {
     const sm = small.scenarios.find((x) => x.id === l.id);
     const pairs: [string, LoadFigures | undefined, LoadFigures | undefined][] = [[l.title, sm?.figures, l.figures]];
@@ -191,7 +193,8 @@ export function largeMarkdown(small: RunReport, large: RunReport): string {
       const change = a && b ? b.rps / a.rps - 1 : undefined;
       // 4b compares metrics on and off within each pass; its two passes are not alternated.
       const both = (pick: (f: LoadFigures) => number | undefined, digits: number) => `${fmt(a && pick(a), digits)} / ${fmt(b && pick(b), digits)}`;
-      rows.push(`| ${title} | ${l.server} | ${a?.rps ?? '–'} | ${b?.rps ?? '–'} | ${change === undefined ? '–' : `${(change * 100).toFixed(1)}%`} | ${slicePairs(a, b)} | ${both((f) => f.cpuMsPerRequest, 3)} | ${both((f) => f.readKbPerRequest, 2)} | ${b?.p99Ms ?? '–'} | ${l.server === 'tessera' && change !== undefined ? mark(change >= -0.1) : ''} |`);
+      const database = postgres ? ` ${both((f) => f.dbCpuMsPerRequest, 3)} | ${both((f) => f.dbReadKbPerRequest, 2)} |` : '';
+      rows.push(`| ${title} | ${l.server} | ${a?.rps ?? '–'} | ${b?.rps ?? '–'} | ${change === undefined ? '–' : `${(change * 100).toFixed(1)}%`} | ${slicePairs(a, b)} | ${both((f) => f.cpuMsPerRequest, 3)} | ${both((f) => f.readKbPerRequest, 2)} |${database} ${b?.p99Ms ?? '–'} | ${l.server === 'tessera' && change !== undefined ? mark(change >= -0.1) : ''} |`);
     }
   }
   const peak = (r: RunReport, name: string) => r.servers.find((s) => s.name === name)?.peakRssMb;
@@ -209,10 +212,11 @@ export function largeMarkdown(small: RunReport, large: RunReport): string {
     `Large seed: ${Object.entries(large.seed.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; seeded in ${(large.seed.seedMs / 1000).toFixed(0)} s; ${large.seed.databaseMb ?? '?'} MB on disk.`,
     `Tessera's peak RSS: ${fmt(peak(small, 'tessera'), 1)} MB with the small seed, ${fmt(peak(large, 'tessera'), 1)} MB with the large one (one process); with two workers (all three processes) ${fmt(peak(small, 'tessera-2w'), 1)} and ${fmt(peak(large, 'tessera-2w'), 1)} MB.`,
     "CPU and storage reads are each side's, summed over its slices and divided by its requests; what is read from storage (`read_bytes` of /proc/<pid>/io) is pages the kernel's cache no longer held, by read() or by a fault on the memory-mapped file.",
+    ...(postgres ? ["PostgreSQL's columns are the postmaster's whole process tree over each side's slices: the two seeds share one server, but a slice drives one side at a time, so what the server did in it is that side's work plus the server's own background work (autovacuum, the checkpointer)."] : []),
     `Of the resident memory at the end, the process's own against mapped file pages (the node binary and, on SQLite, the memory-mapped database; the kernel's page cache): ${split(small, 'tessera')} small, ${split(large, 'tessera')} large; two workers ${split(small, 'tessera-2w')} and ${split(large, 'tessera-2w')}.`,
     '',
-    '| Scenario | Server | small seed req/s | large seed req/s | change | each slice pair | CPU ms/req, small / large | KB/req read from storage, small / large | large p99 ms | within 10% |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|---|',
+    `| Scenario | Server | small seed req/s | large seed req/s | change | each slice pair | CPU ms/req, small / large | KB/req read from storage, small / large |${postgres ? ' PostgreSQL CPU ms/req, small / large | PostgreSQL KB/req read, small / large |' : ''} large p99 ms | within 10% |`,
+    `|---|---|--:|--:|--:|--:|--:|--:|${postgres ? '--:|--:|' : ''}--:|---|`,
     ...rows,
     '',
     '---',

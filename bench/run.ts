@@ -13,10 +13,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { dropSchema } from '../src/db/database.js';
 import { countRotations, databaseSize, DEFAULT_SIZE, LARGE_SIZE, MEASURED_ROUNDS, seed, type Seeded, type SeedSize } from './seed.js';
 import { freePort, httpStatus, npmStartArgs, perfRecord, procCpuMs, procMemMb, procStorageReadBytes, startServer, type Server } from './procs.js';
-import { cycler, figures, runLoad, type LoadFigures, type LoadRun } from './load.js';
+import { cycler, figures, runLoad, type LoadFigures, type LoadRun, type Usage } from './load.js';
 import { buildScenarios, type Scenario, type ScenarioInputs, type ServerName } from './scenarios.js';
 import { gitCommit, largeMarkdown, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
 import { seedOAuth } from './oauth.js';
@@ -63,6 +64,9 @@ if (versusEnv && args.large) throw new Error('--versus compares two processes on
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The workers of `tessera-2w`, measured beside the single process. */
+const TWO_WORKERS = 2;
+
 /** `npm start`'s arguments and the number of worker processes (production's default is one per CPU: named, so runs compare). */
 const startCommand = (workers = 1): string[] => [...npmStartArgs(root), '--workers', String(workers)];
 const log = (msg: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -87,7 +91,7 @@ interface Pass {
   /** Refresh tokens the token service rotated in scenario 1's measured run, by measured Tessera. */
   rotations: number[];
   /** A peer's slices taken alongside the Tessera scenarios that name it (measureScenario), for its own row. */
-  alongside: Map<string, { runs: LoadRun[]; cpuMs: number; reads: number[]; with: string[] }>;
+  alongside: Map<string, { runs: LoadRun[]; usage: Usage; with: string[] }>;
   tmp: string;
 }
 
@@ -145,7 +149,7 @@ async function preparePass(size: SeedSize, label: string): Promise<Pass> {
     // The same Tessera with two workers, measured after the single process in each scenario (issue 17).
     const workersPort = await freePort();
     servers['tessera-2w'] = await startServer({
-      name: 'tessera-2w', args: [...profiling, ...startCommand(2)], env: { ...tesseraEnv, PORT: String(workersPort) }, port: workersPort, readyPath: '/readyz', discardStdout,
+      name: 'tessera-2w', args: [...profiling, ...startCommand(TWO_WORKERS)], env: { ...tesseraEnv, PORT: String(workersPort) }, port: workersPort, readyPath: '/readyz', discardStdout,
     });
     if (versusEnv) {
       const versusPort = await freePort();
@@ -183,9 +187,31 @@ interface Side {
   /** Where `--perf` records this side, when it is Tessera's. */
   perfFile?: string;
   runs: LoadRun[];
-  cpuMs: number;
-  /** What the server had fetched from storage in each of its runs (procStorageReadBytes). */
-  reads: number[];
+  usage: Usage;
+}
+
+/** A side's usage before any run: on PostgreSQL the database server's too. */
+const noUsage = (): Usage => ({ cpuMs: 0, reads: [], ...(databasePid ? { db: { cpuMs: 0, reads: 0 } } : {}) });
+
+/**
+ * The PostgreSQL server's postmaster, whose process tree (every backend, autovacuum, the
+ * checkpointer) the bench reads CPU and storage reads from, as it does Tessera's; PostgreSQL on
+ * this machine only (main). A backend's parent is the postmaster.
+ */
+let databasePid: number | undefined;
+async function findDatabasePid(url: string): Promise<number | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+    const stat = readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    // Not on this machine (or not readable): the report leaves the database's columns out.
+    return undefined;
+  } finally {
+    await client.end();
+  }
 }
 
 /** The slices a measurement is cut into, and the pause after each (one side's tail of collections or checkpoints stays out of the next side's slice). */
@@ -201,8 +227,17 @@ const SLICE_PAUSE_MS = 250;
 async function measureSides(sides: Side[], slices: number): Promise<void> {
   for (const { server, scenario, round } of sides) {
     if (scenario.prime) {
-      const primed = await runLoad({ url: server.baseUrl, connections, amount: scenario.prime(), ...(scenario.primeOptions?.(round) ?? scenario.options('warmup', round)) });
-      if (primed.errors || primed.non2xx) log(`${server.name} ${scenario.id}: priming met ${primed.errors} errors and ${primed.non2xx} non-2xx answers`);
+      // Every worker keeps caches of its own, and the primary hands each new connection to the
+      // next worker in turn, so a pass over 64 connections primes each worker with about half the
+      // pool (the two-worker platform read then spent its first slices reading a fifth of its
+      // grants from PostgreSQL). With workers, each gets a pass of its own: one run per worker,
+      // each on a single connection (hence on one worker), pipelined for concurrency.
+      const workers = server.name === 'tessera-2w' ? TWO_WORKERS : 1;
+      for (let w = 0; w < workers; w++) {
+        const options = { ...(scenario.primeOptions?.(round) ?? scenario.options('warmup', round)), amount: scenario.prime() };
+        const primed = await runLoad({ url: server.baseUrl, ...(workers > 1 ? { connections: 1, pipelining: 16 } : { connections }), ...options });
+        if (primed.errors || primed.non2xx) log(`${server.name} ${scenario.id}: priming met ${primed.errors} errors and ${primed.non2xx} non-2xx answers`);
+      }
     }
     if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...scenario.options('warmup', round) });
   }
@@ -212,12 +247,17 @@ async function measureSides(sides: Side[], slices: number): Promise<void> {
     for (const side of slice % 2 ? [...sides].reverse() : sides) {
       const cpuBefore = procCpuMs(side.server.pid);
       const readBefore = procStorageReadBytes(side.server.pid);
+      const dbBefore = databasePid && [procCpuMs(databasePid), procStorageReadBytes(databasePid)];
       const perf = side.perfFile && slices === 1 ? perfRecord(side.server.pid, side.perfFile) : undefined;
       side.runs.push(await runLoad({ url: side.server.baseUrl, connections, duration: durationS / slices, ...side.scenario.options('measure', side.round) }));
       if (perf) await perf.stop();
       // Every process of the server: a primary and its workers.
-      side.cpuMs += procCpuMs(side.server.pid) - cpuBefore;
-      side.reads.push(procStorageReadBytes(side.server.pid) - readBefore);
+      side.usage.cpuMs += procCpuMs(side.server.pid) - cpuBefore;
+      side.usage.reads.push(procStorageReadBytes(side.server.pid) - readBefore);
+      if (dbBefore && side.usage.db) {
+        side.usage.db.cpuMs += procCpuMs(databasePid!) - dbBefore[0]!;
+        side.usage.db.reads += procStorageReadBytes(databasePid!) - dbBefore[1]!;
+      }
       if (slices > 1) await sleep(SLICE_PAUSE_MS);
     }
   }
@@ -251,7 +291,7 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
     return;
   }
   const side = (pass: Pass, round: number, own = pass.scenarios[index]!, name: ServerName = round ? 'tessera-2w' : own.server): Side => ({
-    pass, scenario: own, round, server: pass.servers[name]!, runs: [], cpuMs: 0, reads: [],
+    pass, scenario: own, round, server: pass.servers[name]!, runs: [], usage: noUsage(),
     // With --large, each seed's file is named after it: large-oauth-refresh-2w.data.
     ...(args.perf && own.server === 'tessera' ? { perfFile: join(root, 'bench/.tmp/perf', `${passes.length > 1 ? `${pass.label.slice(1, -2)}-` : ''}${own.id}${name === own.server ? '' : name.slice('tessera'.length)}.data`) } : {}),
   });
@@ -270,7 +310,7 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
   const result = results[0]!;
   const earlier = pass.alongside.get(scenario.id);
   if (earlier) {
-    result.figures = figures(earlier.runs, earlier.cpuMs, earlier.reads);
+    result.figures = figures(earlier.runs, earlier.usage);
     log(`${scenario.id}: measured alongside ${earlier.with.join(' and ')}: ${summary(result.figures)}`);
     return;
   }
@@ -282,7 +322,7 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
   await measureSides(sides, args.perf ? 1 : SLICES);
   for (const s of sides) {
     if (s === versus) {
-      result.versus = figures(s.runs, s.cpuMs, s.reads);
+      result.versus = figures(s.runs, s.usage);
       log(`${scenario.id} (--versus ${args.versus}): ${summary(result.versus)}`);
       continue;
     }
@@ -290,30 +330,43 @@ async function measureScenario(passes: Pass[], index: number): Promise<void> {
       await record(s, result, from);
       continue;
     }
-    const f = figures(s.runs, s.cpuMs, s.reads);
+    const f = figures(s.runs, s.usage);
     result.against = { id: peer.id, figures: f };
     log(`${peer.id} (alongside ${scenario.id}): ${summary(f)}`);
-    const kept = pass.alongside.get(peer.id) ?? { runs: [], cpuMs: 0, reads: [], with: [] };
-    pass.alongside.set(peer.id, { runs: [...kept.runs, ...s.runs], cpuMs: kept.cpuMs + s.cpuMs, reads: [...kept.reads, ...s.reads], with: [...kept.with, scenario.id] });
+    const kept = pass.alongside.get(peer.id);
+    pass.alongside.set(peer.id, kept ? { runs: [...kept.runs, ...s.runs], usage: addUsage(kept.usage, s.usage), with: [...kept.with, scenario.id] } : { runs: s.runs, usage: s.usage, with: [scenario.id] });
   }
   // Let the servers settle (GC, WAL checkpoint) so one scenario's tail does not land in the next.
   await sleep(1000);
 }
 
-/** Each Tessera's resident high-water mark after a scenario, so a report's peak can be traced to the scenario that set it. */
+const addUsage = (a: Usage, b: Usage): Usage => ({
+  cpuMs: a.cpuMs + b.cpuMs,
+  reads: [...a.reads, ...b.reads],
+  ...(a.db && b.db ? { db: { cpuMs: a.db.cpuMs + b.db.cpuMs, reads: a.db.reads + b.db.reads } } : {}),
+});
+
+/**
+ * Each Tessera's resident high-water mark after a scenario, so a report's peak can be traced to the
+ * scenario that set it, and its own memory now (RssAnon: heap and native, not mapped files): what
+ * it still holds, against what it only passed through.
+ */
 function logPeaks(passes: Pass[], index: number): void {
   for (const pass of passes) {
-    const peaks = (['tessera', 'tessera-2w'] as const).flatMap((name) => (pass.servers[name] ? [`${name} ${pass.servers[name].peakRssMb()} MB`] : []));
+    const peaks = (['tessera', 'tessera-2w'] as const).flatMap((name) => {
+      const s = pass.servers[name];
+      return s ? [`${name} ${s.peakRssMb()} MB (own memory now ${procMemMb(s.pid, 'RssAnon')} MB)`] : [];
+    });
     log(`${pass.label}after ${pass.scenarios[index]!.id}: peak RSS ${peaks.join(', ')}`);
   }
 }
 
 const summary = (f: LoadFigures): string =>
-  `${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req${f.readKbPerRequest ? `, ${f.readKbPerRequest} KB/req read from storage (by slice: ${f.sliceReadKb?.join(' / ') ?? '–'} KB)` : ''}${f.sliceRps ? ` (slices ${f.sliceRps.join(' / ')})` : ''}`;
+  `${f.rps} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, errors ${f.errors}, non-2xx ${f.non2xx}, server CPU ${f.cpuMsPerRequest} ms/req${f.readKbPerRequest ? `, ${f.readKbPerRequest} KB/req read from storage (by slice: ${f.sliceReadKb?.join(' / ') ?? '–'} KB)` : ''}${f.dbCpuMsPerRequest === undefined ? '' : `, PostgreSQL ${f.dbCpuMsPerRequest} ms CPU/req and ${f.dbReadKbPerRequest} KB/req read`}${f.sliceRps ? ` (slices ${f.sliceRps.join(' / ')})` : ''}`;
 
 /** A side's figures into its scenario's result: the single process's, or the two workers'. */
 async function record(s: Side, result: ScenarioResult, measuredFrom: number): Promise<void> {
-  const f = figures(s.runs, s.cpuMs, s.reads);
+  const f = figures(s.runs, s.usage);
   if (s.round) result.workers2 = f;
   else result.figures = f;
   if (s.scenario.id === 'token-exchange') {
@@ -369,6 +422,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   // A PostgreSQL run and a large run keep their own files, so they do not replace the recorded SQLite run.
   const base = `latest${args.large ? '-large' : ''}${args.postgres ? '-postgres' : ''}`;
+  if (args.postgres) databasePid = await findDatabasePid(args['postgres-url']);
   let text: string;
   let json: unknown;
   if (args.large) {
@@ -427,14 +481,14 @@ async function metricsCost(scenario: Scenario, result: ScenarioResult, pass: Pas
   };
   const on = await start('on');
   const off = await start('off');
-  const sides = [on, off].map((server): Side => ({ pass, scenario, round: 0, server, runs: [], cpuMs: 0, reads: [] }));
+  const sides = [on, off].map((server): Side => ({ pass, scenario, round: 0, server, runs: [], usage: noUsage() }));
   try {
     await measureSides(sides, 2);
   } finally {
     await on.stop();
     await off.stop();
   }
-  const [withMetrics, f] = sides.map((s) => figures(s.runs, s.cpuMs, s.reads)) as [LoadFigures, LoadFigures];
+  const [withMetrics, f] = sides.map((s) => figures(s.runs, s.usage)) as [LoadFigures, LoadFigures];
   result.figures = f;
   const cpu = (x: LoadFigures) => x.cpuMsPerRequest ?? 0;
   log(`${label}${scenario.id}: metrics on ${withMetrics.rps} req/s (${cpu(withMetrics)} ms CPU/req), off ${f.rps} req/s (${cpu(f)} ms CPU/req)`);
