@@ -219,26 +219,41 @@ const SLICES = 4;
 const SLICE_PAUSE_MS = 250;
 
 /**
- * Measures the sides in turn: each is primed and warmed up, then the measured time is cut into
+ * One pass over a side's pool before its warm-up (Scenario.prime): every grant, client or group
+ * is then in the server's caches, whatever its cold rate.
+ */
+async function prime({ server, scenario, round }: Side): Promise<void> {
+  if (!scenario.prime) return;
+  // Every worker keeps caches of its own, and the primary hands each new connection to the next
+  // worker in turn, so a pass over 64 connections primed each worker with about half the pool
+  // (the two-worker platform read then spent its first slices reading a fifth of its grants from
+  // PostgreSQL). With workers, each gets a pass of its own: one run per worker, each on a single
+  // connection (hence on one worker), pipelined for concurrency.
+  const workers = server.name === 'tessera-2w' ? TWO_WORKERS : 1;
+  for (let w = 0; w < workers; w++) {
+    const options = { ...(scenario.primeOptions?.(round) ?? scenario.options('prime', round)), amount: scenario.prime() };
+    const primed = await runLoad({ url: server.baseUrl, ...(workers > 1 ? { connections: 1, pipelining: 16 } : { connections }), ...options });
+    if (primed.errors || primed.non2xx) log(`${server.name} ${scenario.id}: priming met ${primed.errors} errors and ${primed.non2xx} non-2xx answers`);
+  }
+}
+
+/**
+ * Measures the sides in turn: each is primed (prime) and warmed up, then the measured time is cut into
  * `slices` taken in turn (a, b, c, c, b, a…). On a shared virtual machine the host's speed drifts by
  * tens of percent within a minute (one build measured twice in a row has differed by more than
  * half), and alternating puts that drift on every side of a comparison alike.
  */
 async function measureSides(sides: Side[], slices: number): Promise<void> {
+  // Cached rows expire between half the regions' TTL and all of it after they were read
+  // (read-cache.ts), so a side primed long before another would see more of its rows expire
+  // within the measured slices: the sides are primed at once. Sides that share their request
+  // cycles (one pass and round: --versus beside the single process) take turns.
+  const byCycles = new Map<string, Side[]>();
+  for (const s of sides) byCycles.set(`${s.pass.label} ${s.round}`, [...byCycles.get(`${s.pass.label} ${s.round}`) ?? [], s]);
+  await Promise.all([...byCycles.values()].map(async (group) => {
+    for (const side of group) await prime(side);
+  }));
   for (const { server, scenario, round } of sides) {
-    if (scenario.prime) {
-      // Every worker keeps caches of its own, and the primary hands each new connection to the
-      // next worker in turn, so a pass over 64 connections primes each worker with about half the
-      // pool (the two-worker platform read then spent its first slices reading a fifth of its
-      // grants from PostgreSQL). With workers, each gets a pass of its own: one run per worker,
-      // each on a single connection (hence on one worker), pipelined for concurrency.
-      const workers = server.name === 'tessera-2w' ? TWO_WORKERS : 1;
-      for (let w = 0; w < workers; w++) {
-        const options = { ...(scenario.primeOptions?.(round) ?? scenario.options('warmup', round)), amount: scenario.prime() };
-        const primed = await runLoad({ url: server.baseUrl, ...(workers > 1 ? { connections: 1, pipelining: 16 } : { connections }), ...options });
-        if (primed.errors || primed.non2xx) log(`${server.name} ${scenario.id}: priming met ${primed.errors} errors and ${primed.non2xx} non-2xx answers`);
-      }
-    }
     if (warmupS > 0) await runLoad({ url: server.baseUrl, connections, duration: warmupS, ...scenario.options('warmup', round) });
   }
   for (let slice = 0; slice < slices; slice++) {

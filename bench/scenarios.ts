@@ -12,7 +12,8 @@ import type { OAuthSeed } from './oauth.js';
  * `tessera-versus`: the same Tessera with `--versus`'s environment (a change to judge), likewise.
  */
 export type ServerName = 'tessera' | 'tessera-2w' | 'tessera-versus' | 'tessera-no-metrics' | 'oidc-provider' | 'ceiling';
-export type Phase = 'warmup' | 'measure';
+/** A run's part: the pass over the pool (Scenario.prime), the timed warm-up, the measured run. */
+export type Phase = 'prime' | 'warmup' | 'measure';
 
 export interface Scenario {
   id: string;
@@ -33,7 +34,7 @@ export interface Scenario {
    * SQLite, but on PostgreSQL, where a cold read is three round trips, it reached a third of them.)
    */
   prime?(): number;
-  /** That pass's requests where they cannot be the warm-up's (a refresh spends what it presents); by default the warm-up's. */
+  /** That pass's requests where they cannot be the `prime` phase's options (a refresh spends what it presents). */
   primeOptions?(round: number): Omit<Options, 'url'>;
 }
 
@@ -136,10 +137,14 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
     if (!pools.has(key)) pools.set(key, new RotatingPool(make()));
     return pools.get(key) as RotatingPool<T>;
   };
-  const oauthRefresh = (round: number, phase: Phase) => pooled(`oauth ${round} ${phase}`, () => inp.oauth!.refresh[round]![phase]);
-  const oidcRefresh = (phase: Phase) => pooled(`oidc ${phase}`, () => inp.oidcRefresh[phase].map((token) => ({ token })));
+  // A pass before the warm-up that spent tokens would spend the warm-up's (none does: the refresh
+  // grant's pass introspects, and oidc-provider's is not primed).
+  const spending = (phase: Phase) => (phase === 'prime' ? 'warmup' : phase);
+  const oauthRefresh = (round: number, phase: Phase) => pooled(`oauth ${round} ${spending(phase)}`, () => inp.oauth!.refresh[round]![spending(phase)]);
+  const oidcRefresh = (phase: Phase) => pooled(`oidc ${spending(phase)}`, () => inp.oidcRefresh[spending(phase)].map((token) => ({ token })));
   // A measurement in slices asks for its options once a slice: each cycle goes on where the last
   // slice left it, so a run reaches every grant (every one due for rotation included) as one long run would.
+  // Each round has cycles of its own, so the single process and the two workers can be primed at once.
   const cycles = new Map<string, () => unknown>();
   const cycle = <T>(key: string, items: () => readonly T[]): (() => T) => {
     if (!cycles.has(key)) cycles.set(key, cycler(shuffled(items())));
@@ -150,8 +155,8 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
     return reason ? { unavailable: reason } : {};
   };
   /** Scenario 4's requests: each grant's member list with its access token. */
-  const platformRead = (phase: Phase) => ({
-    requests: [spread(cycle(`platform-read ${phase}`, withTokens), (g) => ({
+  const platformRead = (phase: Phase, round: number) => ({
+    requests: [spread(cycle(`platform-read ${phase} ${round}`, withTokens), (g) => ({
       method: 'GET',
       path: `/v1/groups/${g.groupId}/members`,
       headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}` },
@@ -225,9 +230,9 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       ...needsOAuth(oauthCc, 'no OAuth clients could be seeded'),
       peer: 'oidc-provider-client-credentials',
       prime: () => oauthCc.length,
-      options(phase) {
+      options(phase, round) {
         return {
-          requests: [spread(cycle(`client-credentials ${phase}`, () => oauthCc), (c) => ({
+          requests: [spread(cycle(`client-credentials ${phase} ${round}`, () => oauthCc), (c) => ({
             method: 'POST',
             path: '/oauth/token',
             headers: { 'content-type': FORM, authorization: basic(c.clientId, c.clientSecret) },
@@ -295,10 +300,10 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       server: 'tessera',
       kind: 'write',
       prime: () => withTokens().length,
-      options(phase) {
+      options(phase, round) {
         let n = 0;
         return {
-          requests: [spread(cycle(`platform-write ${phase}`, withTokens), (g) => ({
+          requests: [spread(cycle(`platform-write ${phase} ${round}`, withTokens), (g) => ({
             method: 'POST',
             path: `/v1/groups/${g.groupId}/messages`,
             headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}`, 'content-type': 'application/json' },
