@@ -144,9 +144,11 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
   const oidcRefresh = (phase: Phase) => pooled(`oidc ${spending(phase)}`, () => inp.oidcRefresh[spending(phase)].map((token) => ({ token })));
   // A measurement in slices asks for its options once a slice: each cycle goes on where the last
   // slice left it, so a run reaches every grant (every one due for rotation included) as one long run would.
-  // Each round has cycles of its own, so the single process and the two workers can be primed at once.
+  // Each round has cycles of its own. A priming pass gets a fresh cycle every time, so that it
+  // covers the whole pool whatever else is primed at the same time.
   const cycles = new Map<string, () => unknown>();
   const cycle = <T>(key: string, items: () => readonly T[]): (() => T) => {
+    if (key.startsWith('prime ')) return cycler(shuffled(items()));
     if (!cycles.has(key)) cycles.set(key, cycler(shuffled(items())));
     return cycles.get(key) as () => T;
   };
@@ -156,7 +158,7 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
   };
   /** Scenario 4's requests: each grant's member list with its access token. */
   const platformRead = (phase: Phase, round: number) => ({
-    requests: [spread(cycle(`platform-read ${phase} ${round}`, withTokens), (g) => ({
+    requests: [spread(cycle(`${phase} platform-read ${round}`, withTokens), (g) => ({
       method: 'GET',
       path: `/v1/groups/${g.groupId}/members`,
       headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}` },
@@ -181,7 +183,7 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
           // No onResponse: reading every body would load the load generator, not the server.
           // A client that keeps presenting the rotated-out token is served from the "previous
           // token" slot until its own expiry; rotations are counted in the database afterwards.
-          requests: [spread(cycle(`token-exchange ${phase} ${round}`, pool), (g) => ({
+          requests: [spread(cycle(`${phase} token-exchange ${round}`, pool), (g) => ({
             method: 'GET',
             path: '/v1/accessToken',
             headers: { applicationid: g.connectorId, applicationsecret: g.connectorSecret, refreshtoken: g.refreshToken },
@@ -232,7 +234,7 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       prime: () => oauthCc.length,
       options(phase, round) {
         return {
-          requests: [spread(cycle(`client-credentials ${phase} ${round}`, () => oauthCc), (c) => ({
+          requests: [spread(cycle(`${phase} client-credentials ${round}`, () => oauthCc), (c) => ({
             method: 'POST',
             path: '/oauth/token',
             headers: { 'content-type': FORM, authorization: basic(c.clientId, c.clientSecret) },
@@ -303,7 +305,7 @@ export function buildScenarios(inp: ScenarioInputs): Scenario[] {
       options(phase, round) {
         let n = 0;
         return {
-          requests: [spread(cycle(`platform-write ${phase} ${round}`, withTokens), (g) => ({
+          requests: [spread(cycle(`${phase} platform-write ${round}`, withTokens), (g) => ({
             method: 'POST',
             path: `/v1/groups/${g.groupId}/messages`,
             headers: { authorization: `Bearer ${inp.accessTokens.get(g.grantId)!}`, 'content-type': 'application/json' },

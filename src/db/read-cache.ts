@@ -19,10 +19,12 @@
 //   nothing from memory and store nothing.
 // - Rows also expire, and regions are bounded (the oldest entry goes first), so a bug elsewhere
 //   cannot pin a stale row forever or grow memory without limit. Each row expires at a random
-//   point between half of ttlMs and ttlMs after it was read: rows read together (a region emptied
-//   by one write, a process just started) would otherwise all expire together, be read again
-//   together, and so come back as a storm of misses every ttlMs for as long as the load lasts (the
-//   benchmark caught one: a fifth of a slice's requests, then every grant and member list at once).
+//   point between three quarters of ttlMs and ttlMs after it was read: rows read together (a
+//   region emptied by one write, a process just started) would otherwise all expire together, be
+//   read again together, and so come back as a storm of misses every ttlMs for as long as the load
+//   lasts (the benchmark caught one: a slice at a twelfth of the rate of the slices before it). A
+//   random quarter spreads them further with every round, and leaves rows read together alone for
+//   three quarters of ttlMs (the benchmark's measured run fits in that).
 // Misses (unknown keys) are never cached: those paths are rare and rate-limited.
 import type { ChangeFeed } from './change-feed.js';
 import { isRowsWritten, type Written } from './write-watch.js';
@@ -31,9 +33,17 @@ export interface RegionOptions {
   /** Tables whose writes empty the region. */
   tables: readonly string[];
   max: number;
-  /** The longest a row is kept (ms); each expires at random between half of it and all of it. */
-  ttlMs: number;
+  /** The longest a row is kept (ms; ROW_TTL_MS unless said); each expires at random between three quarters of it and all of it. */
+  ttlMs?: number;
 }
+
+/**
+ * How long a cached row is kept at most, whatever the change feed says: the backstop against a
+ * bug elsewhere, not what keeps rows fresh (the feed does, at once). Every hot row is read again
+ * once per TTL in every process; at one minute that was ≈ 250 reads a second for the benchmark's
+ * 10,000 grants and 5,000 member lists, each member list a join of twenty rows.
+ */
+export const ROW_TTL_MS = 5 * 60_000;
 
 interface Entry<T> { value: T; expires: number }
 
@@ -80,7 +90,7 @@ export class ReadCache<T> {
 
   private store(key: string, value: T): void {
     this.remove(key);
-    this.map.set(key, { value, expires: this.now() + this.opts.ttlMs * (1 - Math.random() / 2) });
+    this.map.set(key, { value, expires: this.now() + (this.opts.ttlMs ?? ROW_TTL_MS) * (1 - Math.random() / 4) });
     for (const [table, index] of this.byRow) {
       const id = this.rows[table]!(value);
       let keys = index.get(id);

@@ -55,7 +55,7 @@ export class PlatformTokens {
 
   constructor(private readonly deps: Deps) {
     // A refresh token rotated drops only its own grant's entry (read-cache.ts).
-    this.grants = deps.caches.region<GrantRow>('platform:grants', { tables: ['grants', 'connectors', 'groups'], max: 50_000, ttlMs: 60_000 },
+    this.grants = deps.caches.region<GrantRow>('platform:grants', { tables: ['grants', 'connectors', 'groups'], max: 50_000 },
       { grants: (row) => row.id });
     this.audience = platformAudience(deps.config.publicUrl);
   }

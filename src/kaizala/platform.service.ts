@@ -40,8 +40,8 @@ export class PlatformService {
   private readonly memberLists: ReadCache<readonly PlatformMember[]>;
 
   constructor(private readonly deps: Deps, private readonly orgs: OrgsService, private readonly events: WebhookEvents) {
-    this.groups = deps.caches.region('platform:groups', { tables: ['groups'], max: 50_000, ttlMs: 60_000 });
-    this.memberLists = deps.caches.region('platform:members', { tables: MEMBER_TABLES, max: 5_000, ttlMs: 60_000 });
+    this.groups = deps.caches.region('platform:groups', { tables: ['groups'], max: 50_000 });
+    this.memberLists = deps.caches.region('platform:members', { tables: MEMBER_TABLES, max: 5_000 });
   }
 
   private group(id: string): Promise<GroupsTable | undefined> {

@@ -58,7 +58,7 @@ export class TokenService {
     this.failures = new FailureLimit(deps.limiter);
     // Emptied by any write to grants or connectors, except that the rotation below drops only the
     // entries of its own grant (read-cache.ts).
-    this.grants = deps.caches.region<ExchangeRow>('token-service:grants', { tables: ['grants', 'connectors'], max: 50_000, ttlMs: 60_000 },
+    this.grants = deps.caches.region<ExchangeRow>('token-service:grants', { tables: ['grants', 'connectors'], max: 50_000 },
       { grants: (row) => row.id });
   }
 

@@ -86,7 +86,7 @@ export class ClientAuthenticator {
   private readonly failures: FailureLimit;
 
   constructor(private readonly deps: Deps) {
-    this.clients = deps.caches.region('oauth:clients', { tables: ['connectors'], max: 50_000, ttlMs: 60_000 });
+    this.clients = deps.caches.region('oauth:clients', { tables: ['connectors'], max: 50_000 });
     this.failures = new FailureLimit(deps.limiter);
   }
 

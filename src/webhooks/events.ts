@@ -24,7 +24,7 @@ export class WebhookEvents {
   private readonly hooks: ReadCache<ActiveHook[]>;
 
   constructor(private readonly deps: Deps) {
-    this.hooks = deps.caches.region('webhooks:by-group', { tables: ['webhooks', 'grants'], max: 10_000, ttlMs: 60_000 });
+    this.hooks = deps.caches.region('webhooks:by-group', { tables: ['webhooks', 'grants'], max: 10_000 });
   }
 
   async emit(groupId: string, eventType: EventType, data: Record<string, unknown>, from: EventSource): Promise<number> {
