@@ -196,8 +196,8 @@ const noUsage = (): Usage => ({ cpuMs: 0, reads: [], ...(databasePid ? { db: { c
 
 /**
  * The PostgreSQL server's postmaster, whose process tree (every backend, autovacuum, the
- * checkpointer) the bench reads CPU and storage reads from, as it does Tessera's; PostgreSQL on
- * this machine only (main). A backend's parent is the postmaster.
+ * checkpointer) the bench reads CPU and storage reads from, as it does Tessera's. main() looks it
+ * up for --postgres: a backend's parent is the postmaster, when the server runs on this machine.
  */
 let databasePid: number | undefined;
 async function findDatabasePid(url: string): Promise<number | undefined> {
