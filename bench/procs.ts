@@ -85,12 +85,17 @@ export function procMemMb(pid: number, name: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'Rs
  */
 export function procCpuMs(pid: number): number {
   return sumOverTree(pid, 'stat', (stat) => {
-    // Fields after the command name (which may hold spaces) start at index 2 ("state"): utime,
-    // stime, cutime and cstime are fields 14 to 17.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime, stime, cutime and cstime are fields 14 to 17.
+    const fields = statFields(stat);
     return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 10;
   });
 }
+
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces): index 0 is field 3, "state". */
+const statFields = (stat: string): string[] => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+
+/** A process's parent (field 4 of /proc/<pid>/stat). */
+export const procParent = (pid: number): number => Number(statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[1]);
 
 /**
  * Bytes a process and its children have had fetched from storage (`read_bytes` of /proc/<pid>/io,

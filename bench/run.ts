@@ -17,7 +17,7 @@ import pg from 'pg';
 import { ROW_TTL_MS } from '../src/db/read-cache.js';
 import { dropSchema } from '../src/db/database.js';
 import { countRotations, databaseSize, DEFAULT_SIZE, LARGE_SIZE, MEASURED_ROUNDS, seed, type Seeded, type SeedSize } from './seed.js';
-import { freePort, httpStatus, npmStartArgs, perfRecord, procCpuMs, procMemMb, procStorageReadBytes, startServer, type Server } from './procs.js';
+import { freePort, httpStatus, npmStartArgs, perfRecord, procCpuMs, procMemMb, procParent, procStorageReadBytes, startServer, type Server } from './procs.js';
 import { cycler, figures, runLoad, type LoadFigures, type LoadRun, type Usage } from './load.js';
 import { buildScenarios, type Scenario, type ScenarioInputs, type ServerName } from './scenarios.js';
 import { gitCommit, largeMarkdown, machine, markdown, type RunReport, type ScenarioResult, type ServerFigures } from './report.js';
@@ -205,8 +205,7 @@ async function findDatabasePid(url: string): Promise<number | undefined> {
   await client.connect();
   try {
     const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
-    const stat = readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return procParent(rows[0]!.pid);
   } catch {
     // Not on this machine (or not readable): the report leaves the database's columns out.
     return undefined;
