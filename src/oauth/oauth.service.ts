@@ -229,20 +229,23 @@ export class OAuthService {
   async introspect(input: ClientCredentialsInput & { token: string }, ip: string): Promise<Introspection> {
     const client = await this.clientAuth.authenticate(input, ip);
     if (client.type !== 'confidential') throw new UnauthorizedClient('public clients cannot introspect tokens');
-    const access = await activeAccessToken(this.deps, input.token);
+    // As in revoke(): the refresh token first. Its lookup costs nothing for a token not shaped as
+    // one (no query), while verifying a refresh token as a JWT fails by throwing.
+    const now = this.deps.clock.now();
+    const refresh = await findRefreshToken(this.deps.db, input.token);
     // §2.2 and §4: a token of another client is reported inactive, so clients cannot scan.
+    if (refresh) {
+      if (refresh.connector_id !== client.id || refresh.revoked_at !== null || refresh.spent || refresh.expiresAt <= now) return { active: false };
+      return {
+        active: true, scope: refresh.scope, client_id: refresh.connector_id, token_type: 'refresh_token', exp: Math.floor(refresh.expiresAt / 1000), iss: this.issuer,
+        ...(refresh.user_id ? { sub: refresh.user_id } : {}),
+      };
+    }
+    const access = await activeAccessToken(this.deps, input.token);
     if (access && access.clientId === client.id) {
       return {
         active: true, scope: access.scope, client_id: access.clientId, sub: access.sub, token_type: 'bearer',
         exp: access.exp, iat: access.iat, iss: this.issuer, aud: access.aud, jti: access.jti,
-      };
-    }
-    const now = this.deps.clock.now();
-    const refresh = await findRefreshToken(this.deps.db, input.token);
-    if (refresh && refresh.connector_id === client.id && refresh.revoked_at === null && !refresh.spent && refresh.expiresAt > now) {
-      return {
-        active: true, scope: refresh.scope, client_id: refresh.connector_id, token_type: 'refresh_token', exp: Math.floor(refresh.expiresAt / 1000), iss: this.issuer,
-        ...(refresh.user_id ? { sub: refresh.user_id } : {}),
       };
     }
     return { active: false };
