@@ -1,6 +1,8 @@
 // Group commit: what requests write within one turn of the event loop is committed together,
 // before any of those requests is answered. On SQLite, single statements in one transaction
 // (runGrouped); on PostgreSQL, one statement written for many rows (perTurn, groupedInserts).
+// perTurn() is the general form: the asks of a turn handed to one flush (the refresh grant's
+// spend: one statement on PostgreSQL, one transaction of reads and inserts on SQLite).
 //
 // Outside a transaction every statement that writes is a transaction of its own: it takes the
 // write lock, appends its pages to the WAL, commits and gives the lock back, and every 1,000

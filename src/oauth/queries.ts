@@ -1,6 +1,6 @@
 // The authorization server's queries. Each takes the executor, so it runs inside or outside a
 // transaction. Codes and refresh tokens are looked up by their SHA-256 only.
-import { sql, type Kysely } from 'kysely';
+import { sql, SqliteAdapter, type Kysely } from 'kysely';
 import type { ConnectorsTable, Database, OAuthCodesTable, OAuthFamiliesTable, OAuthRefreshLinksTable } from '../db/schema.js';
 import { prepared } from '../db/prepared.js';
 import { perTurn, runGrouped } from '../db/group-commit.js';
@@ -116,7 +116,43 @@ export async function findRefreshToken(db: Db, token: string): Promise<RefreshTo
 
 interface SpendAsk { token: string; linkId: string; next: MintedLink; clientId: string; now: number }
 
+// SQLite: the refreshes of one turn read their links and append the next ones in one
+// transaction. Read and appended apart, each refresh opened a read transaction of its own (the
+// WAL index's read mark and its locks) before its append joined the turn's group; together, the
+// group shares one (docs/performance.md, "The refresh grant's read in the group's transaction").
+// The transaction begins IMMEDIATE (db/sqlite-turns.ts), so no other process writes between a
+// read and its append; the unique key on what a link spends stays the compare-and-set.
+async function spendOnSqlite(db: Db, asks: SpendAsk[]): Promise<(RefreshTokenState | undefined)[]> {
+  const spendEach = async (run: Db): Promise<(RefreshTokenState | undefined)[]> => {
+    const out: (RefreshTokenState | undefined)[] = [];
+    for (const ask of asks) {
+      const link = await linkById.first(run, { id: ask.linkId });
+      if (!link || link.spent || link.connector_id !== ask.clientId || link.revoked_at !== null || link.expires_at <= ask.now || !safeEqual(link.token_hash, sha256(ask.token))) {
+        out.push(undefined);
+        continue;
+      }
+      try {
+        await linkInsert.run(run, { ...ask.next, family_id: link.family_id, spends: ask.linkId });
+      } catch (err) {
+        // A unique violation is undone alone (the statement, not the transaction): that token
+        // was spent by another process or request first. Anything else fails the group.
+        if (!isUniqueViolation(err)) throw err;
+        out.push(undefined);
+        continue;
+      }
+      out.push({
+        linkId: ask.linkId, familyId: link.family_id, expiresAt: link.expires_at, spent: false,
+        connector_id: link.connector_id, user_id: link.user_id, scope: link.scope, auth_time: link.auth_time, revoked_at: null,
+      });
+    }
+    return out;
+  };
+  // Alone in its turn, or inside a caller's transaction: its two statements as they come.
+  return asks.length === 1 || db.isTransaction ? spendEach(db) : db.transaction().execute(spendEach);
+}
+
 const spendTogether = perTurn<SpendAsk, RefreshTokenState | undefined>(async (db, asks) => {
+  if (db.getExecutor().adapter instanceof SqliteAdapter) return spendOnSqlite(db, asks);
   const rows = await spendLinks.all(db, {
     ids: asks.map((a) => a.linkId), hashes: asks.map((a) => sha256(a.token)), clientIds: asks.map((a) => a.clientId), nows: asks.map((a) => a.now),
     nextIds: asks.map((a) => a.next.id), nextHashes: asks.map((a) => a.next.token_hash), nextExpiries: asks.map((a) => a.next.expires_at),
@@ -133,9 +169,9 @@ const spendTogether = perTurn<SpendAsk, RefreshTokenState | undefined>(async (db
 });
 
 /**
- * PostgreSQL: spends the refresh token and appends `next`, the link that spends it, in one
- * statement with the other refreshes of this turn, when nothing about the token refuses it (this
- * client's, current, unexpired, family not revoked). Undefined when it did not append, for
+ * Spends the refresh token and appends `next`, the link that spends it, with the other refreshes
+ * of this turn (PostgreSQL: in one statement; SQLite: in one transaction), when nothing about the
+ * token refuses it (this client's, current, unexpired, family not revoked). Undefined when it did not append, for
  * whatever reason: then findRefreshToken() and the grant's checks say why (a spent token is a
  * reuse). The checks here only gate the shortcut; they decide no answer. A token whose hash is
  * not its link's appends nothing.

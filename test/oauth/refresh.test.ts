@@ -96,14 +96,37 @@ describe('refresh tokens', () => {
     const results = await Promise.all(families.map((f) => refresh(f.refresh_token)));
     const after = await statements();
     assert.deepEqual(results.map((r) => r.statusCode), families.map(() => 200));
-    // Only refreshes make WITH statements; SQLite's group is one transaction of eight inserts
-    // (test/db/group-commit.test.ts), here eight reads and eight inserts.
+    // Only refreshes make WITH statements; on SQLite the group is one transaction of eight reads
+    // and eight inserts (oauth/queries.ts, spendOnSqlite).
     if (onPostgres()) assert.equal(after.with - before.with, 1);
     else assert.deepEqual([after.with - before.with, after.insert - before.insert], [0, 8]);
     // Each new token is the current one of its family, and each spent one a reuse.
     const next = await Promise.all(results.map((r) => refresh(r.json().refresh_token as string)));
     assert.deepEqual(next.map((r) => r.statusCode), families.map(() => 200));
     assert.deepEqual((await refresh(families[0]!.refresh_token)).json(), reused);
+  });
+
+  test('refreshes arriving together are each judged as if alone: another client\'s, a spent and a forged token are refused beside one that rotates', async () => {
+    const [mine, theirs, spent, forgedOf] = await Promise.all([start(), start(), start(), start()]);
+    const spentNext = (await refresh(spent.refresh_token)).json().refresh_token as string;
+    const other = await developer(t.app, 'together@example.com', '+14155550187').then((d) => d.register('Other'));
+    // With its client cached, as the other three's is, each request reaches the spend in the same
+    // turn, one group (on SQLite always: the rate limiter's peek is in memory; through Redis the
+    // answers may come back in two turns).
+    assert.equal((await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: 'unknown' }, { authorization: basic(other.id, other.secret) })).statusCode, 400);
+    const forged = `tor_${/^tor_(.{36})_/.exec(forgedOf.refresh_token)![1]!}_${'A'.repeat(43)}`;
+    const [ok, stolen, again, made] = await Promise.all([
+      refresh(mine.refresh_token),
+      tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: theirs.refresh_token }, { authorization: basic(other.id, other.secret) }),
+      refresh(spent.refresh_token),
+      refresh(forged),
+    ]);
+    const invalid = { error: 'invalid_grant', error_description: 'the refresh token is not valid' };
+    assert.deepEqual([ok.statusCode, stolen.statusCode, stolen.json(), again.statusCode, again.json(), made.statusCode, made.json()],
+      [200, 400, invalid, 400, reused, 400, invalid]);
+    // Only the reuse revoked anything: its family's newest token; the others' tokens still rotate.
+    assert.deepEqual((await refresh(spentNext)).json(), revoked);
+    for (const token of [ok.json().refresh_token as string, theirs.refresh_token, forgedOf.refresh_token]) assert.equal((await refresh(token)).statusCode, 200);
   });
 
   test('presenting a spent refresh token revokes the whole family, including the newest tokens', async () => {

@@ -17,11 +17,12 @@ async function handler(deps: Deps, client: Client, params: TokenParams): Promise
   const token = required(params, 'refresh_token');
   const now = deps.clock.now();
   const linkId = refreshLinkId(token);
-  // PostgreSQL: spend the token and append the next one in the round trip that reads it, when no
-  // check after the append can refuse the refresh (no narrower scope asked for; a lost role
-  // revokes the whole family anyway). Anything else, and any refusal, takes the path below,
-  // which reads the token again and says why.
-  if (linkId && deps.dialect === 'postgres' && params.scope === undefined) {
+  // Spend the token and append the next one together with the read, with the other refreshes of
+  // this turn (on PostgreSQL one round trip, on SQLite one transaction), when no check after the
+  // append can refuse the refresh (no narrower scope asked for; a lost role revokes the whole
+  // family anyway). Anything else, and any refusal, takes the path below, which reads the token
+  // again and says why.
+  if (linkId && params.scope === undefined) {
     const next = mintRefreshToken(now);
     const row = await spendRefreshToken(deps.db, token, linkId, next.link, client.id, now);
     if (row) return issue(deps, client, row, splitScope(row.scope), next.token, now);
