@@ -171,10 +171,10 @@ const spendTogether = perTurn<SpendAsk, RefreshTokenState | undefined>(async (db
 /**
  * Spends the refresh token and appends `next`, the link that spends it, with the other refreshes
  * of this turn (PostgreSQL: in one statement; SQLite: in one transaction), when nothing about the
- * token refuses it (this client's, current, unexpired, family not revoked). Undefined when it did not append, for
- * whatever reason: then findRefreshToken() and the grant's checks say why (a spent token is a
- * reuse). The checks here only gate the shortcut; they decide no answer. A token whose hash is
- * not its link's appends nothing.
+ * token refuses it (this client's, current, unexpired, family not revoked). Undefined when it did
+ * not append, for whatever reason: then findRefreshToken() and the grant's checks say why (a
+ * spent token is a reuse). The checks here only gate the shortcut; they decide no answer. A token
+ * whose hash is not its link's appends nothing.
  */
 export function spendRefreshToken(db: Db, token: string, linkId: string, next: MintedLink, clientId: string, now: number): Promise<RefreshTokenState | undefined> {
   return spendTogether(db, { token, linkId, next, clientId, now });
