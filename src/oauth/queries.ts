@@ -102,16 +102,21 @@ export interface RefreshTokenState {
   revoked_at: number | null;
 }
 
+type LinkRow = Pick<OAuthRefreshLinksTable, 'family_id' | 'expires_at'> & Pick<OAuthFamiliesTable, 'connector_id' | 'user_id' | 'scope' | 'auth_time' | 'revoked_at'>;
+
+/** A presented link's state, from its row joined with its family's (a read, or a spend's answer). */
+const stateOf = (linkId: string, row: LinkRow, spent: boolean): RefreshTokenState => ({
+  linkId, familyId: row.family_id, expiresAt: row.expires_at, spent,
+  connector_id: row.connector_id, user_id: row.user_id, scope: row.scope, auth_time: row.auth_time, revoked_at: row.revoked_at,
+});
+
 /** The refresh token's state, or undefined when it is not one this server issued. */
 export async function findRefreshToken(db: Db, token: string): Promise<RefreshTokenState | undefined> {
   const id = refreshLinkId(token);
   if (!id) return undefined;
   const link = await linkById.first(db, { id });
   if (!link || !safeEqual(link.token_hash, sha256(token))) return undefined;
-  return {
-    linkId: id, familyId: link.family_id, expiresAt: link.expires_at, spent: Boolean(link.spent),
-    connector_id: link.connector_id, user_id: link.user_id, scope: link.scope, auth_time: link.auth_time, revoked_at: link.revoked_at,
-  };
+  return stateOf(id, link, Boolean(link.spent));
 }
 
 interface SpendAsk { token: string; linkId: string; next: MintedLink; clientId: string; now: number }
@@ -140,10 +145,7 @@ async function spendOnSqlite(db: Db, asks: SpendAsk[]): Promise<(RefreshTokenSta
         out.push(undefined);
         continue;
       }
-      out.push({
-        linkId: ask.linkId, familyId: link.family_id, expiresAt: link.expires_at, spent: false,
-        connector_id: link.connector_id, user_id: link.user_id, scope: link.scope, auth_time: link.auth_time, revoked_at: null,
-      });
+      out.push(stateOf(ask.linkId, link, false));
     }
     return out;
   };
@@ -160,11 +162,7 @@ const spendTogether = perTurn<SpendAsk, RefreshTokenState | undefined>(async (db
   const byNext = new Map(rows.map((r) => [r.next_id, r]));
   return asks.map((a) => {
     const row = byNext.get(a.next.id);
-    if (!row?.appended) return undefined;
-    return {
-      linkId: a.linkId, familyId: row.family_id, expiresAt: row.expires_at, spent: false,
-      connector_id: row.connector_id, user_id: row.user_id, scope: row.scope, auth_time: row.auth_time, revoked_at: row.revoked_at,
-    };
+    return row?.appended ? stateOf(a.linkId, row, false) : undefined;
   });
 });
 
